@@ -1,0 +1,3 @@
+"""The single source of the mar-tools version (read by the build backend too)."""
+
+__version__ = "0.1.0"
