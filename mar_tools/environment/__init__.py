@@ -50,4 +50,5 @@ def prepare_environment(
     log: Callable[[str], None] = lambda _message: None,
 ) -> Interpreter:
     """Return the interpreter for the model extracted at *model_dir*."""
+    del model_dir, manifest, model_config, options, log  # used by the venv implementation
     return Interpreter(python=Path(sys.executable))

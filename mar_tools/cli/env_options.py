@@ -1,0 +1,65 @@
+"""Click options that choose and build a model's environment, shared by ``mar run`` and
+``mar env``. Apply :func:`environment_options` to a command, then build the library's
+:class:`EnvOptions` with :func:`env_options_from`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from mar_tools.environment import EnvOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def environment_options(func: F) -> F:
+    """Add ``--env``, ``--rebuild-env``, ``--cache-dir`` and the pip pass-through options."""
+    options = [
+        click.option(
+            "--env",
+            "env_mode",
+            type=click.Choice(["auto", "venv", "none"]),
+            default="auto",
+            show_default=True,
+            help="Per-model virtualenv: auto = when the archive has requirements or useVenv.",
+        ),
+        click.option("--rebuild-env", is_flag=True, help="Rebuild the model's environment."),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Cache directory (default: $MAR_CACHE_DIR or the user cache dir).",
+        ),
+        click.option(
+            "--installer",
+            type=click.Choice(["auto", "pip", "uv"]),
+            default="auto",
+            show_default=True,
+            help="Package installer for per-model environments.",
+        ),
+        click.option("--find-links", multiple=True, help="Passed to pip (repeatable)."),
+        click.option("--index-url", default=None, help="Passed to pip."),
+        click.option("--extra-index-url", multiple=True, help="Passed to pip (repeatable)."),
+        click.option("--pip-option", multiple=True, help="Extra pip argument (repeatable)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def env_options_from(params: Mapping[str, Any]) -> EnvOptions:
+    """Build :class:`EnvOptions` from the keyword arguments click passed to the command."""
+    return EnvOptions(
+        mode=params["env_mode"],
+        rebuild=bool(params["rebuild_env"]),
+        cache_dir=cast("Path | None", params["cache_dir"]),
+        installer=params["installer"],
+        find_links=tuple(params["find_links"]),
+        index_url=params["index_url"],
+        extra_index_urls=tuple(params["extra_index_url"]),
+        pip_options=tuple(params["pip_option"]),
+    )
