@@ -13,7 +13,7 @@ import platform
 import shlex
 import statistics
 import subprocess
-import time
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +57,31 @@ class Comparison:
         return self.subject.median / self.baseline.median
 
 
+#: Runs argv[2:] as a child of this small process and reports, on the file descriptor in
+#: argv[1], the child's wall time (fork to exit) and peak RSS. Linux charges a child the
+#: peak RSS of the process it was forked from (the memory map is copied, or shared by
+#: vfork, and its high-water mark is kept across exec), so a command started directly from
+#: a benchmark that holds hundreds of MiB (numpy, torch) would report at least that much.
+#: Forking from this fresh interpreter bounds that floor at ~10 MiB.
+_LAUNCHER = """\
+import os, sys, time
+report = int(sys.argv[1])
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.close(report)
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - start
+os.write(report, f"{elapsed!r} {usage.ru_maxrss}".encode())
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_once(
     argv: Sequence[str],
     *,
@@ -66,28 +91,35 @@ def run_once(
 ) -> tuple[float, int]:
     """Run *argv* to completion; return (wall seconds, peak RSS in bytes of that process).
 
-    The RSS is the child's own ``ru_maxrss`` (from ``wait4``), so it excludes this process.
-    Raises ``RuntimeError`` with the output tail when the command fails.
+    The time runs from fork to exit of the command and the RSS is its own ``ru_maxrss``
+    (see ``_LAUNCHER``: a floor of about 10 MiB, the launcher's own size), so neither
+    includes this process. Raises ``RuntimeError`` with the output tail when the command fails.
     """
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        list(argv),
-        cwd=cwd,
-        env=None if env is None else dict(env),
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    if stdin is not None and proc.stdin is not None:
-        proc.stdin.write(stdin)
-        proc.stdin.close()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, str(write_end), *argv],
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(write_end,),
+        )
+    finally:
+        os.close(write_end)
+    try:
+        _, err_bytes = proc.communicate(stdin)
+        report = b""
+        while chunk := os.read(read_end, 256):
+            report += chunk
+    finally:
+        os.close(read_end)
+    err = err_bytes.decode(errors="replace") if err_bytes else ""
+    if proc.returncode != 0 or not report:
         raise RuntimeError(f"{shlex.join(argv)} exited {proc.returncode}:\n{err[-2000:]}")
-    return elapsed, usage.ru_maxrss * 1024
+    elapsed, maxrss = report.split()
+    return float(elapsed), int(maxrss) * 1024
 
 
 def measure(

@@ -65,7 +65,11 @@ class ModelInfo:
     config_file: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON object in upstream's key order, without falsy values."""
+        """Return the JSON object in upstream's key order, without falsy values.
+
+        ``handler`` is the exception: upstream always writes it, ``""`` included (TorchServe
+        then uses its ``default_service_handler``).
+        """
         pairs: list[tuple[str, Any]] = [
             (MODEL_NAME, self.model_name),
             (SERIALIZED_FILE, self.serialized_file),
@@ -76,7 +80,7 @@ class ModelInfo:
             (REQUIREMENTS_FILE, self.requirements_file),
             (CONFIG_FILE, self.config_file),
         ]
-        return {key: value for key, value in pairs if value}
+        return {key: value for key, value in pairs if value or key == HANDLER}
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,28 @@ def environment_options(func: F) -> F:
             type=click.Choice(["auto", "pip", "uv"]),
             default="auto",
             show_default=True,
-            help="Package installer for per-model environments.",
+            help="Installer for per-model environments: auto = uv when installed (pip if uv "
+            "fails), else pip.",
         ),
-        click.option("--find-links", multiple=True, help="Passed to pip (repeatable)."),
-        click.option("--index-url", default=None, help="Passed to pip."),
-        click.option("--extra-index-url", multiple=True, help="Passed to pip (repeatable)."),
-        click.option("--pip-option", multiple=True, help="Extra pip argument (repeatable)."),
+        click.option(
+            "--find-links",
+            multiple=True,
+            metavar="PATH|URL",
+            help="Passed to the installer (repeatable).",
+        ),
+        click.option("--index-url", default=None, metavar="URL", help="Passed to the installer."),
+        click.option(
+            "--extra-index-url",
+            multiple=True,
+            metavar="URL",
+            help="Passed to the installer (repeatable).",
+        ),
+        click.option(
+            "--pip-option",
+            multiple=True,
+            metavar="OPTION",
+            help="Extra installer argument, e.g. --pip-option=--no-index (repeatable).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -52,14 +68,25 @@ def environment_options(func: F) -> F:
 
 
 def env_options_from(params: Mapping[str, Any]) -> EnvOptions:
-    """Build :class:`EnvOptions` from the keyword arguments click passed to the command."""
+    """Build :class:`EnvOptions` from the keyword arguments click passed to the command.
+
+    Local ``--find-links`` directories are made absolute: the installer runs in the model
+    directory, not where the user typed the command.
+    """
     return EnvOptions(
         mode=params["env_mode"],
         rebuild=bool(params["rebuild_env"]),
         cache_dir=cast("Path | None", params["cache_dir"]),
         installer=params["installer"],
-        find_links=tuple(params["find_links"]),
+        find_links=tuple(_absolute_location(link) for link in params["find_links"]),
         index_url=params["index_url"],
         extra_index_urls=tuple(params["extra_index_url"]),
         pip_options=tuple(params["pip_option"]),
     )
+
+
+def _absolute_location(location: str) -> str:
+    """*location* unchanged when it is a URL, else as an absolute path."""
+    if "://" in location or location.startswith("file:"):
+        return location
+    return str(Path(location).expanduser().absolute())

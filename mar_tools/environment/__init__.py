@@ -1,45 +1,36 @@
-"""Per-model Python environments for ``mar run`` (interface; the implementation grows here).
+"""Per-model Python environments for ``mar run``.
 
 The runner asks :func:`prepare_environment` which interpreter to start the worker with.
-Today it always answers "the current interpreter"; the per-model virtualenv cache
-replaces the body without changing this signature.
+A model that ships a ``requirementsFile`` (or sets ``useVenv: true``) gets a virtualenv of
+its own, built once per content key and cached; it inherits the launching environment's
+packages (torch, mar-tools, ...) behind its own. Everything else runs in the current
+interpreter. See ``docs/environments.md``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from mar_tools.environment.errors import EnvironmentSetupError
+from mar_tools.environment.model_files import DirectoryFiles
+from mar_tools.environment.options import EnvMode, EnvOptions, Installer, Interpreter
+from mar_tools.environment.provision import EnvTarget, ensure_environment, resolve_target
+from mar_tools.environment.store import StoredEnv
 from mar_tools.manifest import Manifest
 
-EnvMode = Literal["auto", "venv", "none"]
-Installer = Literal["auto", "pip", "uv"]
-
-
-@dataclass(frozen=True)
-class EnvOptions:
-    """How to pick or build the model's environment (from ``mar run`` / ``mar env`` flags)."""
-
-    mode: EnvMode = "auto"
-    rebuild: bool = False
-    cache_dir: Path | None = None
-    installer: Installer = "auto"
-    find_links: tuple[str, ...] = ()
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    pip_options: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """The interpreter a worker runs in, and what to add to its environment variables."""
-
-    python: Path
-    env: Mapping[str, str] = field(default_factory=dict)
-    description: str = "current interpreter"
+__all__ = [
+    "EnvMode",
+    "EnvOptions",
+    "EnvironmentSetupError",
+    "Installer",
+    "Interpreter",
+    "interpreter_for",
+    "prepare_environment",
+]
 
 
 def prepare_environment(
@@ -49,6 +40,30 @@ def prepare_environment(
     options: EnvOptions,
     log: Callable[[str], None] = lambda _message: None,
 ) -> Interpreter:
-    """Return the interpreter for the model extracted at *model_dir*."""
-    del model_dir, manifest, model_config, options, log  # used by the venv implementation
-    return Interpreter(python=Path(sys.executable))
+    """Return the interpreter for the model extracted at *model_dir*.
+
+    Builds the model's environment first when it needs one and none is cached (installers
+    run with *model_dir* as their working directory, so relative paths in the requirements
+    resolve as in TorchServe). Progress goes to *log*. Raises
+    :class:`EnvironmentSetupError` (exit code 5) when the environment cannot be built, and
+    :class:`~mar_tools.errors.ArchiveError` when the manifest names a requirements file
+    that *model_dir* lacks.
+    """
+    target: EnvTarget = resolve_target(DirectoryFiles(model_dir), manifest, model_config, options)
+    if target.plan.note:
+        log(target.plan.note)
+    if not target.plan.needed:
+        return Interpreter(python=Path(sys.executable))
+    return interpreter_for(ensure_environment(target, model_dir, options, log))
+
+
+def interpreter_for(env: StoredEnv) -> Interpreter:
+    """The worker interpreter of a finished environment, with ``VIRTUAL_ENV`` and ``PATH``
+    set as activation would (so the handler's subprocesses find the environment's tools)."""
+    layout = env.layout
+    path = os.environ.get("PATH", os.defpath)
+    return Interpreter(
+        python=layout.python,
+        env={"VIRTUAL_ENV": str(layout.root), "PATH": f"{layout.scripts}{os.pathsep}{path}"},
+        description=f"virtualenv {env.short} (model {env.record.model})",
+    )

@@ -1,0 +1,71 @@
+"""The performance targets the issues set, and which measured comparison answers each.
+
+Each area's ``run()`` marks its own comparisons ``met`` or not against the target it knows.
+This table exists so that RESULTS.md lists *every* target, including one that no
+comparison answered (shown as "not measured" rather than silently missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from benchmarks.harness import Comparison
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: where it was set, what it says, and words that identify its comparison.
+
+    A comparison answers the target when every keyword occurs (case-insensitively) in its
+    title or target text.
+    """
+
+    issue: int
+    text: str
+    keywords: tuple[str, ...]
+
+    def answered_by(self, comparisons: Sequence[Comparison]) -> list[Comparison]:
+        """The comparisons that measure this target."""
+        found = []
+        for comparison in comparisons:
+            haystack = f"{comparison.title} {comparison.target or ''}".lower()
+            if all(word.lower() in haystack for word in self.keywords):
+                found.append(comparison)
+        return found
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        2,
+        "1 GiB incompressible: ≥ 8× faster than upstream `default`",
+        ("incompressible", "upstream"),
+    ),
+    Target(2, "1 GiB incompressible: within 2× of `cp`", ("incompressible", "vs cp")),
+    Target(2, "512 MiB fp32 state dict: ≥ 3× faster than upstream, archive ≤ 2% larger", ("fp32",)),
+    Target(2, "bf16-like weights: ≥ 3× faster than upstream, archive ≤ 2% larger", ("bf16",)),
+    Target(2, "archiver peak RSS ≤ 128 MiB", ("rss",)),
+    Target(2, "2,000 small files (reported)", ("small files",)),
+    Target(3, "`mar validate --quick` on a 1 GiB archive: < 0.5 s", ("--quick",)),
+    Target(3, "`mar validate` (full) within 1.5× of `unzip -t`", ("unzip",)),
+    Target(4, "`mar run` small model ≤ 1.25× a hand-written script", ("script",)),
+    Target(
+        4, "cached 2nd run of a 1 GiB archive adds < 0.1 s over a small one", ("cached 2nd run",)
+    ),
+    Target(
+        4,
+        "`mar run` cold start vs TorchServe launch-to-first-prediction (reported)",
+        ("launch", "small"),
+    ),
+    Target(5, "warm run with requirements ≤ 1.2× without", ("requirements", "warm")),
+    Target(
+        5,
+        "cold environment creation: virtualenv+pip vs uv (reported)",
+        ("cold environment creation",),
+    ),
+    Target(
+        5,
+        "vs TorchServe installing requirements at every registration (reported)",
+        ("torchserve", "requirements"),
+    ),
+)

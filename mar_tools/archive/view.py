@@ -1,0 +1,63 @@
+"""The read-only interface shared by the zip, tar.gz and directory views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from mar_tools.archive.member import ArchiveFormat, Member
+
+
+class ArchiveView:
+    """Base class of the three views. Use :func:`open_archive` to get one."""
+
+    format: ArchiveFormat
+
+    def __init__(self, path: Path, members: list[Member]) -> None:
+        self.path = path
+        self.members: tuple[Member, ...] = tuple(members)
+
+    def files(self) -> list[Member]:
+        """Regular-file members, in container order."""
+        return [m for m in self.members if m.kind == "file"]
+
+    def find(self, name: str) -> Member | None:
+        """The LAST regular file called *name* (what an extractor leaves on disk), or None."""
+        found = None
+        for member in self.members:
+            if member.kind == "file" and member.name == name:
+                found = member
+        return found
+
+    def open(self, member: Member) -> IO[bytes]:
+        """Return a binary stream of *member*'s bytes (zip streams check the CRC at EOF)."""
+        raise NotImplementedError
+
+    def open_range(self, member: Member) -> IO[bytes] | None:  # noqa: ARG002
+        """A cheap *seekable* stream of *member*'s bytes, or None when seeking is costly.
+
+        Available for directory files, STORED zip entries (a window on the archive file,
+        with no CRC check) and small tar members kept in memory.
+        """
+        return None
+
+    def read(self, member: Member, limit: int | None = None) -> bytes:
+        """Read *member* whole, or at most *limit* bytes."""
+        with self.open(member) as stream:
+            return stream.read() if limit is None else stream.read(limit)
+
+    def iter_files(self) -> Iterator[tuple[Member, IO[bytes]]]:
+        """Yield each regular file with an open stream, in container order (one pass)."""
+        for member in self.files():
+            with self.open(member) as stream:
+                yield member, stream
+
+    def close(self) -> None:
+        """Release the underlying file."""
+
+    def __enter__(self) -> ArchiveView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

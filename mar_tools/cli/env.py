@@ -1,0 +1,180 @@
+"""``mar env``: list, locate, create and prune the per-model environments."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mar_tools.cache import cache_subdir
+from mar_tools.cli import console
+from mar_tools.cli.env_options import env_options_from, environment_options
+from mar_tools.environment import archive_env
+from mar_tools.environment.options import EnvOptions
+from mar_tools.environment.pruning import DEFAULT_OLDER_THAN_DAYS, prune
+from mar_tools.environment.store import EnvStore, StoredEnv
+from mar_tools.errors import ExitCode
+
+_cache_dir = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Cache directory (default: $MAR_CACHE_DIR or the user cache dir).",
+)
+_archive = click.argument("archive", type=click.Path(path_type=Path))
+
+
+@click.group("env")
+def command() -> None:
+    """Per-model virtualenvs: the cached environments that mar run builds from an archive's
+    requirements file (see docs/environments.md)."""
+
+
+@command.command("list")
+@_cache_dir
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def list_command(cache_dir: Path | None, as_json: bool) -> None:
+    """List cached environments: key, model, size, last use."""
+    store = EnvStore(cache_subdir("envs", cache_dir))
+    envs = store.environments()
+    now = time.time()
+    if as_json:
+        click.echo(json.dumps([_as_dict(env) for env in envs], indent=2))
+        return
+    if not envs:
+        click.echo(f"No environments in {store.root}.")
+        return
+    rows = [("KEY", "MODEL", "SIZE", "LAST USED", "INSTALLER")]
+    rows += [
+        (
+            env.short,
+            env.record.model,
+            human_size(env.size()),
+            ago(env.last_used(), now),
+            env.record.installer,
+        )
+        for env in envs
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(cells).rstrip())
+
+
+@command.command("path")
+@_archive
+@click.option(
+    "--env",
+    "env_mode",
+    type=click.Choice(["auto", "venv"]),
+    default="auto",
+    show_default=True,
+    help="As for mar run: venv = the environment even without requirements.",
+)
+@_cache_dir
+@click.pass_context
+def path_command(ctx: click.Context, archive: Path, env_mode: str, cache_dir: Path | None) -> None:
+    """Print the directory of ARCHIVE's environment.
+
+    Exits 1 when the environment is not built yet (the path is still printed) or when the
+    archive needs none.
+    """
+    options = EnvOptions(mode="venv" if env_mode == "venv" else "auto", cache_dir=cache_dir)
+    target = archive_env.locate(archive, options)
+    if target.path is None:
+        console.warning(
+            f"model {target.model} needs no environment ({target.plan.reason}): it runs in "
+            "the current interpreter."
+        )
+        ctx.exit(int(ExitCode.FAILURE))
+    click.echo(str(target.path))
+    if target.existing() is None:
+        console.warning(f"not created yet; run: mar env create {archive}")
+        ctx.exit(int(ExitCode.FAILURE))
+
+
+@command.command("create", short_help="Build ARCHIVE's environment now; print its path.")
+@_archive
+@environment_options
+def create_command(archive: Path, **params: Any) -> None:
+    """Create ARCHIVE's environment now (for example to warm a CI cache) and print its path."""
+    options = env_options_from(params)
+    target, env = archive_env.create(archive, options, _progress)
+    if env is None:
+        console.warning(
+            f"model {target.model} needs no environment ({target.plan.reason}); "
+            "use --env venv to create one anyway."
+        )
+        return
+    click.echo(str(env.path))
+
+
+@command.command("prune", short_help="Remove unused environments and leftovers.")
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="DAYS",
+    help="Remove environments unused for more than DAYS days "
+    f"(default {DEFAULT_OLDER_THAN_DAYS:g}).",
+)
+@click.option("--all", "everything", is_flag=True, help="Remove every environment.")
+@_cache_dir
+def prune_command(older_than: float | None, everything: bool, cache_dir: Path | None) -> None:
+    """Remove unused environments and what interrupted builds left behind."""
+    store = EnvStore(cache_subdir("envs", cache_dir))
+    report = prune(store, older_than_days=older_than, everything=everything)
+    for item in report.removed:
+        what = f"environment {item.name} (model {item.model})" if item.model else item.name
+        click.echo(f"removed {what}, {human_size(item.size)}")
+    for name in report.busy:
+        click.echo(f"skipped environment {name}: another process is using it")
+    count = len(report.removed)
+    click.echo(
+        f"Removed {count} {'entry' if count == 1 else 'entries'}, freed {human_size(report.freed)}."
+    )
+
+
+def _progress(message: str) -> None:
+    console.stderr().print(f"mar: {message}", markup=False, highlight=False)
+
+
+def _as_dict(env: StoredEnv) -> dict[str, Any]:
+    record = env.record
+    return {
+        "key": record.key,
+        "path": str(env.path),
+        "model": record.model,
+        "size": env.size(),
+        "last_used": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(env.last_used())),
+        "created": record.created,
+        "installer": record.installer,
+        "python": record.python,
+        "torch": record.torch,
+        "requirements": record.requirements,
+    }
+
+
+def human_size(size: int) -> str:
+    """Bytes in the largest binary unit that keeps the number at least 1 (``12.3 MiB``)."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def ago(timestamp: float, now: float) -> str:
+    """How long before *now* *timestamp* was, in the largest whole unit."""
+    seconds = max(0.0, now - timestamp)
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"

@@ -1,0 +1,186 @@
+"""``mar validate PATH...``: check model archives; exit 0 when all are valid, 1 when not."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from mar_tools.cli import console
+from mar_tools.errors import ExitCode
+from mar_tools.report.result import Report
+
+FORMATS = ("text", "json", "sarif", "junit", "github")
+STYLES = {
+    "path": "bold",
+    "error": "bold red",
+    "warning": "yellow",
+    "info": "cyan",
+    "code": "bold",
+    "hint": "dim",
+    "valid": "bold green",
+    "invalid": "bold red",
+}
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(i?B)?\s*$", re.IGNORECASE)
+
+
+class ByteSize(click.ParamType):  # type: ignore[type-arg]
+    """A size in bytes: ``1073741824``, ``512M``, ``64GiB`` (powers of 1024)."""
+
+    name = "size"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        match = _SIZE.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a size like 1073741824, 512M or 64GiB.", param, ctx)
+        power = " KMGT".index(match.group(2).upper() or " ")
+        return int(match.group(1)) * int(1024**power)
+
+
+def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail validation too.")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Check metadata only: skip reading every entry in full (no CRC check).",
+)
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="CODE",
+    help="Report only codes starting with CODE (repeatable, comma-separated).",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="CODE",
+    help="Do not report codes starting with CODE (repeatable, comma-separated).",
+)
+@click.option(
+    "--max-size",
+    type=ByteSize(),
+    default="256GiB",
+    show_default=True,
+    help="Largest total uncompressed size allowed.",
+)
+@click.option(
+    "--max-ratio",
+    type=click.FloatRange(min=1),
+    default=200.0,
+    show_default=True,
+    help="Largest compression ratio allowed for entries of 1 MiB or more.",
+)
+@click.option(
+    "--max-entries",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="Most entries allowed.",
+)
+@click.option("--list-checks", is_flag=True, help="List every check code and exit.")
+@click.option("--debug", "_debug", is_flag=True, hidden=True, help="Show Python tracebacks.")
+def command(
+    paths: tuple[Path, ...],
+    output_format: str,
+    output: Path | None,
+    strict: bool,
+    quick: bool,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    max_size: int,
+    max_ratio: float,
+    max_entries: int,
+    list_checks: bool,
+    _debug: bool,
+) -> None:
+    """Check .mar, .tar.gz and model-directory archives for TorchServe 0.12.
+
+    Exit status: 0 when every PATH is valid, 1 when one is not, 2 on a usage error.
+    """
+    from mar_tools.validate import CATALOG, Limits, ValidateOptions, validate_paths
+
+    if list_checks:
+        for info in CATALOG:
+            click.echo(f"{info.code:32} {info.severity.value:8} {info.title}")
+        return
+    if not paths:
+        raise click.UsageError("give at least one PATH (a .mar, a .tar.gz or a directory).")
+    options = ValidateOptions(
+        quick=quick,
+        limits=Limits(max_total_size=max_size, max_ratio=max_ratio, max_entries=max_entries),
+        select=_codes(select),
+        ignore=_codes(ignore),
+    )
+    report = validate_paths(paths, options, strict=strict)
+    _emit(report, output_format, output)
+    # ctx.exit (not a return value) so that CliRunner and the CLI boundary see the same code.
+    click.get_current_context().exit(int(ExitCode.OK if report.valid else ExitCode.FAILURE))
+
+
+def _emit(report: Report, output_format: str, output: Path | None) -> None:
+    if output_format == "text" and output is None:
+        _print_text(report)
+        return
+    text = _render(report, output_format)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def _render(report: Report, output_format: str) -> str:
+    if output_format == "json":
+        from mar_tools.report.json_report import render_json
+
+        return render_json(report)
+    if output_format == "sarif":
+        from mar_tools.report.sarif import render_sarif
+
+        return render_sarif(report)
+    if output_format == "junit":
+        from mar_tools.report.junit import render_junit
+
+        return render_junit(report)
+    if output_format == "github":
+        from mar_tools.report.github import render_github
+
+        return render_github(report)
+    from mar_tools.report.text import render_text
+
+    return render_text(report)
+
+
+def _print_text(report: Report) -> None:
+    from mar_tools.report.text import render_lines
+
+    out = console.stdout()
+    for line in render_lines(report):
+        text = Text()
+        for segment in line:
+            text.append(segment.text, style=STYLES.get(segment.style, ""))
+        out.print(text)

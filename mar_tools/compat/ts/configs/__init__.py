@@ -1,0 +1,1 @@
+"""``ts.configs``: data files (``metrics.yaml``, the default metrics configuration)."""

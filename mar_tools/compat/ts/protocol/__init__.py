@@ -1,0 +1,1 @@
+"""``ts.protocol``: how the backend frames responses (used here for streamed responses)."""

@@ -1,0 +1,1 @@
+"""``ts.utils``: helpers shared by TorchServe handlers."""

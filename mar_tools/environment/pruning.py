@@ -1,0 +1,72 @@
+"""Removing environments nobody uses any more (``mar env prune``)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+
+from mar_tools.environment.errors import EnvironmentSetupError
+from mar_tools.environment.lock import held
+from mar_tools.environment.store import EnvStore, age_days, tree_size
+
+#: What ``prune`` removes when given neither ``--older-than`` nor ``--all``.
+DEFAULT_OLDER_THAN_DAYS = 30.0
+
+
+@dataclass(frozen=True)
+class Removed:
+    """One removed environment (or leftover directory, with ``model`` None)."""
+
+    name: str
+    model: str | None
+    size: int
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    removed: list[Removed] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)
+
+    @property
+    def freed(self) -> int:
+        return sum(item.size for item in self.removed)
+
+
+def prune(
+    store: EnvStore,
+    *,
+    older_than_days: float | None = None,
+    everything: bool = False,
+    now: float | None = None,
+) -> PruneReport:
+    """Remove environments last used more than *older_than_days* ago (every one with
+    *everything*), plus abandoned build directories. Environments another process is
+    building or removing right now are skipped and reported in ``busy``."""
+    limit = DEFAULT_OLDER_THAN_DAYS if older_than_days is None else older_than_days
+    moment = time.time() if now is None else now
+    report = PruneReport()
+    for leftover in store.leftovers():
+        size = tree_size(leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
+        report.removed.append(Removed(leftover.name, None, size))
+    for env in store.environments():
+        if not everything and age_days(env.last_used(), moment) <= limit:
+            continue
+        size = env.size()
+        try:
+            with held(store.lock_path(env.short), "", _ignore, wait=0):
+                store.discard(env.path)
+        except EnvironmentSetupError:
+            report.busy.append(env.short)  # being rebuilt right now
+            continue
+        except FileNotFoundError:
+            continue  # removed by another prune in the meantime
+        report.removed.append(Removed(env.short, env.record.model, size))
+    if everything:
+        shutil.rmtree(store.logs, ignore_errors=True)  # failed builds' installer output
+    return report
+
+
+def _ignore(_message: str) -> None:
+    """Prune never waits, so it has nothing to say about waiting."""

@@ -1,0 +1,190 @@
+"""The worker process, seen from ``mar run``: start it, talk to it, and always clean it up.
+
+The worker runs ``mar_tools/worker/entry.py`` in the model's interpreter, with the model
+directory as its working directory and the environment TorchServe gives its workers:
+``PYTHONPATH`` = [the handler's directory when it names a function] + the user's
+``PYTHONPATH`` + the model directory (+ its parent when it is a symlink), and
+``TS_DECODE_INPUT_REQUEST=true``, ``TS_IPEX_ENABLE=false``, ``TS_IPEX_GPU_ENABLE=false``.
+The environment is passed explicitly; this process's ``os.environ`` is never modified.
+
+Messages go over two pipes (see :mod:`mar_tools.worker.wire`); the worker's own output
+(handler prints and logs) goes to this process's stderr, or nowhere with ``quiet``. The
+worker leads its own process group, killed when the run ends, so processes a handler
+starts and leaves running cannot outlive ``mar run``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import mar_tools.compat
+import mar_tools.worker
+from mar_tools.worker.wire import WireError, read_message, write_message
+
+ENTRY_SCRIPT = Path(mar_tools.worker.__file__).resolve().parent / "entry.py"
+COMPAT_DIR = Path(mar_tools.compat.__file__).resolve().parent
+#: How long a worker may take to exit after its last answer before it is killed.
+EXIT_GRACE_SECONDS = 5.0
+
+
+def worker_environment(
+    base: Mapping[str, str], extra: Mapping[str, str], model_dir: Path, handler: str
+) -> dict[str, str]:
+    """The worker's environment (see the module docstring)."""
+    env = dict(base)
+    env.update(extra)
+    path: list[str] = []
+    if ":" in handler:
+        handler_file = handler.split(":")[0]
+        if "/" in handler_file:
+            handler_file = handler_file[: handler_file.rindex("/")]
+        path.append(handler_file)
+    if base.get("PYTHONPATH"):
+        path.append(base["PYTHONPATH"])
+    path.append(str(model_dir.resolve()))
+    if model_dir.is_symlink():
+        path.append(str(model_dir.absolute().parent))
+    env["PYTHONPATH"] = os.pathsep.join(path)
+    env["TS_DECODE_INPUT_REQUEST"] = "true"
+    env["TS_IPEX_ENABLE"] = "false"
+    env["TS_IPEX_GPU_ENABLE"] = "false"
+    return env
+
+
+class WorkerProcess:
+    """A running worker. Use as a context manager: leaving it always ends the process group."""
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], to_worker: IO[bytes], from_worker: IO[bytes]
+    ):
+        self.process = process
+        self._to_worker = to_worker
+        self._from_worker = from_worker
+        self._writer: threading.Thread | None = None
+        self.write_error: BaseException | None = None
+
+    @classmethod
+    def start(
+        cls, python: Path, env: Mapping[str, str], model_dir: Path, *, quiet: bool
+    ) -> WorkerProcess:
+        """Start the worker for the model in *model_dir* with interpreter *python*."""
+        worker_in, parent_out = os.pipe()
+        parent_in, worker_out = os.pipe()
+        output: int | None = subprocess.DEVNULL if quiet else 2
+        try:
+            process = subprocess.Popen(
+                [
+                    str(python),
+                    str(ENTRY_SCRIPT),
+                    "--in-fd",
+                    str(worker_in),
+                    "--out-fd",
+                    str(worker_out),
+                    "--compat-dir",
+                    str(COMPAT_DIR),
+                ],
+                cwd=model_dir,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                pass_fds=(worker_in, worker_out),
+                start_new_session=True,
+            )
+        except BaseException:
+            for fd in (worker_in, parent_out, parent_in, worker_out):
+                os.close(fd)
+            raise
+        os.close(worker_in)
+        os.close(worker_out)
+        return cls(process, os.fdopen(parent_out, "wb"), os.fdopen(parent_in, "rb"))
+
+    def send_all(self, messages: Sequence[tuple[dict[str, Any], Sequence[bytes]]]) -> None:
+        """Send *messages* from a background thread, then close the pipe (end of input).
+
+        Writing in the background lets the worker read requests while this process reads
+        answers, whatever the size of either.
+        """
+
+        def write() -> None:
+            try:
+                for header, blobs in messages:
+                    write_message(self._to_worker, header, blobs)
+            except (BrokenPipeError, ValueError, OSError) as exc:
+                self.write_error = exc  # the worker stopped reading: its answer says why
+            finally:
+                with contextlib.suppress(OSError):
+                    self._to_worker.close()
+
+        self._writer = threading.Thread(target=write, name="mar-run-writer", daemon=True)
+        self._writer.start()
+
+    def receive(self) -> tuple[dict[str, Any], list[bytes]] | None:
+        """The next message from the worker, or None when it closed its pipe."""
+        try:
+            return read_message(self._from_worker)
+        except WireError:
+            return None
+
+    def describe_exit(self) -> str:
+        """How the worker ended, for error messages (waits briefly; does not reap it)."""
+        self._wait_unreaped(EXIT_GRACE_SECONDS)
+        if self.process.returncode is not None:
+            code = self.process.returncode
+        else:
+            try:
+                found = os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+            except ChildProcessError:
+                found = None
+            if found is None:
+                return "it stopped answering"
+            code = found.si_status if found.si_code == os.CLD_EXITED else -found.si_status
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"it was killed by {name}"
+        return f"it exited with status {code}"
+
+    def __enter__(self) -> WorkerProcess:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        # On an error or Ctrl-C the worker is killed at once; otherwise it may finish.
+        self.stop(grace=0.0 if exc_type is not None else EXIT_GRACE_SECONDS)
+
+    def stop(self, grace: float = EXIT_GRACE_SECONDS) -> None:
+        """Give the worker *grace* seconds to exit, then kill its whole process group.
+
+        The group is killed while the worker is still unreaped, so its id cannot have been
+        reused by an unrelated process.
+        """
+        self._wait_unreaped(grace)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        for stream in (self._from_worker, self._to_worker):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    def _wait_unreaped(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.returncode is not None:
+                return
+            try:
+                found = os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+            except ChildProcessError:
+                return
+            if found is not None or time.monotonic() >= deadline:
+                return
+            time.sleep(0.005)

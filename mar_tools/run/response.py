@@ -1,0 +1,131 @@
+"""What a client of TorchServe receives for each request, built from the worker's frames.
+
+* A batch that failed (code other than 200) answers every request with that HTTP status
+  (413 becomes 507, as the frontend maps it) and the frontend's JSON error body::
+
+      {
+        "code": 503,
+        "type": "InternalServerException",
+        "message": "Prediction failed"
+      }
+
+  (Gson pretty printing, no HTML escaping, a trailing newline, ``application/json``).
+* A successful batch answers each request with the status, reason phrase, content type and
+  headers the handler set, and the encoded body. A streamed response's head comes from its
+  first frame and its body is every frame's body in order (HTTP chunked transfer).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+ERROR_TYPE = "InternalServerException"
+
+
+@dataclass(frozen=True)
+class Response:
+    """One request's HTTP answer, as TorchServe would send it."""
+
+    request_id: str
+    label: str
+    batch: int
+    status: int
+    phrase: str
+    content_type: str | None
+    headers: Mapping[str, str]
+    body: bytes
+    chunks: int = 1
+    error_message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True unless the status is 400 or above."""
+        return self.status < 400
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One backend response frame: the batch code/message and per-request entries."""
+
+    code: int
+    message: str
+    entries: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    bodies: Sequence[bytes] = field(default_factory=list)
+
+
+def error_body(code: int, message: str) -> bytes:
+    """The frontend's error body for *code* and *message* (see the module docstring)."""
+    text = json.dumps(
+        {"code": code, "type": ERROR_TYPE, "message": message}, indent=2, ensure_ascii=False
+    )
+    # Gson escapes the two Unicode line separators that json.dumps leaves as they are.
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (text + "\n").encode("utf-8")
+
+
+def frames_from_message(header: Mapping[str, Any], blobs: Sequence[bytes]) -> list[Frame]:
+    """Split a worker ``response`` message into its frames (bodies in order)."""
+    frames = []
+    bodies: Iterator[bytes] = iter(blobs)
+    for frame in header["frames"]:
+        entries = list(frame["responses"])
+        frames.append(
+            Frame(frame["code"], frame["message"], entries, [next(bodies) for _ in entries])
+        )
+    return frames
+
+
+def http_responses(
+    frames: Sequence[Frame], labels: Mapping[str, str], batch: int
+) -> list[Response]:
+    """One :class:`Response` per request of the batch whose frames are *frames*."""
+    final = frames[-1]
+    streamed = frames[:-1]
+    responses = []
+    for index, entry in enumerate(final.entries):
+        request_id = entry["id"]
+        label = labels.get(request_id, request_id)
+        if final.code != 200:
+            status = 507 if final.code == 413 else final.code
+            responses.append(
+                Response(
+                    request_id,
+                    label,
+                    batch,
+                    status,
+                    "",
+                    "application/json",
+                    {},
+                    error_body(status, final.message),
+                    error_message=final.message,
+                )
+            )
+            continue
+        parts = [_part(frame, request_id) for frame in streamed]
+        present = [part for part in parts if part is not None]
+        head = present[0][0] if present else entry
+        body = b"".join(part[1] for part in present) + final.bodies[index]
+        responses.append(
+            Response(
+                request_id,
+                label,
+                batch,
+                int(head["status"]),
+                str(head["phrase"]),
+                head["content_type"] or None,
+                dict(head["headers"]),
+                body,
+                chunks=len(present) + 1,
+            )
+        )
+    return responses
+
+
+def _part(frame: Frame, request_id: str) -> tuple[Mapping[str, Any], bytes] | None:
+    for entry, body in zip(frame.entries, frame.bodies, strict=False):
+        if entry["id"] == request_id:
+            return entry, body
+    return None

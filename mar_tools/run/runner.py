@@ -1,0 +1,238 @@
+"""``mar run`` as a library call: archive + inputs in, TorchServe's responses out.
+
+:func:`run_archive` joins the pieces: requests are built first (so a missing input file
+fails before any work), the archive is extracted (or found in the cache), the environment
+chooses the interpreter, and one worker process loads the handler and answers every batch
+(``repeat`` times). It never prints: warnings and progress go to the *log* callable, and
+every outcome is in the returned :class:`RunResult` or a raised :class:`MarToolsError`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mar_tools.cache import cache_subdir
+from mar_tools.environment import EnvOptions, Interpreter, prepare_environment
+from mar_tools.errors import MarToolsError, UsageError
+from mar_tools.run.conversation import expect_loaded, expect_response, predict_message
+from mar_tools.run.device import DeviceChoice
+from mar_tools.run.extraction import ExtractedModel, prepare_model_dir
+from mar_tools.run.inputs import InputSpec, Request, build_requests
+from mar_tools.run.model import Model, load_model_files, read_yaml
+from mar_tools.run.process import COMPAT_DIR, WorkerProcess, worker_environment
+from mar_tools.run.response import Response, frames_from_message, http_responses
+
+DEFAULT_METRICS_CONFIG = COMPAT_DIR / "ts" / "configs" / "metrics.yaml"
+ENVELOPES = ("body", "json", "kserve", "kservev2")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything ``mar run`` was asked to do (the command line, parsed)."""
+
+    archive: Path
+    inputs: tuple[InputSpec, ...] = ()
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    batch_size: int | None = None
+    device: DeviceChoice = field(default_factory=DeviceChoice)
+    explain: bool = False
+    envelope: str | None = None
+    metrics_config: Path | None = None
+    model_name: str | None = None
+    repeat: int = 1
+    use_cache: bool = True
+    quiet: bool = False
+    env: EnvOptions = field(default_factory=EnvOptions)
+    #: Run the worker in this interpreter instead of the one the environment chooses.
+    interpreter: Interpreter | None = None
+
+
+@dataclass(frozen=True)
+class BatchFailure:
+    """Why a batch failed: the handler's exception, trimmed to its own frames."""
+
+    batch: int
+    error_type: str
+    message: str
+    traceback: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The responses of the first repetition, and how the run went."""
+
+    model: Model
+    extraction: str
+    interpreter: Interpreter
+    entry_point: str
+    ts_package: str
+    batch_size: int
+    device: DeviceChoice
+    startup_ms: float
+    load_ms: float
+    responses: tuple[Response, ...]
+    requests: tuple[Request, ...]
+    batch_latencies_ms: tuple[float, ...]
+    failures: tuple[BatchFailure, ...] = ()
+    metrics: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every response has a status below 400."""
+        return all(response.ok for response in self.responses)
+
+
+def default_model_name(archive: Path) -> str:
+    """The name TorchServe gives a model whose manifest has none: the file's stem."""
+    name = archive.resolve().name if archive.is_dir() else archive.name
+    for suffix in (".tar.gz", ".tgz", ".mar", ".zip"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def run_archive(
+    options: RunOptions,
+    *,
+    read_stdin: Callable[[], bytes],
+    log: Callable[[str], None] = lambda _message: None,
+    warn: Callable[[str], None] = lambda _message: None,
+) -> RunResult:
+    """Run the archive's handler on the inputs (see the module docstring).
+
+    *log* receives progress messages (the environment's), *warn* the loader's and the
+    service's warnings (also kept in :attr:`RunResult.warnings`).
+
+    Raises :class:`UsageError` (bad inputs or metrics config), ``ArchiveError``,
+    :class:`LoadFailed`, :class:`DeviceUnavailable`, :class:`WorkerDied` or the
+    environment's ``EnvironmentSetupError``.
+    """
+    requests = build_requests(
+        options.inputs,
+        content_type=options.content_type,
+        headers=options.headers,
+        explain=options.explain,
+        read_stdin=read_stdin,
+    )
+    metrics_path = (options.metrics_config or DEFAULT_METRICS_CONFIG).absolute()
+    metrics_document = _metrics_document(metrics_path, options.metrics_config)
+    cache = cache_subdir("extracted", options.env.cache_dir) if options.use_cache else None
+    extracted = prepare_model_dir(options.archive, cache)
+    try:
+        model = load_model_files(
+            extracted.model_dir, default_model_name(options.archive), options.model_name
+        )
+        interpreter = options.interpreter or prepare_environment(
+            extracted.model_dir, model.manifest, model.config, options.env, log
+        )
+        return _run_worker(
+            options, extracted, model, interpreter, requests, metrics_path, metrics_document, warn
+        )
+    finally:
+        if extracted.how == "extracted" and cache is None:
+            shutil.rmtree(extracted.model_dir, ignore_errors=True)
+
+
+def _metrics_document(path: Path, given: Path | None) -> Any:
+    try:
+        return read_yaml(path, "metrics config")
+    except MarToolsError as exc:
+        if given is None:
+            raise
+        # read_yaml names the absolute path; say it as the user typed it.
+        raise UsageError(f"--metrics-config {given}: {exc.message.split(': ', 1)[1]}") from exc
+
+
+def _run_worker(
+    options: RunOptions,
+    extracted: ExtractedModel,
+    model: Model,
+    interpreter: Interpreter,
+    requests: Sequence[Request],
+    metrics_path: Path,
+    metrics_document: Any,
+    warn: Callable[[str], None],
+) -> RunResult:
+    batch_size = model.batch_size(options.batch_size)
+    batches = [list(requests[i : i + batch_size]) for i in range(0, len(requests), batch_size)]
+    load = {
+        "type": "load",
+        "model_name": model.name,
+        "model_dir": str(extracted.model_dir),
+        "handler": model.handler,
+        "device": options.device.kind,
+        "device_index": options.device.index,
+        "device_flag": options.device.flag,
+        "batch_size": batch_size,
+        "envelope": options.envelope,
+        "limit_max_image_pixels": True,
+        "metrics_config": str(metrics_path),
+    }
+    documents = [
+        pickle.dumps(metrics_document, protocol=4),
+        pickle.dumps(model.model_yaml_config, protocol=4),
+    ]
+    messages: list[tuple[dict[str, Any], Sequence[bytes]]] = [(load, documents)]
+    for repetition in range(options.repeat):
+        for index, batch in enumerate(batches):
+            messages.append(predict_message(repetition * len(batches) + index, batch))
+    labels = {request.request_id: request.label for request in requests}
+    env = worker_environment(os.environ, interpreter.env, extracted.model_dir, model.handler)
+    started = time.perf_counter()
+    with WorkerProcess.start(
+        interpreter.python, env, extracted.model_dir, quiet=options.quiet
+    ) as worker:
+        worker.send_all(messages)
+        loaded = expect_loaded(worker, options.metrics_config or metrics_path)
+        startup_ms = (time.perf_counter() - started) * 1000
+        warnings = [str(w) for w in loaded.get("warnings", [])]
+        for warning in warnings:
+            warn(warning)
+        metrics = list(loaded.get("metrics", []))
+        responses: list[Response] = []
+        latencies: list[float] = []
+        failures: list[BatchFailure] = []
+        for number in range(len(batches) * options.repeat):
+            header, blobs = expect_response(worker, number)
+            metrics.extend(header.get("metrics", []))
+            latencies.append(float(header["elapsed_ms"]))
+            if number >= len(batches):
+                continue
+            for warning in header.get("warnings", []):
+                warnings.append(str(warning))
+                warn(str(warning))
+            frames = frames_from_message(header, blobs)
+            responses.extend(http_responses(frames, labels, number))
+            failure = header.get("failure")
+            if failure:
+                failures.append(
+                    BatchFailure(
+                        number, failure["error_type"], failure["message"], failure["traceback"]
+                    )
+                )
+    return RunResult(
+        model=model,
+        extraction=extracted.how,
+        interpreter=interpreter,
+        entry_point=str(loaded.get("entry_point", "")),
+        ts_package=str(loaded.get("ts_package", "")),
+        batch_size=batch_size,
+        device=options.device,
+        startup_ms=startup_ms,
+        load_ms=float(loaded.get("load_ms", 0.0)),
+        responses=tuple(responses),
+        requests=tuple(requests),
+        batch_latencies_ms=tuple(latencies),
+        failures=tuple(failures),
+        metrics=tuple(metrics),
+        warnings=tuple(warnings),
+    )

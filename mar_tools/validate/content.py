@@ -1,0 +1,156 @@
+"""The content pass: every entry's bytes checked, serialized files scanned, in one read.
+
+Zip, full mode (the default): each entry is read once, in file order, through an
+:class:`~mar_tools.validate.entry_reader.EntryStream` that verifies its CRC and size;
+serialized files are scanned from the same stream (a STORED one through a cheap window on
+the file instead). ``--quick``: no CRC; serialized files are scanned when that is cheap.
+tar.gz: the gzip CRC was checked when the archive was opened; serialized members are
+scanned. Directory: serialized files are scanned.
+
+In full mode every other file is sniffed too: one whose bytes are a complete binary pickle
+(or a zip holding pickles) is scanned whatever its name, so a pickle cannot hide behind a
+``.dat`` suffix from a handler that ``torch.load``s it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from io import RawIOBase
+from typing import cast
+
+from mar_tools.archive import ArchiveFormat, Member
+from mar_tools.report.finding import Finding
+from mar_tools.validate.catalog import CODES, finding
+from mar_tools.validate.entry_reader import EntryStream
+from mar_tools.validate.limits import exceeds_size, human_size
+from mar_tools.validate.pickles import is_candidate, scan_member, sniff
+from mar_tools.validate.subject import READ_ERRORS, Subject
+
+READABLE_METHODS = (0, 8)
+INTEGRITY_CODES = frozenset({"entry.crc-mismatch", "entry.corrupt"})
+
+
+def check_content(subject: Subject) -> Iterator[Finding]:
+    """Integrity and pickle findings for every entry (see the module docstring)."""
+    serialized = subject.manifest.model.serialized_file if subject.manifest else None
+    if exceeds_size(subject):  # reading it all would be the bomb going off
+        subject.skipped.update(INTEGRITY_CODES | {c for c in CODES if c.startswith("pickle.")})
+        return
+    if subject.view.format is ArchiveFormat.ZIP:
+        if subject.options.quick:
+            subject.skipped.add("entry.crc-mismatch")
+        yield from _zip_content(subject, serialized)
+        return
+    for member in subject.view.files():
+        if is_candidate(member, serialized):
+            yield from _scan_other(subject, member)
+        elif not subject.options.quick:
+            yield from _sniff_other(subject, member)
+
+
+def _zip_content(subject: Subject, serialized: str | None) -> Iterator[Finding]:
+    quick = subject.options.quick
+    ordered = sorted(
+        (m for m in subject.view.members if m.kind != "dir" and _readable(subject, m)),
+        key=lambda m: m.header_offset or 0,
+    )
+    with open(subject.view.path, "rb", buffering=0) as archive:
+        for member in ordered:
+            candidate = is_candidate(member, serialized)
+            if quick and not candidate:
+                continue
+            header = subject.local_headers[member.index]
+            assert header is not None  # _readable() checked it
+            stream = EntryStream(
+                archive,
+                header.data_offset,
+                member.compressed_size,
+                member.size,
+                member.crc or 0,
+                member.compress_type or 0,
+            )
+            if candidate:
+                yield from _scan_zip_entry(subject, member, stream)
+            elif not quick:
+                yield from _sniff(member.name, io.BufferedReader(stream, buffer_size=1 << 16))
+            if not quick:
+                problem = stream.finish()
+                if problem is not None:
+                    subject.corrupt.add(member.name)
+                    yield finding(problem.code, f"{member.name} {problem.message}.", member.name)
+
+
+def _readable(subject: Subject, member: Member) -> bool:
+    return (
+        not member.encrypted
+        and member.compress_type in READABLE_METHODS
+        and subject.local_headers.get(member.index) is not None
+    )
+
+
+def _scan_zip_entry(subject: Subject, member: Member, stream: EntryStream) -> Iterator[Finding]:
+    window = subject.view.open_range(member)
+    if window is not None:
+        with window:
+            yield from scan_member(member.name, window, seekable=True)
+        return
+    buffered = io.BufferedReader(stream, buffer_size=1 << 20)
+    big = member.compressed_size > subject.options.quick_scan_limit
+    if subject.options.quick and big and sniff(buffered.peek(4)[:4], member.name) == "zip":
+        yield _not_scanned(subject, member)
+        return
+    yield from scan_member(member.name, buffered, seekable=False)
+
+
+def _scan_other(subject: Subject, member: Member) -> Iterator[Finding]:
+    window = subject.view.open_range(member)
+    if window is not None:
+        with window:
+            yield from scan_member(member.name, window, seekable=True)
+        return
+    try:
+        with subject.view.open(member) as raw:
+            stream = io.BufferedReader(cast(RawIOBase, raw), buffer_size=1 << 20)
+            big = member.size > subject.options.quick_scan_limit
+            if subject.options.quick and big and sniff(stream.peek(4)[:4], member.name) == "zip":
+                yield _not_scanned(subject, member)
+                return
+            yield from scan_member(member.name, stream, seekable=False)
+    except READ_ERRORS as exc:
+        subject.unreadable.setdefault(member.name, str(exc) or type(exc).__name__)
+
+
+def _sniff(name: str, stream: io.BufferedReader) -> Iterator[Finding]:
+    """Scan a file whose name does not say it is serialized, if its bytes say it is."""
+    if sniff(stream.peek(4)[:4], "") is not None:
+        yield from scan_member(name, stream, seekable=False, disguised=True)
+
+
+def _sniff_other(subject: Subject, member: Member) -> Iterator[Finding]:
+    """:func:`_sniff` for directory files and small tar members (cheap to read)."""
+    window = subject.view.open_range(member)
+    if window is None:
+        return
+    with window:
+        head = window.read(4)
+        window.seek(0)
+        if sniff(head, "") is not None:
+            yield from scan_member(member.name, window, seekable=True, disguised=True)
+
+
+def _not_scanned(subject: Subject, member: Member) -> Finding:
+    limit = human_size(subject.options.quick_scan_limit)
+    return finding(
+        "pickle.not-scanned",
+        f"{member.name} is a compressed zip larger than {limit}; --quick does not "
+        "read it whole to find its pickles.",
+        member.name,
+    )
+
+
+def unreadable_findings(subject: Subject) -> Iterator[Finding]:
+    """One ``entry.corrupt`` per member whose bytes a check failed to read."""
+    for name, reason in sorted(subject.unreadable.items()):
+        if name not in subject.corrupt:
+            yield finding("entry.corrupt", f"{name} cannot be read ({reason}).", name)

@@ -1,0 +1,46 @@
+"""What a validation run should do: depth, limits and which codes to report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mar_tools.report.finding import code_matches
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Zip-bomb limits, all on sizes the container declares (checked before reading).
+
+    ``max_ratio`` applies to entries of at least ``ratio_min_size`` uncompressed bytes:
+    tiny text files legitimately compress far better than model weights.
+    """
+
+    max_total_size: int = 256 * GiB
+    max_ratio: float = 200.0
+    ratio_min_size: int = 1 * MiB
+    max_entries: int = 100_000
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """Options of one run.
+
+    ``quick`` checks metadata only: entry bytes are not read in full (no CRC), and serialized
+    files are scanned only when that is cheap (``quick_scan_limit`` bytes or fewer to read).
+    ``select``/``ignore`` are code prefixes; an empty ``select`` selects everything.
+    """
+
+    quick: bool = False
+    limits: Limits = field(default_factory=Limits)
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    quick_scan_limit: int = 64 * MiB
+
+    def wants(self, code: str) -> bool:
+        """True when findings with *code* are reported."""
+        if self.select and not code_matches(code, self.select):
+            return False
+        return not code_matches(code, self.ignore)

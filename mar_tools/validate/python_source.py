@@ -1,0 +1,204 @@
+"""What a Python file defines, read with :mod:`ast` (never imported, never executed).
+
+The facts TorchServe's loader depends on: the module-level names (``hasattr(module, fn)``),
+the classes whose ``__module__`` is this module (what ``list_classes_from_module`` counts:
+``class`` statements at module level, including inside ``if``/``try``/``with`` blocks,
+aliases of them, and classes built by ``namedtuple``/``NamedTuple``/``Enum``/``type()``
+calls), and every import with its line.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+#: Calls that create a class whose __module__ is the calling module.
+CLASS_FACTORIES = frozenset(
+    {"namedtuple", "NamedTuple", "TypedDict", "Enum", "IntEnum", "StrEnum", "Flag",
+     "IntFlag", "make_dataclass", "type", "new_class"}
+)  # fmt: skip
+OPTIONAL_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception"})
+#: ``try``/``except*`` statements (``ast.TryStar`` exists from Python 3.11 on).
+TRY_NODES: tuple[type[ast.stmt], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """A class the module defines: name, line, base expressions, methods (def or assigned)."""
+
+    name: str
+    line: int
+    bases: tuple[str, ...]
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None]
+
+
+@dataclass(frozen=True)
+class ImportInfo:
+    """One imported module: dotted name, relative level, line/col, and whether guarded by
+    ``try: ... except ImportError`` (an optional import) or ``if TYPE_CHECKING``."""
+
+    module: str
+    level: int
+    line: int
+    column: int
+    optional: bool
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """Why the file does not compile, and where."""
+
+    message: str
+    line: int | None
+    column: int | None
+
+
+@dataclass
+class SourceModule:
+    """The parsed facts of one file (``tree`` is None when it does not compile)."""
+
+    member: str
+    tree: ast.Module | None
+    problem: SyntaxProblem | None = None
+    #: Module-level name -> the statement that binds it.
+    bindings: dict[str, ast.stmt] = field(default_factory=dict)
+    classes: list[ClassInfo] = field(default_factory=list)
+    imports: list[ImportInfo] = field(default_factory=list)
+    star_import: bool = False
+
+
+def parse_source(member: str, data: bytes) -> SourceModule:
+    """Parse *data* (the bytes of *member*) the way the interpreter would compile it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. SyntaxWarning for invalid escapes
+            tree = ast.parse(data, filename=member)
+    except SyntaxError as exc:
+        problem = SyntaxProblem(exc.msg or "invalid syntax", exc.lineno, exc.offset)
+        return SourceModule(member, None, problem)
+    except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
+        return SourceModule(member, None, SyntaxProblem(str(exc) or type(exc).__name__, None, None))
+    module = SourceModule(member, tree)
+    local_classes: list[str] = []
+    for statement in _module_level(tree.body):
+        _bind(module, statement, local_classes)
+    module.imports = list(_imports(tree))
+    return module
+
+
+def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements that run at import time in the module namespace (not in defs/classes)."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, ast.If | ast.For | ast.While | ast.With | ast.AsyncWith):
+            yield from _module_level(statement.body)
+            yield from _module_level(getattr(statement, "orelse", []))
+        elif isinstance(statement, TRY_NODES):
+            node = cast(ast.Try, statement)
+            yield from _module_level(node.body)
+            for handler in node.handlers:
+                yield from _module_level(handler.body)
+            yield from _module_level(node.orelse)
+            yield from _module_level(node.finalbody)
+        elif isinstance(statement, ast.Match):
+            for case in statement.cases:
+                yield from _module_level(case.body)
+
+
+def _bind(module: SourceModule, statement: ast.stmt, local_classes: list[str]) -> None:
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+        module.bindings[statement.name] = statement
+    elif isinstance(statement, ast.ClassDef):
+        module.bindings[statement.name] = statement
+        module.classes.append(_class_info(statement))
+        local_classes.append(statement.name)
+    elif isinstance(statement, ast.Import | ast.ImportFrom):
+        for alias in statement.names:
+            if alias.name == "*":
+                module.star_import = True
+            else:
+                bound = alias.asname or alias.name.split(".")[0]
+                module.bindings[bound] = statement
+    elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        value = statement.value
+        for name in _target_names(targets):
+            module.bindings[name] = statement
+            if _makes_class(value, local_classes):
+                module.classes.append(ClassInfo(name, statement.lineno, (), {}))
+
+
+def _target_names(targets: Sequence[ast.expr]) -> Iterator[str]:
+    for target in targets:
+        if isinstance(target, ast.Name):
+            yield target.id
+        elif isinstance(target, ast.Tuple | ast.List):
+            yield from _target_names(list(target.elts))
+
+
+def _makes_class(value: ast.expr | None, local_classes: list[str]) -> bool:
+    """True when *value* is an alias of a local class or a call to a class factory."""
+    if isinstance(value, ast.Name):
+        return value.id in local_classes
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name == "type":
+            return len(value.args) == 3
+        return name in CLASS_FACTORIES
+    return False
+
+
+def _class_info(node: ast.ClassDef) -> ClassInfo:
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None] = {}
+    for statement in node.body:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            methods[statement.name] = statement
+        elif isinstance(statement, ast.Assign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for name in _target_names(targets):
+                methods[name] = None
+    bases = tuple(ast.unparse(base) for base in node.bases)
+    return ClassInfo(node.name, node.lineno, bases, methods)
+
+
+def _imports(tree: ast.Module) -> Iterator[ImportInfo]:
+    guarded = _guarded_lines(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield ImportInfo(alias.name, 0, node.lineno, node.col_offset + 1,
+                                 node.lineno in guarded)  # fmt: skip
+        elif isinstance(node, ast.ImportFrom):
+            yield ImportInfo(node.module or "", node.level, node.lineno, node.col_offset + 1,
+                             node.lineno in guarded)  # fmt: skip
+
+
+def _guarded_lines(tree: ast.Module) -> set[int]:
+    """Lines inside ``try`` blocks that catch ImportError, or under ``if TYPE_CHECKING``."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        body: list[ast.stmt] = []
+        if isinstance(node, TRY_NODES):
+            attempt = cast(ast.Try, node)
+            if any(_catches_import_error(handler) for handler in attempt.handlers):
+                body = attempt.body
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            body = node.body
+        for statement in body:
+            for inner in ast.walk(statement):
+                if hasattr(inner, "lineno"):
+                    lines.add(inner.lineno)
+    return lines
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    names = {
+        n.id if isinstance(n, ast.Name) else getattr(n, "attr", "") for n in ast.walk(handler.type)
+    }
+    return bool(names & OPTIONAL_IMPORT_ERRORS)

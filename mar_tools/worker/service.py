@@ -1,0 +1,199 @@
+"""The loaded model: TorchServe's ``TsModelLoader.load`` and ``Service.predict``.
+
+:func:`load_model` checks the device, builds the metrics cache, resolves the entry point,
+wraps it in the envelope, builds the ``Context`` (from whichever ``ts`` package the model's
+interpreter imports: the real one when installed, else mar-tools' compatible one) and calls
+``initialize``. :meth:`Service.predict` runs one batch with TorchServe's error mapping:
+``PredictionException`` -> its code and message; ``MemoryError`` or an exception mentioning
+CUDA -> 507 "Out of resources"; anything else -> 503 "Prediction failed"; a result that is
+not a list of the batch's length -> 503.
+"""
+
+# Why: str paths and os.path, as the TorchServe API this mirrors.
+# ruff: noqa: PTH110, PTH118
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .devices import DeviceProbe, check_device, gpu_id_for
+from .encoding import BatchResponse, decode_frame, encode_batch, error_batch
+from .failure import Failure
+from .inputs import Request, build_batch
+from .loader import EntryPoint, resolve_entry_point, wrap_in_envelope
+
+PREDICTION_METRIC = "PredictionTime"
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What the parent asks the worker to load (the fields of TorchServe's load message)."""
+
+    model_name: str
+    model_dir: str
+    handler: str
+    device: str
+    device_index: int | None
+    device_flag: str
+    batch_size: int
+    envelope: str | None
+    limit_max_image_pixels: bool
+    metrics_config: str
+    metrics_document: Any
+    model_yaml_config: Any
+
+
+class MetricsConfigError(Exception):
+    """The metrics configuration is malformed (TorchServe's worker would not start)."""
+
+
+class StreamCollector:
+    """Stands in for ``context.cl_socket``: keeps the frames a handler streams."""
+
+    def __init__(self) -> None:
+        self.frames: list[BatchResponse] = []
+
+    def sendall(self, frame: bytes) -> None:
+        self.frames.append(decode_frame(frame))
+
+
+@dataclass
+class BatchOutcome:
+    """One batch's answer, the streamed frames before it, and the failure behind an error."""
+
+    response: BatchResponse
+    streamed: list[BatchResponse]
+    elapsed_ms: float
+    failure: Failure | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class Service:
+    """A loaded handler and its context, ready for batches."""
+
+    def __init__(
+        self, entry: EntryPoint, context: Any, prediction_exception: type[BaseException]
+    ) -> None:
+        self.entry = entry
+        self.context = context
+        self._prediction_exception = prediction_exception
+
+    def predict(self, requests: Sequence[Request]) -> BatchOutcome:
+        """Run one batch through the handler (see the module docstring for the mapping)."""
+        ts_context = importlib.import_module("ts.context")
+        processors, batch, request_ids = build_batch(requests, ts_context.RequestProcessor)
+        context = self.context
+        context.request_ids = request_ids
+        context.request_processor = processors
+        metrics = context.metrics
+        metrics.request_ids = request_ids
+        collector = StreamCollector()
+        context.cl_socket = collector
+        start = time.time()
+        clock = time.perf_counter()
+        try:
+            results = self.entry.handle(batch, context)
+        except MemoryError as exc:
+            return self._failed(request_ids, "Out of resources", 507, exc, collector, clock)
+        except self._prediction_exception as exc:
+            code = getattr(exc, "error_code", 500)
+            message = getattr(exc, "message", str(exc))
+            return self._failed(request_ids, str(message), int(code), exc, collector, clock)
+        except Exception as exc:
+            if "CUDA" in str(exc):
+                return self._failed(request_ids, "Out of resources", 507, exc, collector, clock)
+            return self._failed(request_ids, "Prediction failed", 503, exc, collector, clock)
+        warnings = []
+        if not isinstance(results, list):
+            warnings.append(
+                f"the handler returned {type(results).__name__}, not a list with one result "
+                f"per request (TorchServe logs: Invalid return type: {type(results)})."
+            )
+            response = error_batch(request_ids, "Invalid model predict output", 503)
+        elif len(results) != len(batch):
+            warnings.append(
+                f"the handler returned {len(results)} results for a batch of {len(batch)} "
+                "requests (TorchServe: number of batch response mismatched)."
+            )
+            response = error_batch(request_ids, "number of batch response mismatched", 503)
+        else:
+            metrics.add_time(PREDICTION_METRIC, round((time.time() - start) * 1000, 2))
+            response = encode_batch(results, request_ids, context)
+        elapsed = (time.perf_counter() - clock) * 1000
+        return BatchOutcome(response, collector.frames, elapsed, warnings=warnings)
+
+    @staticmethod
+    def _failed(
+        request_ids: dict[int, str],
+        message: str,
+        code: int,
+        exc: BaseException,
+        collector: StreamCollector,
+        clock: float,
+    ) -> BatchOutcome:
+        elapsed = (time.perf_counter() - clock) * 1000
+        response = error_batch(request_ids, message, code)
+        return BatchOutcome(response, collector.frames, elapsed, Failure.from_exception(exc))
+
+
+def build_metrics_cache(request: LoadRequest) -> Any:
+    """TorchServe's ``MetricsCacheYamlImpl`` for the metrics configuration, initialized.
+
+    With mar-tools' ``ts`` the document parsed by the parent is used; a real ``ts`` parses
+    the file itself. Raises :class:`MetricsConfigError` for a malformed configuration.
+    """
+    module = importlib.import_module("ts.metrics.metric_cache_yaml_impl")
+    cache_class = module.MetricsCacheYamlImpl
+    try:
+        if hasattr(cache_class, "_from_document"):
+            cache = cache_class._from_document(request.metrics_config, request.metrics_document)
+        else:
+            cache = cache_class(config_file_path=request.metrics_config)
+        cache.initialize_cache()
+    except Exception as exc:
+        raise MetricsConfigError(f"{type(exc).__name__}: {exc}") from exc
+    return cache
+
+
+def load_model(request: LoadRequest, probe: DeviceProbe) -> Service:
+    """Load the handler as TorchServe's worker does and return the ready service.
+
+    Raises ``DeviceUnavailable``, :class:`MetricsConfigError`, ``HandlerError`` or whatever
+    the handler's import or ``initialize`` raises.
+    """
+    check_device(request.device, request.device_index, request.device_flag, probe)
+    metrics_cache = build_metrics_cache(request)
+    metrics_cache.model_name = request.model_name
+    # A load has no request id; TorchServe uses a fresh uuid for the metrics it emits.
+    metrics_cache.set_request_ids(str(uuid.uuid4()))
+    manifest_path = os.path.join(request.model_dir, "MAR-INF", "MANIFEST.json")
+    manifest = None
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as handle:
+            manifest = json.load(handle)
+    entry = resolve_entry_point(request.handler)
+    if request.envelope:
+        wrap_in_envelope(entry, request.envelope)
+    ts = importlib.import_module("ts")
+    ts_context = importlib.import_module("ts.context")
+    context = ts_context.Context(
+        request.model_name,
+        request.model_dir,
+        manifest,
+        request.batch_size,
+        gpu_id_for(request.device, request.device_index),
+        ts.__version__,
+        request.limit_max_image_pixels,
+        metrics_cache,
+        request.model_yaml_config,
+    )
+    entry.initialize(context)
+    util = importlib.import_module("ts.utils.util")
+    return Service(entry, context, util.PredictionException)

@@ -1,0 +1,1 @@
+"""Tests of ``mar run`` (parent side, worker, compatible ``ts`` package, CLI)."""

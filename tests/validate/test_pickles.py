@@ -1,0 +1,210 @@
+"""The pickle scanner: opcodes of every protocol, torch's formats, every way the file is read."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from mar_tools.validate import torch_zip
+from mar_tools.validate.pickle_ops import scan_pickles
+from mar_tools.validate.pickle_policy import classify
+from mar_tools.validate.pickles import scan_member
+from tests.validate.builders import (
+    TorchFiles,
+    check,
+    codes,
+    evil_pickle,
+    members,
+    write_dir,
+    write_tgz,
+    write_zip,
+)
+
+
+def globals_of(data: bytes) -> list[str]:
+    return [f"{g.module}.{g.name}" for g in scan_pickles(io.BytesIO(data)).globals]
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_globals_are_found_in_every_protocol(protocol: int) -> None:
+    data = pickle.dumps([os.getcwd, os.system], protocol=protocol)
+    assert globals_of(data) == ["posix.getcwd", "posix.system"]
+
+
+def test_stack_global_operands_fetched_from_the_memo_are_resolved() -> None:
+    data = pickle.dumps([os.getcwd, os.system], protocol=4)
+    assert b"h" in data[data.index(b"getcwd") :]  # 'posix' comes back through BINGET
+    assert globals_of(data)[-1] == "posix.system"
+
+
+def test_inst_opcode_names_its_class() -> None:
+    data = b"(ios\nsystem\np0\n."
+    assert globals_of(data) == ["os.system"]
+
+
+def test_extension_codes_and_computed_operands_are_hidden_imports() -> None:
+    scan = scan_pickles(io.BytesIO(b"\x80\x02\x82\x01."))
+    assert [reason for reason, _ in scan.hidden] == ["EXT1 extension code 1"]
+    computed = b"\x80\x04N\x8c\x06system\x93."
+    scan = scan_pickles(io.BytesIO(computed))
+    assert scan.hidden == [("STACK_GLOBAL with computed operands", 11)]
+
+
+def test_consecutive_pickles_are_all_read(torch_files: TorchFiles) -> None:
+    scan = scan_pickles(io.BytesIO(torch_files.legacy))
+    assert scan.pickles == 5 and scan.error is None
+    assert "torch._utils._rebuild_tensor_v2" in [f"{g.module}.{g.name}" for g in scan.globals]
+
+
+def test_large_arguments_are_skipped_not_misread() -> None:
+    data = pickle.dumps([b"x" * 200_000, "y" * 10_000, os.system], protocol=5)
+    assert globals_of(data) == ["posix.system"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x80\x04\xff.", "unknown opcode 0xff"),
+        (b"\x80\x04R.", "stack underflow"),
+        (b"\x80\x04h\x05.", "memo key never stored"),
+        (b"\x80\x04\x8c\x05ab", "unexpected end of data"),
+        (b"\x80\x02e.", "no MARK"),
+    ],
+)
+def test_malformed_pickles_are_reported_not_raised(data: bytes, message: str) -> None:
+    scan = scan_pickles(io.BytesIO(data))
+    assert scan.error is not None and message in scan.error
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "verdict"),
+    [
+        ("posix", "system", "dangerous"),
+        ("__builtin__", "eval", "dangerous"),
+        ("builtins", "getattr", "dangerous"),
+        ("subprocess", "Popen", "dangerous"),
+        ("torch.hub", "load", "dangerous"),
+        ("collections", "OrderedDict", "weights"),
+        ("torch._utils", "_rebuild_tensor_v2", "weights"),
+        ("torch", "FloatStorage", "weights"),
+        ("torch", "bfloat16", "weights"),
+        ("__main__", "Net", "other"),
+        ("numpy.core.multiarray", "_reconstruct", "other"),
+    ],
+)
+def test_policy(module: str, name: str, verdict: str) -> None:
+    assert classify(module, name) == verdict
+
+
+def test_torch_zip_is_scanned_the_same_seekable_or_streamed(torch_files: TorchFiles) -> None:
+    for data in (torch_files.state_dict, torch_files.scripted, torch_files.malicious):
+        seekable = scan_member("w.pt", io.BytesIO(data), seekable=True)
+        for chunk in (7, 4096, 1 << 22):
+            original = torch_zip.CHUNK
+            torch_zip.CHUNK = chunk
+            try:
+                stream = io.BufferedReader(io.BytesIO(data))
+                assert scan_member("w.pt", stream, seekable=False) == seekable
+            finally:
+                torch_zip.CHUNK = original
+
+
+def test_torchscript_globals_are_not_weights_warnings(torch_files: TorchFiles) -> None:
+    found = scan_member("m.pt", io.BytesIO(torch_files.scripted), seekable=True)
+    assert found == []
+
+
+def test_non_pickle_serialized_files_are_left_alone() -> None:
+    assert scan_member("model.bin", io.BytesIO(b"\x00\x01raw tensor bytes"), seekable=True) == []
+    assert scan_member("model.onnx.pt", io.BytesIO(b"ONNX"), seekable=True) == []
+
+
+def test_text_pickle_with_pkl_suffix_is_scanned() -> None:
+    found = scan_member("x.pkl", io.BytesIO(evil_pickle(0)), seekable=True)
+    assert [f.code for f in found] == ["pickle.dangerous-global"]
+
+
+def test_unreadable_inner_zip_is_malformed() -> None:
+    found = scan_member("w.pt", io.BytesIO(b"PK\x03\x04" + b"\x00" * 40), seekable=True)
+    assert [f.code for f in found] == ["pickle.malformed"]
+
+
+@pytest.mark.parametrize("layout", ["deflated", "stored", "tgz", "directory"])
+def test_malicious_weights_are_found_in_every_layout(
+    layout: str, tmp_path: Path, torch_files: TorchFiles
+) -> None:
+    files = members(torch_files.state_dict, weights_pt=torch_files.malicious)
+    path = {
+        "deflated": lambda: write_zip(tmp_path / "m.mar", files),
+        "stored": lambda: write_zip(tmp_path / "m.mar", files, zipfile.ZIP_STORED),
+        "tgz": lambda: write_tgz(tmp_path / "m.tar.gz", files),
+        "directory": lambda: write_dir(tmp_path / "m", files),
+    }[layout]()
+    found = [f for f in check(path).findings if f.code == "pickle.dangerous-global"]
+    assert len(found) == 1
+    assert found[0].location.member == "weights.pt"
+    assert "weights.pt (archive/data.pkl) imports posix.system" in found[0].message
+
+
+def test_serialized_file_named_in_manifest_is_scanned_whatever_its_suffix(
+    tmp_path: Path, torch_files: TorchFiles
+) -> None:
+    from tests.validate.builders import manifest
+
+    files = members(
+        torch_files.state_dict,
+        weights_pt=None,
+        **{"weights.data": torch_files.malicious},
+        manifest=manifest({"serializedFile": "weights.data"}),
+    )
+    result = check(write_zip(tmp_path / "m.mar", files))
+    assert "pickle.dangerous-global" in codes(result)
+
+
+def test_big_deflated_weights_are_skipped_only_in_quick_mode(
+    tmp_path: Path, torch_files: TorchFiles
+) -> None:
+    files = members(torch_files.state_dict, weights_pt=torch_files.malicious)
+    path = write_zip(tmp_path / "m.mar", files)
+    assert "pickle.dangerous-global" in codes(check(path, quick_scan_limit=16))
+    quick = check(path, quick=True, quick_scan_limit=16)
+    assert codes(quick) == {"pickle.not-scanned"}
+    assert "pickle.dangerous-global" in codes(check(path, quick=True))
+
+
+def test_legacy_raw_pickle_in_big_deflated_member_is_still_scanned_quickly(
+    tmp_path: Path, torch_files: TorchFiles
+) -> None:
+    evil = evil_pickle(2) + torch_files.legacy
+    path = write_zip(tmp_path / "m.mar", members(torch_files.state_dict, weights_pt=evil))
+    assert "pickle.dangerous-global" in codes(check(path, quick=True, quick_scan_limit=16))
+
+
+@pytest.mark.parametrize("layout", ["deflated", "stored", "tgz", "directory"])
+def test_pickles_under_other_names_are_found_in_full_mode(
+    layout: str, tmp_path: Path, torch_files: TorchFiles
+) -> None:
+    files = {
+        **members(torch_files.state_dict),
+        "cache.dat": evil_pickle(4),
+        "blob.bin.part": torch_files.malicious,  # a torch zip under an unusual name
+        "noise.raw": b"\x80\x02" + bytes(range(256)) * 4,  # starts like a pickle, is not one
+        "archive.zip": b"PK\x03\x04 not really a zip",
+    }
+    path = {
+        "deflated": lambda: write_zip(tmp_path / "m.mar", files),
+        "stored": lambda: write_zip(tmp_path / "m.mar", files, zipfile.ZIP_STORED),
+        "tgz": lambda: write_tgz(tmp_path / "m.tar.gz", files),
+        "directory": lambda: write_dir(tmp_path / "m", files),
+    }[layout]()
+    found = sorted((f.code, f.location.member) for f in check(path).findings)
+    assert found == [
+        ("pickle.dangerous-global", "blob.bin.part"),
+        ("pickle.dangerous-global", "cache.dat"),
+    ]
+    assert check(path, quick=True).findings == ()

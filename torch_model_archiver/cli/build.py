@@ -1,0 +1,67 @@
+"""What the command does once its flags are parsed: build, show progress, summarize."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from mar_tools.cli import console
+from torch_model_archiver.builder import BuildResult, build_archive
+from torch_model_archiver.cli.reporter import RichReporter
+from torch_model_archiver.errors import ModelArchiverError
+from torch_model_archiver.model_archiver_config import ModelArchiverConfig
+from torch_model_archiver.spec import ExtraFilesLayout, source_date_epoch_from
+
+
+def run_build(options: Mapping[str, Any], environ: Mapping[str, str]) -> int:
+    """Build from the parsed *options*; return the exit code (errors are raised)."""
+    try:
+        epoch = source_date_epoch_from(environ)
+    except ValueError as exc:
+        raise ModelArchiverError(str(exc), hint="unset it or give whole seconds.") from None
+    config = ModelArchiverConfig(
+        model_name=options["model_name"],
+        handler=options["handler"],
+        version=options["version"],
+        serialized_file=options["serialized_file"],
+        model_file=options["model_file"],
+        extra_files=options["extra_files"],
+        runtime=options["runtime"],
+        export_path=options["export_path"] or "",
+        archive_format=options["archive_format"],
+        force=options["force"],
+        requirements_file=options["requirements_file"],
+        config_file=options["config_file"],
+    )
+    spec = config.to_spec(
+        source_date_epoch=epoch,
+        extra_files_layout=ExtraFilesLayout(options["extra_files_layout"]),
+    )
+    interactive = console.is_interactive() and not options["quiet"]
+    reporter = RichReporter(show_progress=interactive)
+    started = time.perf_counter()
+    result = build_archive(spec, reporter=reporter, jobs=options["jobs"])
+    if interactive:
+        console.stderr().print(summary(result, time.perf_counter() - started), markup=False)
+    return 0
+
+
+def summary(result: BuildResult, seconds: float) -> str:
+    """One line: what was written, from how much input, in how long."""
+    files = len(result.entries)
+    size = _output_size(result)
+    return (
+        f"Wrote {result.path} ({files} files, {_mib(result.input_size)} in, "
+        f"{_mib(size)} out, {seconds:.1f} s)"
+    )
+
+
+def _output_size(result: BuildResult) -> int:
+    if result.path.is_file():
+        return result.path.stat().st_size
+    return sum(entry.stored_size for entry in result.entries)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"

@@ -1,0 +1,172 @@
+"""What goes into an archive, and under which name: the :class:`ArchivePlan`.
+
+Planning reads only metadata (``stat``, a test open) and records every problem instead of
+stopping at the first. Rules:
+
+* ``--model-file``, ``--serialized-file``, ``--requirements-file``, ``--config-file`` and the
+  handler file go to the archive root under their base names (TorchServe looks for them
+  there); ``--extra-files`` follow the chosen layout (``sources.py``).
+* The handler file is ``<module>.py`` (``x``, ``x.py``, ``x:fn`` and ``x.py:fn`` all mean
+  ``x.py``); built-in handler names are not copied; LSP handlers are shared libraries.
+* Two different files with the same archive name are an error naming both (upstream keeps
+  the last one silently); the same file named twice is archived once. A name that is both
+  a file and a directory, and the reserved manifest name, are errors too.
+* Entries are sorted by name; timestamps are ``source_date_epoch`` when set, else the
+  files' own; permissions are normalized to 0644 (0755 when the owner may execute).
+"""
+
+from __future__ import annotations
+
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from mar_tools.handler_ref import BACKEND_FALLBACK_MODULES
+from mar_tools.manifest import MANIFEST_PATH
+from torch_model_archiver.sources import Problems, SourceFile, expand_extra_files, inspect_file
+from torch_model_archiver.spec import ArchiveSpec, Runtime
+
+COLLISION_HINT = "rename one of them, or keep directory paths with --extra-files-layout relative."
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file of the archive. ``mode`` and ``mtime`` are already normalized."""
+
+    arcname: str
+    source: Path
+    origin: str
+    size: int
+    mode: int
+    mtime: float
+
+
+@dataclass(frozen=True)
+class ArchivePlan:
+    """The sorted members of an archive (the manifest excluded) and non-fatal warnings.
+
+    ``manifest_mtime`` is the manifest entry's timestamp: ``source_date_epoch`` when set,
+    else the newest member's, so that two builds of the same files differ only in
+    ``createdOn`` (``None`` when there are no members: the caller uses the build time).
+    """
+
+    members: tuple[Member, ...]
+    warnings: tuple[str, ...] = ()
+    manifest_mtime: float | None = None
+
+    @property
+    def total_size(self) -> int:
+        return sum(member.size for member in self.members)
+
+
+def plan_members(spec: ArchiveSpec, problems: Problems) -> ArchivePlan:
+    """Find and check every input of *spec*; record problems in *problems*."""
+    warnings: list[str] = []
+    sources: list[SourceFile] = []
+    named = (
+        ("--model-file", spec.model_file),
+        ("--serialized-file", spec.serialized_file),
+        ("--requirements-file", spec.requirements_file),
+        ("--config-file", spec.config_file),
+    )
+    for flag, path in named:
+        if path is not None:
+            sources += _single(spec.resolve(path), f"{flag} {path}", problems)
+    handler = handler_source(spec, warnings)
+    if handler is not None:
+        sources += _single(spec.resolve(handler), _handler_label(spec.handler, handler), problems)
+    sources += expand_extra_files(
+        spec.extra_files, spec.extra_files_layout, spec.base_dir, problems, warnings
+    )
+    members = _unique_members(sources, spec.source_date_epoch, problems)
+    newest = max((member.mtime for member in members), default=None)
+    if spec.source_date_epoch is not None:
+        newest = spec.source_date_epoch
+    return ArchivePlan(members, tuple(warnings), newest)
+
+
+def handler_source(spec: ArchiveSpec, warnings: list[str]) -> str | None:
+    """The handler file to copy (relative to ``base_dir``), or ``None`` for none."""
+    ref = spec.handler_ref
+    if not spec.handler:
+        warnings.append("--handler is empty: TorchServe will use its default_service_handler")
+        return None
+    if ref.is_builtin(spec.runtime.value):
+        return None
+    if spec.runtime is Runtime.LSP:
+        return ref.source_path("LSP", sys.platform)
+    source = ref.source_path(spec.runtime.value)
+    if ref.path_part in BACKEND_FALLBACK_MODULES and not spec.resolve(source).exists():
+        # TorchServe's backend imports ts.torch_handler.<name>; upstream's archiver would
+        # fail trying to copy <name>.py although the archive is fine without it.
+        return None
+    return source
+
+
+def _handler_label(handler: str, source: str) -> str:
+    return f"--handler {handler}" if handler == source else f"--handler {handler} ({source})"
+
+
+def _single(path: Path, origin: str, problems: Problems) -> list[SourceFile]:
+    info = inspect_file(path, origin, problems)
+    return [] if info is None else [SourceFile(path.name, path, origin, info)]
+
+
+def _unique_members(
+    sources: list[SourceFile], epoch: int | None, problems: Problems
+) -> tuple[Member, ...]:
+    by_name: dict[str, SourceFile] = {}
+    for source in sources:
+        reason = _bad_name_reason(source.arcname)
+        if reason:
+            problems.add(f"{source.origin}: {reason}")
+            continue
+        seen = by_name.get(source.arcname)
+        if seen is None:
+            by_name[source.arcname] = source
+        elif (seen.stat.st_dev, seen.stat.st_ino) != (source.stat.st_dev, source.stat.st_ino):
+            problems.add(
+                f"two files would both be stored as {source.arcname!r}: "
+                f"{seen.origin} and {source.origin}",
+                hint=COLLISION_HINT,
+            )
+    _check_file_dir_clashes(by_name, problems)
+    return tuple(
+        Member(
+            arcname=name,
+            source=source.path,
+            origin=source.origin,
+            size=source.stat.st_size,
+            mode=0o755 if source.stat.st_mode & stat.S_IXUSR else 0o644,
+            mtime=source.stat.st_mtime if epoch is None else float(epoch),
+        )
+        for name, source in sorted(by_name.items())
+    )
+
+
+def _bad_name_reason(arcname: str) -> str | None:
+    if arcname == MANIFEST_PATH:
+        return f"{MANIFEST_PATH} is reserved for the manifest the archiver writes"
+    if "\\" in arcname:
+        return "the name contains a backslash, which Windows tools extract as a directory"
+    try:
+        arcname.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8"
+    return None
+
+
+def _check_file_dir_clashes(by_name: dict[str, SourceFile], problems: Problems) -> None:
+    """A name used for a file cannot also be a directory holding other entries."""
+    for name, source in sorted(by_name.items()):
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            clash = by_name.get(prefix)
+            if clash is not None:
+                problems.add(
+                    f"{prefix!r} would be both a file ({clash.origin}) and a directory "
+                    f"holding {name!r} ({source.origin})",
+                    hint=COLLISION_HINT,
+                )

@@ -1,0 +1,82 @@
+"""What every writer (zip, tgz, directory) shares: its settings, its record of what it wrote,
+and reading a source file in pieces while making sure it does not change under us.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from torch_model_archiver.compression import Backend
+from torch_model_archiver.errors import SourceChangedError
+from torch_model_archiver.members import ArchivePlan
+
+
+@dataclass(frozen=True)
+class WriteSettings:
+    """How to write. ``deflate`` is false for ``zip-store``; ``utc`` makes ZIP timestamps
+    independent of the time zone (set for reproducible builds); ``prefix`` is the tgz
+    directory every name is put under.
+    """
+
+    backend: Backend
+    jobs: int
+    deflate: bool = True
+    utc: bool = False
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """One entry as written: its name in the archive, input size, size in the archive."""
+
+    name: str
+    size: int
+    stored_size: int
+    method: Literal["stored", "deflated", "copied"]
+
+
+@dataclass(frozen=True)
+class WriteJob:
+    """Everything a writer needs: the plan, the manifest bytes and its timestamp."""
+
+    plan: ArchivePlan
+    manifest: bytes
+    manifest_mtime: float
+
+
+def read_at(fd: int, size: int, offset: int, source: Path) -> bytes:
+    """Exactly *size* bytes of *fd* from *offset*; a short read means the file shrank."""
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        data += _read_rest(fd, size - len(data), offset + len(data))
+    if len(data) != size:
+        raise changed(source)
+    return data
+
+
+def _read_rest(fd: int, size: int, offset: int) -> bytes:
+    parts = []
+    while size > 0:
+        part = os.pread(fd, size, offset)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+        offset += len(part)
+    return b"".join(parts)
+
+
+def check_unchanged(fd: int, size: int, source: Path) -> None:
+    """Raise :class:`SourceChangedError` unless the file still holds *size* bytes."""
+    if os.fstat(fd).st_size != size:
+        raise changed(source)
+
+
+def changed(source: Path) -> SourceChangedError:
+    return SourceChangedError(
+        f"{source} changed size while it was being archived; nothing was written.",
+        hint="run again once whatever writes that file has finished.",
+    )

@@ -1,0 +1,323 @@
+"""Writes the ``default`` and ``zip-store`` formats: a flat ZIP, manifest last.
+
+Each source is read once, in large pieces, and goes straight into the archive. Per entry:
+
+* up to :data:`SMALL_ENTRY` bytes: read and (``default``) compressed whole on a worker thread,
+  stored if that does not shrink it;
+* larger, stored (``zip-store``, or three samples say deflate saves under 1%): copied by the
+  kernel, its CRC computed from the bytes written (``range_copy.py``);
+* larger, deflated: cut into chunks compressed in parallel into one stream; if the result is
+  not smaller than the input after all, the entry is rewritten stored (the only case where
+  a source is read twice).
+
+The local header is written first with zero sizes and patched in place once the data is
+out, so no data descriptor is ever needed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from mar_tools.manifest import MANIFEST_PATH
+from torch_model_archiver.compression import (
+    CHUNK_SIZE,
+    END_OF_STREAM,
+    SAMPLE_SIZE,
+    SMALL_ENTRY,
+    deflate_chunk,
+    deflate_small,
+    worth_deflating,
+)
+from torch_model_archiver.members import Member
+from torch_model_archiver.pipeline import Pool, in_order
+from torch_model_archiver.progress import Reporter
+from torch_model_archiver.range_copy import RangeCopier
+from torch_model_archiver.writing import (
+    EntryRecord,
+    WriteJob,
+    WriteSettings,
+    changed,
+    check_unchanged,
+    read_at,
+)
+from torch_model_archiver.zip_format import (
+    DEFLATED,
+    STORED,
+    ZipEntry,
+    dos_datetime,
+    encode_name,
+    end_of_central_directory,
+)
+
+#: Piece size for stored data: bigger pieces, fewer calls (the output does not depend on it).
+STORE_CHUNK: Final = 4 << 20
+
+
+@dataclass(frozen=True)
+class _Small:
+    """A whole small entry, read and (maybe) compressed on a worker thread."""
+
+    name: str
+    mode: int
+    mtime: float
+    raw: bytes
+    crc: int
+    packed: bytes | None
+
+
+@dataclass(frozen=True)
+class _Begin:
+    member: Member
+    method: int
+    fd: int
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """A compressed piece of a deflated entry."""
+
+    raw_size: int
+    crc: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """A piece of a stored entry, to be copied by the kernel when its turn comes."""
+
+    offset: int
+    size: int
+
+
+class _End:
+    pass
+
+
+def write_zip(
+    job: WriteJob, out: BinaryIO, settings: WriteSettings, reporter: Reporter
+) -> tuple[EntryRecord, ...]:
+    """Write the archive of *job* to the empty seekable *out*; return what was written."""
+    writer = _ZipWriter(out, settings)
+    try:
+        with Pool[object](settings.jobs) as pool:
+            writer.copier = RangeCopier(out.fileno(), pool, settings.backend)
+            for step in in_order(writer.steps(job, pool), pool.window):
+                reporter.advance(writer.take(step))
+        writer.write_central_directory()
+    finally:
+        writer.close_sources()
+    return tuple(writer.records)
+
+
+class _ZipWriter:
+    def __init__(self, out: BinaryIO, settings: WriteSettings) -> None:
+        self.out = out
+        self.settings = settings
+        self.backend = settings.backend
+        self.entries: list[ZipEntry] = []
+        self.records: list[EntryRecord] = []
+        self.open_fds: set[int] = set()
+        self.current: ZipEntry | None = None
+        self.current_begin: _Begin | None = None
+        self.copier: RangeCopier | None = None
+        self.copies: list[tuple[Future[int], int]] = []
+        self.data_start = 0
+
+    # --- producing: runs in the consumer's thread, submits the reading to the pool ---
+
+    def steps(self, job: WriteJob, pool: Pool[object]) -> Iterator[object]:
+        for member in job.plan.members:
+            if member.size <= SMALL_ENTRY:
+                yield pool.submit(partial(self._small_from_file, member))
+                continue
+            fd = os.open(member.source, os.O_RDONLY)
+            self.open_fds.add(fd)
+            check_unchanged(fd, member.size, member.source)
+            deflate = self.settings.deflate and self._worth_deflating(fd, member)
+            yield _Begin(member, DEFLATED if deflate else STORED, fd)
+            if deflate:
+                for offset in range(0, member.size, CHUNK_SIZE):
+                    size = min(CHUNK_SIZE, member.size - offset)
+                    task = partial(self._deflated_chunk, fd, size, offset, member.source)
+                    yield pool.submit(task)
+            else:
+                for offset in range(0, member.size, STORE_CHUNK):
+                    yield _Copy(offset, min(STORE_CHUNK, member.size - offset))
+            yield _End()
+        manifest = job.manifest
+        yield pool.submit(partial(self._small, MANIFEST_PATH, 0o644, job.manifest_mtime, manifest))
+
+    def _small_from_file(self, member: Member) -> _Small:
+        with open(member.source, "rb") as source:
+            raw = source.read(member.size + 1)
+        if len(raw) != member.size:
+            raise changed(member.source)
+        return self._small(member.arcname, member.mode, member.mtime, raw)
+
+    def _small(self, name: str, mode: int, mtime: float, raw: bytes) -> _Small:
+        packed = None
+        if self.settings.deflate and raw:
+            packed = deflate_small(raw)
+        return _Small(name, mode, mtime, raw, self.backend.crc32(raw, 0), packed)
+
+    def _worth_deflating(self, fd: int, member: Member) -> bool:
+        last = member.size - SAMPLE_SIZE
+        offsets = sorted({0, last // 2 // 4096 * 4096, last})
+        samples = [read_at(fd, SAMPLE_SIZE, offset, member.source) for offset in offsets]
+        return worth_deflating(self.backend, samples, self.backend.fast_level)
+
+    def _deflated_chunk(self, fd: int, size: int, offset: int, source: Path) -> _Chunk:
+        data = read_at(fd, size, offset, source)
+        packed = deflate_chunk(self.backend, data, self.backend.fast_level)
+        return _Chunk(size, self.backend.crc32(data, 0), packed)
+
+    # --- consuming: strictly in archive order ---
+
+    def take(self, step: object) -> int:
+        """Write one step; return how many input bytes it accounted for."""
+        if isinstance(step, _Small):
+            return self._write_small(step)
+        if isinstance(step, _Begin):
+            self._begin(step)
+            return 0
+        if isinstance(step, _Chunk):
+            self._write_chunk(step)
+            return step.raw_size
+        if isinstance(step, _Copy):
+            self._copy(step)
+            return step.size
+        if isinstance(step, _End):
+            self._end()
+            return 0
+        raise TypeError(f"unexpected step {step!r}")
+
+    def _entry(self, name: str, method: int, mode: int, mtime: float, size: int) -> ZipEntry:
+        encoded, flags = encode_name(name)
+        dos_time, dos_date = dos_datetime(mtime, utc=self.settings.utc)
+        return ZipEntry(
+            encoded,
+            flags,
+            method,
+            dos_time,
+            dos_date,
+            mode,
+            self.out.tell(),
+            ZipEntry.needs_zip64(size),
+        )
+
+    def _write_small(self, small: _Small) -> int:
+        use_packed = small.packed is not None and len(small.packed) < len(small.raw)
+        data = small.packed if use_packed and small.packed is not None else small.raw
+        entry = self._entry(
+            small.name, DEFLATED if use_packed else STORED, small.mode, small.mtime, len(small.raw)
+        )
+        entry = _sized(entry, small.crc, len(data), len(small.raw))
+        self.out.write(entry.local_header())
+        self.out.write(data)
+        self._record(entry, small.name)
+        return len(small.raw)
+
+    def _begin(self, begin: _Begin) -> None:
+        member = begin.member
+        self.current_begin = begin
+        self.current = self._entry(
+            member.arcname, begin.method, member.mode, member.mtime, member.size
+        )
+        self.out.write(self.current.local_header())
+        if begin.method == STORED:
+            self.out.flush()  # the data goes straight to the file descriptor
+            self.data_start = self.out.tell()
+            self.copies = []
+
+    def _copy(self, step: _Copy) -> None:
+        assert self.copier is not None and self.current_begin is not None
+        begin = self.current_begin
+        future = self.copier.copy(
+            begin.fd, step.offset, step.size, self.data_start + step.offset, begin.member.source
+        )
+        self.copies.append((future, step.size))
+
+    def _write_chunk(self, chunk: _Chunk) -> None:
+        assert self.current is not None
+        entry = self.current
+        crc = self.backend.crc32_combine(entry.crc, chunk.crc, chunk.raw_size)
+        self.out.write(chunk.data)
+        self.current = _sized(
+            entry, crc, entry.compressed_size + len(chunk.data), entry.file_size + chunk.raw_size
+        )
+
+    def _end(self) -> None:
+        assert self.current is not None and self.current_begin is not None
+        entry, begin = self.current, self.current_begin
+        member = begin.member
+        if entry.method == STORED:
+            crc = 0
+            for future, size in self.copies:
+                crc = self.backend.crc32_combine(crc, future.result(), size)
+            self.out.seek(self.data_start + member.size)
+            entry = _sized(entry, crc, member.size, member.size)
+        else:
+            self.out.write(END_OF_STREAM)
+            entry = _sized(entry, entry.crc, entry.compressed_size + 2, entry.file_size)
+            if entry.compressed_size >= entry.file_size:
+                entry = self._restore_stored(entry, begin)
+        check_unchanged(begin.fd, member.size, member.source)
+        end = self.out.tell()
+        self.out.seek(entry.offset)
+        self.out.write(entry.local_header())
+        self.out.seek(end)
+        self._record(entry, member.arcname)
+        os.close(begin.fd)
+        self.open_fds.discard(begin.fd)
+        if self.copier is not None:
+            self.copier.forget(begin.fd)
+        self.current = self.current_begin = None
+
+    def _restore_stored(self, entry: ZipEntry, begin: _Begin) -> ZipEntry:
+        """Replace a deflated entry that came out bigger than its input by a stored one."""
+        data_start = entry.offset + len(entry.local_header())
+        self.out.seek(data_start)
+        self.out.truncate()
+        crc = 0
+        for offset in range(0, begin.member.size, STORE_CHUNK):
+            size = min(STORE_CHUNK, begin.member.size - offset)
+            data = read_at(begin.fd, size, offset, begin.member.source)
+            crc = self.backend.crc32(data, crc)
+            self.out.write(data)
+        return replace(
+            entry,
+            method=STORED,
+            crc=crc,
+            compressed_size=begin.member.size,
+            file_size=begin.member.size,
+        )
+
+    def _record(self, entry: ZipEntry, name: str) -> None:
+        self.entries.append(entry)
+        size, stored = entry.file_size, entry.compressed_size
+        if entry.method == DEFLATED:
+            self.records.append(EntryRecord(name, size, stored, "deflated"))
+        else:
+            self.records.append(EntryRecord(name, size, stored, "stored"))
+
+    def write_central_directory(self) -> None:
+        start = self.out.tell()
+        for entry in self.entries:
+            self.out.write(entry.central_header())
+        size = self.out.tell() - start
+        self.out.write(end_of_central_directory(len(self.entries), start, size))
+
+    def close_sources(self) -> None:
+        for fd in self.open_fds:
+            os.close(fd)
+        self.open_fds.clear()
+
+
+def _sized(entry: ZipEntry, crc: int, compressed: int, size: int) -> ZipEntry:
+    return replace(entry, crc=crc, compressed_size=compressed, file_size=size)
