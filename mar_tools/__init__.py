@@ -1,13 +1,36 @@
 """mar-tools: validate, inspect and run TorchServe model archives.
 
-Importing this package is cheap: it never imports torch, click or rich.
+Importing this package is nearly free: the public names below are loaded on first use
+(every ``mar`` and ``torch-model-archiver`` start imports this package), and nothing here
+ever imports torch, click or rich.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mar_tools._version import __version__
-from mar_tools.archive import ArchiveFormat, ArchiveView, Member, open_archive
-from mar_tools.errors import ExitCode, MarToolsError
-from mar_tools.handler_ref import HandlerRef
-from mar_tools.manifest import MANIFEST_PATH, Manifest, ModelInfo
+
+if TYPE_CHECKING:
+    from mar_tools.archive import ArchiveFormat, ArchiveView, Member, open_archive
+    from mar_tools.errors import ExitCode, MarToolsError
+    from mar_tools.handler_ref import HandlerRef
+    from mar_tools.manifest import MANIFEST_PATH, Manifest, ModelInfo
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "ArchiveFormat": "mar_tools.archive",
+    "ArchiveView": "mar_tools.archive",
+    "Member": "mar_tools.archive",
+    "open_archive": "mar_tools.archive",
+    "ExitCode": "mar_tools.errors",
+    "MarToolsError": "mar_tools.errors",
+    "HandlerRef": "mar_tools.handler_ref",
+    "MANIFEST_PATH": "mar_tools.manifest",
+    "Manifest": "mar_tools.manifest",
+    "ModelInfo": "mar_tools.manifest",
+}
 
 __all__ = [
     "MANIFEST_PATH",
@@ -22,3 +45,10 @@ __all__ = [
     "__version__",
     "open_archive",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mar_tools' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

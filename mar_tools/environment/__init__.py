@@ -13,14 +13,14 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mar_tools.environment.errors import EnvironmentSetupError
-from mar_tools.environment.model_files import DirectoryFiles
 from mar_tools.environment.options import EnvMode, EnvOptions, Installer, Interpreter
-from mar_tools.environment.provision import EnvTarget, ensure_environment, resolve_target
-from mar_tools.environment.store import StoredEnv
 from mar_tools.manifest import Manifest
+
+if TYPE_CHECKING:
+    from mar_tools.environment.store import StoredEnv
 
 __all__ = [
     "EnvMode",
@@ -49,11 +49,19 @@ def prepare_environment(
     :class:`~mar_tools.errors.ArchiveError` when the manifest names a requirements file
     that *model_dir* lacks.
     """
-    target: EnvTarget = resolve_target(DirectoryFiles(model_dir), manifest, model_config, options)
-    if target.plan.note:
-        log(target.plan.note)
-    if not target.plan.needed:
+    from mar_tools.environment.plan import plan_environment
+
+    plan = plan_environment(manifest, model_config, options.mode)
+    if plan.note:
+        log(plan.note)
+    if not plan.needed:
         return Interpreter(python=Path(sys.executable))
+    # Imported only now: most models need no environment, and the machinery (virtualenv,
+    # filelock, packaging) costs a noticeable part of `mar run`'s start-up.
+    from mar_tools.environment.model_files import DirectoryFiles
+    from mar_tools.environment.provision import ensure_environment, resolve_target
+
+    target = resolve_target(DirectoryFiles(model_dir), manifest, model_config, options)
     return interpreter_for(ensure_environment(target, model_dir, options, log))
 
 

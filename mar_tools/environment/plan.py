@@ -35,7 +35,8 @@ def plan_environment(manifest: Manifest, model_config: Mapping[str, Any], mode: 
     """Decide for *manifest* and its parsed model-config under ``--env`` *mode*."""
     requirements = manifest.model.requirements_file
     use_venv = model_config.get(USE_VENV) is True
-    honoured = use_venv and manifest.runtime in VENV_RUNTIMES
+    # TorchServe assumes python when the manifest has no runtime.
+    honoured = use_venv and (manifest.runtime or "python") in VENV_RUNTIMES
     note = None
     if use_venv and not honoured:
         note = (

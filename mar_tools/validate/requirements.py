@@ -88,7 +88,23 @@ def requirement_names(subject: Subject) -> set[str]:
         parsed_name = _parse(requirement.text)
         if isinstance(parsed_name, str):
             names.add(parsed_name)
+    for reference in parsed.references[1:]:
+        if reference.role in ("package", "editable"):
+            names.add(_local_distribution(reference.name))
     return names
+
+
+def _local_distribution(path: str) -> str:
+    """The distribution a local wheel, sdist or project directory installs, read from its
+    name (wheels: ``name-version-...whl``; sdists: ``name-version.tar.gz``)."""
+    from packaging.utils import canonicalize_name
+
+    base = posixpath.basename(path.rstrip("/"))
+    if base.endswith(".whl"):
+        base = base.split("-", 1)[0]
+    elif base.endswith((".tar.gz", ".tar.bz2", ".zip")) and "-" in base:
+        base = base.rsplit("-", 1)[0]
+    return canonicalize_name(base)
 
 
 def _read(subject: Subject, name: str) -> RequirementsSet | None:

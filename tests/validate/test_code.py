@@ -231,6 +231,29 @@ def test_imports_resolve_against_archive_requirements_stdlib_and_environment(
     ]
 
 
+def test_imports_resolve_against_local_packages_in_the_requirements(
+    tmp_path: Path, weights: bytes
+) -> None:
+    source = (
+        b"import tiny_dep\nimport other_pkg\nimport project_dir\nimport missing_one\n\n\n"
+        b"def handle(data, context):\n    return data\n"
+    )
+    result = with_handler(
+        tmp_path,
+        weights,
+        source,
+        requirements_txt=(
+            b"./tiny_dep-0.1.0-py3-none-any.whl\nother-pkg-2.0.tar.gz\n./project_dir\n"
+        ),
+        extra={
+            "tiny_dep-0.1.0-py3-none-any.whl": b"PK",
+            "other-pkg-2.0.tar.gz": b"gz",
+            "project_dir/setup.py": b"",
+        },
+    )
+    assert [(f.code, f.location.line) for f in result.findings] == [("imports.unresolved", 4)]
+
+
 def test_imports_into_archive_packages(tmp_path: Path, weights: bytes) -> None:
     source = (
         b"from pkg.sub import thing\nimport pkg.missing\n\n\n"
