@@ -32,6 +32,8 @@ DEVICE_REPORT = source(
 @pytest.fixture(scope="module")
 def cuda_count() -> int:
     torch = pytest.importorskip("torch")
+    if torch.version.cuda is None:
+        pytest.skip(f"torch {torch.__version__} is a CPU-only build (install a CUDA build)")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device on this machine")
     return int(torch.cuda.device_count())
