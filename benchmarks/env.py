@@ -7,11 +7,8 @@ are ``max(1, round(scale))`` small local wheels installed with ``--no-index``.
 
 Comparisons (subject / baseline, same machine, same run):
 
-1. warm run with requirements / the same model without requirements (target ≤ 1.2×).
-   With ``mar run`` available this times ``mar run ARCHIVE --input ...`` end to end;
-   otherwise a stand-in that does what ``mar run`` does around the environment: a Python
-   process that calls ``prepare_environment`` and starts the model's interpreter with
-   ``import torch`` (the worker's first import).
+1. warm run with requirements / the same model without requirements (target ≤ 1.2×):
+   ``mar run ARCHIVE --input ...`` end to end, environment and extraction cached.
 2. cold environment creation: uv / virtualenv + pip (``mar env create`` on an empty cache).
 3. TorchServe's ``pip install -U -t <model dir> -r requirements.txt`` at every registration
    / ``mar env create`` finding its cached environment.
@@ -25,21 +22,19 @@ processes on a shared machine falls on both sides alike.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import shlex
 import shutil
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.harness import (
     Comparison,
-    Measurement,
     commands_block,
+    interleaved,
     machine_info,
     markdown_table,
     measure,
@@ -47,7 +42,7 @@ from benchmarks.harness import (
 from benchmarks.tiny_model import INPUT, write_tiny_model
 from mar_tools.environment.uv_installer import find_uv
 from mar_tools.manifest import Manifest, ModelInfo
-from tests.env.wheels import write_wheel
+from tests.support.wheels import write_wheel
 
 PYTHON = Path(sys.executable)
 MAR = PYTHON.with_name("mar")
@@ -57,30 +52,15 @@ WARM_REPEATS = 5
 OFFLINE = "--pip-option=--no-index"
 REQS = "requirements.txt"
 
-#: The stand-in for ``mar run`` when it is not available: the parent's environment step,
-#: then the worker's interpreter start and first import.
-PROBE = """\
-import os, subprocess, sys
-from pathlib import Path
-from mar_tools.environment import EnvOptions, prepare_environment
-from mar_tools.manifest import Manifest
-model_dir = Path(sys.argv[1])
-manifest = Manifest.parse((model_dir / "MAR-INF" / "MANIFEST.json").read_bytes())
-interpreter = prepare_environment(model_dir, manifest, {}, EnvOptions(cache_dir=Path(sys.argv[2])))
-subprocess.run([str(interpreter.python), "-c", "import torch"], check=True,
-               env={**os.environ, **interpreter.env})
-"""
-
 
 def run(scale: float, repeats: int) -> list[Comparison]:
     """Measure the four comparisons (see the module docstring)."""
     with tempfile.TemporaryDirectory(prefix="mar-bench-env-") as scratch:
         work = Path(scratch)
-        cache = work / "cache"
         plain, with_reqs = _models(work, max(1, round(scale)))
-        env = {**os.environ, "MAR_CACHE_DIR": str(cache), "PIP_NO_INDEX": "1"}
+        env = {**os.environ, "MAR_CACHE_DIR": str(work / "cache"), "PIP_NO_INDEX": "1"}
         comparisons = [
-            _warm(work, plain, with_reqs, cache, env, repeats),
+            _warm(work, plain, with_reqs, env, repeats),
             _cold(work, with_reqs, env, repeats),
             *_torchserve(work, with_reqs, env, repeats),
         ]
@@ -128,57 +108,24 @@ def _extract(archive: Path, target: Path) -> Path:
 
 
 def _warm(
-    work: Path, plain: Path, with_reqs: Path, cache: Path, env: dict[str, str], repeats: int
+    work: Path, plain: Path, with_reqs: Path, env: dict[str, str], repeats: int
 ) -> Comparison:
-    if importlib.util.find_spec("mar_tools.cli.run") is not None:
-        input_file = work / "source" / INPUT
-        argv = [str(MAR), "run", "--input", str(input_file)]
-        subject_argv, baseline_argv = [*argv, str(with_reqs)], [*argv, str(plain)]
-        how = "mar run, end to end"
-        # The first runs build the environment and extract the archives: not timed.
-        measure("warm-up", [*subject_argv, OFFLINE], repeats=1, env=env)
-        measure("warm-up", baseline_argv, repeats=1, env=env)
-    else:
-        plain_dir = _extract(plain, work / "plain")
-        reqs_dir = _extract(with_reqs, work / "with-requirements")
-        probe = [str(PYTHON), "-c", PROBE]
-        subject_argv = [*probe, str(reqs_dir), str(cache)]
-        baseline_argv = [*probe, str(plain_dir), str(cache)]
-        how = "stand-in: prepare_environment + worker interpreter `import torch` (no mar run yet)"
-        measure("warm-up", subject_argv, repeats=1, env=env)
-    notes = {"measured with": how, "order": "interleaved, subject first"}
-    subject, baseline = _interleaved(
+    argv = [str(MAR), "run", "--input", str(work / "source" / INPUT)]
+    subject_argv, baseline_argv = [*argv, str(with_reqs)], [*argv, str(plain)]
+    # The first runs build the environment and extract the archives: not timed.
+    measure("warm-up", [*subject_argv, OFFLINE], repeats=1, env=env)
+    measure("warm-up", baseline_argv, repeats=1, env=env)
+    notes = {"measured with": "mar run, end to end", "order": "interleaved, subject first"}
+    subject, baseline = interleaved(
         ("with requirements (cached env)", subject_argv),
         ("without requirements", baseline_argv),
-        max(repeats, WARM_REPEATS),
-        env,
-        notes,
+        repeats=max(repeats, WARM_REPEATS),
+        env=env,
+        notes=notes,
     )
     met = subject.median / baseline.median <= WARM_TARGET
     title = "warm run: model with requirements vs without"
     return Comparison(title, subject, baseline, target=f"≤ {WARM_TARGET}×", met=met)
-
-
-def _interleaved(
-    first: tuple[str, list[str]],
-    second: tuple[str, list[str]],
-    repeats: int,
-    env: dict[str, str],
-    notes: dict[str, str],
-    before_each: Callable[[], None] | None = None,
-) -> tuple[Measurement, Measurement]:
-    """Time two commands alternately (ABAB...), so that load from other processes on a
-    shared machine falls on both alike instead of on whichever ran during a busy spell."""
-    runs: list[list[Measurement]] = [[], []]
-    for _ in range(repeats):
-        for index, (label, argv) in enumerate((first, second)):
-            runs[index].append(measure(label, argv, repeats=1, env=env, before_each=before_each))
-    merged = []
-    for (label, argv), measured in zip((first, second), runs, strict=True):
-        seconds = tuple(s for m in measured for s in m.seconds)
-        peak = max(m.peak_rss or 0 for m in measured)
-        merged.append(Measurement(label, shlex.join(argv), seconds, peak, notes))
-    return merged[0], merged[1]
 
 
 def _cold(work: Path, with_reqs: Path, env: dict[str, str], repeats: int) -> Comparison:
@@ -198,13 +145,13 @@ def _cold(work: Path, with_reqs: Path, env: dict[str, str], repeats: int) -> Com
         )
         return Comparison("cold environment creation: uv not installed", pip, pip)
     notes = {"order": "interleaved, uv first"}
-    uv, pip = _interleaved(
+    uv, pip = interleaved(
         ("uv", create("uv")),
         ("virtualenv + pip", create("pip")),
-        repeats,
-        cold_env,
-        notes,
+        repeats=repeats,
         before_each=empty_cache,
+        env=cold_env,
+        notes=notes,
     )
     return Comparison("cold environment creation: uv vs virtualenv + pip", uv, pip)
 

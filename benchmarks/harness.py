@@ -144,6 +144,37 @@ def measure(
     return Measurement(label, shlex.join(argv), tuple(seconds), peak, dict(notes or {}))
 
 
+def interleaved(
+    first: tuple[str, Sequence[str]],
+    second: tuple[str, Sequence[str]],
+    *,
+    repeats: int,
+    warmups: int = 0,
+    before_each: Callable[[], None] | None = None,
+    env: Mapping[str, str] | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> tuple[Measurement, Measurement]:
+    """Time two ``(label, argv)`` commands alternately (A B A B ...), *warmups* untimed rounds
+    first, so that load from other processes on a shared machine falls on both alike
+    instead of on whichever ran during a busy spell. *before_each* runs (untimed) before
+    every run of either command."""
+    seconds: tuple[list[float], list[float]] = ([], [])
+    peaks = [0, 0]
+    for round_ in range(warmups + repeats):
+        for index, (_, argv) in enumerate((first, second)):
+            if before_each is not None:
+                before_each()
+            elapsed, rss = run_once(argv, env=env)
+            if round_ >= warmups:
+                seconds[index].append(elapsed)
+                peaks[index] = max(peaks[index], rss)
+    subject, baseline = (
+        Measurement(label, shlex.join(argv), tuple(seconds[i]), peaks[i], dict(notes or {}))
+        for i, (label, argv) in enumerate((first, second))
+    )
+    return subject, baseline
+
+
 def machine_info() -> str:
     """One Markdown paragraph describing the machine the numbers come from."""
     cpu = platform.processor() or platform.machine()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from benchmarks.harness import (
     measure,
     run_once,
 )
+from mar_tools.cache import cache_subdir
 
 PYTHON = Path(sys.executable)
 MAR = PYTHON.with_name("mar")
@@ -175,7 +177,7 @@ def _interleaved(
             timings[index].append(seconds)
             peaks[index] = max(peaks[index], rss)
     return tuple(  # type: ignore[return-value]
-        Measurement(label, " ".join(argv), tuple(timings[i][1:]), peaks[i])
+        Measurement(label, shlex.join(argv), tuple(timings[i][1:]), peaks[i])
         for i, (label, argv) in enumerate((first, second))
     )
 
@@ -214,10 +216,11 @@ def run(scale: float = 1.0, repeats: int = 5) -> list[Comparison]:
         )
 
         def clear_big() -> None:
-            for entry in cache.glob("sha256-*"):
+            extracted = cache_subdir("extracted", cache)
+            for entry in extracted.glob("sha256-*"):
                 if (entry / "weights.bin").exists():
                     shutil.rmtree(entry)
-            shutil.rmtree(cache / "index", ignore_errors=True)
+            shutil.rmtree(extracted / "index", ignore_errors=True)
 
         first = measure(
             f"mar run, {size / GIB:g} GiB archive, first run (hash + extract)",

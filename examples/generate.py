@@ -29,6 +29,13 @@ from types import ModuleType
 HERE = Path(__file__).resolve().parent
 WHEEL_NAME = "tinydep-0.1.0-py3-none-any.whl"
 STAMP = ".generated"
+#: Everything this script writes, relative to --out.
+OUTPUTS = (
+    "eager_classifier/weights.pt",
+    "scripted_fn/model.pt",
+    "with_extras/weights.pt",
+    f"with_extras/{WHEEL_NAME}",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out.resolve()
 
     key = _inputs_hash(importlib.metadata.version("torch"))
-    stamp = out / STAMP
-    if not args.force and stamp.exists() and stamp.read_text().strip() == key:
+    if not args.force and up_to_date(out, key):
         print(f"examples: up to date in {out}")
         return 0
     import torch  # only now: importing it takes a second
@@ -49,14 +55,24 @@ def main(argv: list[str] | None = None) -> int:
     _eager_classifier(torch, out / "eager_classifier")
     _scripted_fn(torch, out / "scripted_fn")
     _with_extras(torch, out / "with_extras")
-    stamp.write_text(key + "\n")
+    (out / STAMP).write_text(key + "\n")
     print(f"examples: generated in {out}")
     return 0
 
 
+def up_to_date(out: Path, key: str) -> bool:
+    """True when *out* holds every output, generated from inputs whose hash is *key*."""
+    stamp = out / STAMP
+    if not stamp.exists() or stamp.read_text().strip() != key:
+        return False
+    return all((out / name).is_file() for name in OUTPUTS)
+
+
 def _inputs_hash(torch_version: str) -> str:
+    """A hash of every file the outputs are made from (and of torch's version)."""
     digest = hashlib.sha256(torch_version.encode())
     sources = [Path(__file__), *sorted(HERE.glob("*/model.py"))]
+    sources.append(HERE / "with_extras" / "assets" / "vocab.txt")  # sets the weights
     sources += sorted((HERE / "with_extras" / "tinydep").rglob("*.py"))
     for source in sources:
         digest.update(source.relative_to(HERE).as_posix().encode())

@@ -214,3 +214,23 @@ def test_tgz_top_directory_entry_is_the_model_directory(tmp_path: Path) -> None:
             ("", "m", "dir"),
             ("sub", "m/sub", "dir"),
         ]
+
+
+def test_an_uncompressed_tar_holding_a_zip_is_not_taken_for_a_zip(tmp_path: Path) -> None:
+    # A torch.save file is a zip: at the end of a plain tar, zipfile finds its directory.
+    inner = make_zip(tmp_path / "weights.pt")
+    path = tmp_path / "model.tar"
+    with tarfile.open(path, "w") as archive:
+        archive.add(inner, "m/weights.pt")
+    assert zipfile.is_zipfile(path)
+    with pytest.raises(ArchiveError, match="uncompressed tar"):
+        detect_format(path)
+
+
+def test_unsafe_name_reason_is_the_first_of_all_name_problems() -> None:
+    from mar_tools.archive import name_problems
+
+    assert name_problems("a/b") == []
+    assert [kind for kind, _ in name_problems("\\..\\x")] == ["backslash", "absolute", "traversal"]
+    assert unsafe_name_reason("\\..\\x") == name_problems("\\..\\x")[0][1]
+    assert name_problems("é:x") == []  # drive letters are ASCII

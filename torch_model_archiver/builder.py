@@ -28,8 +28,9 @@ from torch_model_archiver.errors import (
 )
 from torch_model_archiver.members import ArchivePlan, plan_members
 from torch_model_archiver.output import (
+    FORCE_HINT,
     StagedOutput,
-    exists_message,
+    output_exists,
     output_problems,
     temporary_prefix,
 )
@@ -58,9 +59,16 @@ class BuildResult:
 
 
 def plan_archive(spec: ArchiveSpec) -> ArchivePlan:
-    """Check *spec* and its inputs without writing anything; raise every problem at once."""
+    """Check *spec*, its inputs and its output without writing anything.
+
+    Raises every problem at once as one :class:`InputError` (a :class:`MissingInputError`
+    when all are missing files), or :class:`OutputExistsError` when that is the only one.
+    """
     problems = Problems()
-    plan = _checked_plan(spec, problems)
+    for problem in spec_problems(spec):
+        problems.add(problem)
+    plan = plan_members(spec, problems)
+    _check_output(spec, problems)
     if problems:
         raise _input_error(spec, problems)
     return plan
@@ -84,10 +92,7 @@ def build_archive(
     """
     reporter = reporter or SilentReporter()
     now = clock()
-    problems = Problems()
-    plan = _checked_plan(spec, problems)
-    if problems:
-        raise _input_error(spec, problems)
+    plan = plan_archive(spec)
     for warning in plan.warnings:
         reporter.warning(warning)
     epoch = spec.source_date_epoch
@@ -114,22 +119,15 @@ def build_archive(
     return BuildResult(target, spec.archive_format, manifest, entries, plan.warnings)
 
 
-def _checked_plan(spec: ArchiveSpec, problems: Problems) -> ArchivePlan:
-    for problem in spec_problems(spec):
-        problems.add(problem)
-    plan = plan_members(spec, problems)
+def _check_output(spec: ArchiveSpec, problems: Problems) -> None:
     target = spec.output_path
-    is_dir = spec.archive_format is ArchiveFormat.NO_ARCHIVE
-    output, refused = output_problems(target, is_dir, spec.force)
+    output, refused = output_problems(target, spec.archive_format.is_directory, spec.force)
     for problem in output:
         problems.add(problem)
     if refused:
         if not problems:
-            raise exists_message(target)
-        problems.add(
-            f"{target} already exists", hint="pass -f/--force to replace it (only on success)."
-        )
-    return plan
+            raise output_exists(target)
+        problems.add(f"{target} already exists", hint=FORCE_HINT)
 
 
 def _write(
@@ -139,7 +137,7 @@ def _write(
     reporter: Reporter,
     target: Path,
 ) -> tuple[EntryRecord, ...]:
-    is_dir = spec.archive_format is ArchiveFormat.NO_ARCHIVE
+    is_dir = spec.archive_format.is_directory
     with StagedOutput(target, is_dir=is_dir) as staged:
         if is_dir:
             entries = write_directory(job, staged.path, reporter)

@@ -44,11 +44,14 @@ def write_directory(job: WriteJob, root: Path, reporter: Reporter) -> tuple[Entr
 
 
 def _make_parents(target: Path, root: Path, created: set[Path]) -> None:
+    """Create *target*'s directories below *root* (once each) and remember them."""
     parent = target.parent
+    if parent == root or parent in created:
+        return
+    parent.mkdir(parents=True, exist_ok=True)
     while parent != root and parent not in created:
         created.add(parent)
         parent = parent.parent
-    target.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _settle(path: Path, mode: int, mtime: float) -> None:

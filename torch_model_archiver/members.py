@@ -5,7 +5,8 @@ stopping at the first. Rules:
 
 * ``--model-file``, ``--serialized-file``, ``--requirements-file``, ``--config-file`` and the
   handler file go to the archive root under their base names (TorchServe looks for them
-  there); ``--extra-files`` follow the chosen layout (``sources.py``).
+  there); ``--extra-files`` follow the chosen layout (``sources.py``), which never picks
+  up the output this build replaces from a walked directory or a glob.
 * The handler file is ``<module>.py`` (``x``, ``x.py``, ``x:fn`` and ``x.py:fn`` all mean
   ``x.py``); built-in handler names are not copied; LSP handlers are shared libraries.
 * Two different files with the same archive name are an error naming both (upstream keeps
@@ -24,7 +25,14 @@ from pathlib import Path
 
 from mar_tools.handler_ref import BACKEND_FALLBACK_MODULES
 from mar_tools.manifest import MANIFEST_PATH
-from torch_model_archiver.sources import Problems, SourceFile, expand_extra_files, inspect_file
+from torch_model_archiver.sources import (
+    FileId,
+    Problems,
+    SourceFile,
+    expand_extra_files,
+    file_id,
+    inspect_file,
+)
 from torch_model_archiver.spec import ArchiveSpec, Runtime
 
 COLLISION_HINT = "rename one of them, or keep directory paths with --extra-files-layout relative."
@@ -61,8 +69,7 @@ class ArchivePlan:
 
 
 def plan_members(spec: ArchiveSpec, problems: Problems) -> ArchivePlan:
-    """Find and check every input of *spec*; record problems in *problems*."""
-    warnings: list[str] = []
+    """Find and check every input of *spec*; record problems and warnings in *problems*."""
     sources: list[SourceFile] = []
     named = (
         ("--model-file", spec.model_file),
@@ -73,24 +80,28 @@ def plan_members(spec: ArchiveSpec, problems: Problems) -> ArchivePlan:
     for flag, path in named:
         if path is not None:
             sources += _single(spec.resolve(path), f"{flag} {path}", problems)
-    handler = handler_source(spec, warnings)
+    handler = handler_source(spec, problems)
     if handler is not None:
         sources += _single(spec.resolve(handler), _handler_label(spec.handler, handler), problems)
     sources += expand_extra_files(
-        spec.extra_files, spec.extra_files_layout, spec.base_dir, problems, warnings
+        spec.extra_files,
+        spec.extra_files_layout,
+        spec.base_dir,
+        problems,
+        _existing_id(spec.output_path),
     )
     members = _unique_members(sources, spec.source_date_epoch, problems)
     newest = max((member.mtime for member in members), default=None)
     if spec.source_date_epoch is not None:
         newest = spec.source_date_epoch
-    return ArchivePlan(members, tuple(warnings), newest)
+    return ArchivePlan(members, tuple(problems.warnings), newest)
 
 
-def handler_source(spec: ArchiveSpec, warnings: list[str]) -> str | None:
+def handler_source(spec: ArchiveSpec, problems: Problems) -> str | None:
     """The handler file to copy (relative to ``base_dir``), or ``None`` for none."""
     ref = spec.handler_ref
     if not spec.handler:
-        warnings.append("--handler is empty: TorchServe will use its default_service_handler")
+        problems.warn("--handler is empty: TorchServe will use its default_service_handler")
         return None
     if ref.is_builtin(spec.runtime.value):
         return None
@@ -106,6 +117,14 @@ def handler_source(spec: ArchiveSpec, warnings: list[str]) -> str | None:
 
 def _handler_label(handler: str, source: str) -> str:
     return f"--handler {handler}" if handler == source else f"--handler {handler} ({source})"
+
+
+def _existing_id(path: Path) -> FileId | None:
+    """The identity of what is at *path* now (a symlink itself: publishing replaces it)."""
+    try:
+        return file_id(path.lstat())
+    except OSError:
+        return None
 
 
 def _single(path: Path, origin: str, problems: Problems) -> list[SourceFile]:
@@ -125,7 +144,7 @@ def _unique_members(
         seen = by_name.get(source.arcname)
         if seen is None:
             by_name[source.arcname] = source
-        elif (seen.stat.st_dev, seen.stat.st_ino) != (source.stat.st_dev, source.stat.st_ino):
+        elif file_id(seen.stat) != file_id(source.stat):
             problems.add(
                 f"two files would both be stored as {source.arcname!r}: "
                 f"{seen.origin} and {source.origin}",

@@ -14,7 +14,7 @@ from argparse import Namespace
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal, Optional, TypeVar, Union
+from typing import Literal, Optional, TypeGuard, TypeVar, Union
 
 from torch_model_archiver.errors import InputError
 from torch_model_archiver.spec import (
@@ -81,7 +81,7 @@ class ModelArchiverConfig:
             model_file=_path(self.model_file),
             extra_files=_extra_files(self.extra_files),
             runtime=runtime,
-            export_path=Path(self.export_path) if _given(self.export_path) else Path(),
+            export_path=_path(self.export_path) or Path(),
             archive_format=archive_format,
             force=bool(self.force),
             requirements_file=_path(self.requirements_file),
@@ -92,13 +92,13 @@ class ModelArchiverConfig:
         )
 
 
-def _given(value: StrPath | None) -> bool:
+def _given(value: StrPath | None) -> TypeGuard[StrPath]:
     """Upstream skips every falsy value: ``None`` and ``""`` both mean "not given"."""
     return value is not None and os.fspath(value) != ""
 
 
 def _path(value: StrPath | None) -> Path | None:
-    return Path(value) if value is not None and _given(value) else None
+    return Path(value) if _given(value) else None
 
 
 def _extra_files(value: str | Sequence[StrPath] | None) -> tuple[str, ...]:

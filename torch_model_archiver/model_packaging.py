@@ -15,27 +15,19 @@ import sys
 from typing import Optional
 
 from torch_model_archiver.builder import build_archive
-from torch_model_archiver.errors import ModelArchiverError
 from torch_model_archiver.model_archiver_config import ModelArchiverConfig
+from torch_model_archiver.progress import SilentReporter
 from torch_model_archiver.spec import source_date_epoch_from
 
 logger = logging.getLogger("torch_model_archiver")
 
 
-class _LoggingReporter:
-    """Sends warnings to the logger; progress is not reported through the Python API."""
+class _LoggingReporter(SilentReporter):
+    """Also sends warnings to the logger; progress is not reported through the Python API."""
 
     def warning(self, message: str) -> None:
+        super().warning(message)
         logger.warning("%s", message)
-
-    def start(self, total_bytes: int, entries: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
 
 
 def generate_model_archive(config: Optional[ModelArchiverConfig] = None) -> None:
@@ -53,10 +45,7 @@ def generate_model_archive(config: Optional[ModelArchiverConfig] = None) -> None
         if code:
             raise SystemExit(code)
         return
-    try:
-        epoch = source_date_epoch_from(os.environ)
-    except ValueError as exc:
-        raise ModelArchiverError(str(exc)) from None
+    epoch = source_date_epoch_from(os.environ)
     build_archive(config.to_spec(source_date_epoch=epoch), reporter=_LoggingReporter())
 
 

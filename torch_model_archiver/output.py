@@ -24,6 +24,7 @@ from torch_model_archiver.errors import OutputExistsError
 
 TEMP_MARK: Final = ".tma-"
 PARTIAL: Final = ".partial"
+FORCE_HINT: Final = "pass -f/--force to replace it (only on success)."
 
 try:
     import fcntl
@@ -31,10 +32,8 @@ except ImportError:  # pragma: no cover - Windows: open files cannot be deleted 
     fcntl = None  # type: ignore[assignment]
 
 
-def exists_message(target: Path) -> OutputExistsError:
-    return OutputExistsError(
-        f"{target} already exists.", hint="pass -f/--force to replace it (only on success)."
-    )
+def output_exists(target: Path) -> OutputExistsError:
+    return OutputExistsError(f"{target} already exists.", hint=FORCE_HINT)
 
 
 def output_problems(target: Path, is_dir: bool, force: bool) -> tuple[list[str], bool]:
@@ -90,7 +89,7 @@ class StagedOutput:
             self.path.replace(self.target)
         elif not _rename2(self.path, self.target, _RENAME_NOREPLACE):
             if os.path.lexists(self.target):
-                raise exists_message(self.target)
+                raise output_exists(self.target)
             self.path.rename(self.target)
         self._published = True
 
@@ -211,5 +210,5 @@ def _rename2(source: Path, target: Path, flag: int) -> bool:
     if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
         return False
     if code == errno.EEXIST:
-        raise exists_message(target)
+        raise output_exists(target)
     raise OSError(code, os.strerror(code), str(target))

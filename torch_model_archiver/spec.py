@@ -17,12 +17,15 @@ from typing import Final
 
 from mar_tools.handler_ref import HandlerRef
 from mar_tools.manifest import Manifest, ModelInfo
+from torch_model_archiver.errors import ModelArchiverError
 from torch_model_archiver.version import __version__
 
 #: Upstream's model-name filter (matched against the whole name here; upstream's ``re.match``
 #: with ``$`` also let a trailing newline through).
 MODEL_NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.]*")
 SOURCE_DATE_EPOCH: Final = "SOURCE_DATE_EPOCH"
+#: The last second ``createdOn`` (``dd/mm/yyyy``) can express: 9999-12-31 23:59:59 UTC.
+MAX_SOURCE_DATE_EPOCH: Final = 253_402_300_799
 
 
 class ArchiveFormat(str, Enum):
@@ -41,8 +44,9 @@ class ArchiveFormat(str, Enum):
         ]
 
     @property
-    def is_zip(self) -> bool:
-        return self in (ArchiveFormat.DEFAULT, ArchiveFormat.ZIP_STORE)
+    def is_directory(self) -> bool:
+        """True for ``no-archive``, whose output is a directory rather than a file."""
+        return self is ArchiveFormat.NO_ARCHIVE
 
 
 class Runtime(str, Enum):
@@ -132,25 +136,31 @@ def spec_problems(spec: ArchiveSpec) -> list[str]:
             "and contain only letters, digits, '_', '-' and '.' "
             r"(upstream's filter ^[A-Za-z0-9][A-Za-z0-9_\-.]*$)"
         )
-    if spec.source_date_epoch is not None and spec.source_date_epoch < 0:
-        problems.append(f"{SOURCE_DATE_EPOCH} must not be negative ({spec.source_date_epoch})")
+    epoch = spec.source_date_epoch
+    if epoch is not None and not 0 <= epoch <= MAX_SOURCE_DATE_EPOCH:
+        problems.append(
+            f"{SOURCE_DATE_EPOCH} must be between 0 and {MAX_SOURCE_DATE_EPOCH} "
+            f"(the end of the year 9999), not {epoch}"
+        )
     return problems
 
 
 def source_date_epoch_from(environ: Mapping[str, str]) -> int | None:
     """Parse ``SOURCE_DATE_EPOCH`` from *environ*; ``None`` when unset or empty.
 
-    Raises ``ValueError`` with a readable message when it is not a whole number.
+    Raises :class:`ModelArchiverError` unless it is ASCII digits (as reproducible-builds.org
+    specifies: no sign, no ``_``, no other scripts' digits, which Python's ``int`` accepts).
+    Its range is checked with the spec's other values (:func:`spec_problems`).
     """
     raw = environ.get(SOURCE_DATE_EPOCH, "").strip()
     if not raw:
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(
-            f"{SOURCE_DATE_EPOCH}={raw!r} is not a whole number of seconds since 1970"
-        ) from None
+    if not raw.isascii() or not raw.isdigit():
+        raise ModelArchiverError(
+            f"{SOURCE_DATE_EPOCH}={raw!r} is not a whole number of seconds since 1970",
+            hint="unset it or give whole seconds.",
+        )
+    return int(raw)
 
 
 def split_extra_files(value: str | None) -> tuple[str, ...]:

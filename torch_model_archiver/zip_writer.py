@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Literal
 
 from mar_tools.manifest import MANIFEST_PATH
 from torch_model_archiver.compression import (
@@ -61,14 +61,15 @@ STORE_CHUNK: Final = 4 << 20
 
 @dataclass(frozen=True)
 class _Small:
-    """A whole small entry, read and (maybe) compressed on a worker thread."""
+    """A whole small entry, read and (where that pays) compressed on a worker thread."""
 
     name: str
     mode: int
     mtime: float
-    raw: bytes
+    size: int
     crc: int
-    packed: bytes | None
+    method: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,9 @@ class _ZipWriter:
                 for offset in range(0, member.size, STORE_CHUNK):
                     yield _Copy(offset, min(STORE_CHUNK, member.size - offset))
             yield _End()
-        manifest = job.manifest
-        yield pool.submit(partial(self._small, MANIFEST_PATH, 0o644, job.manifest_mtime, manifest))
+        yield pool.submit(
+            partial(self._small, MANIFEST_PATH, 0o644, job.manifest_mtime, job.manifest)
+        )
 
     def _small_from_file(self, member: Member) -> _Small:
         with open(member.source, "rb") as source:
@@ -161,10 +163,11 @@ class _ZipWriter:
         return self._small(member.arcname, member.mode, member.mtime, raw)
 
     def _small(self, name: str, mode: int, mtime: float, raw: bytes) -> _Small:
-        packed = None
-        if self.settings.deflate and raw:
-            packed = deflate_small(raw)
-        return _Small(name, mode, mtime, raw, self.backend.crc32(raw, 0), packed)
+        crc = self.backend.crc32(raw, 0)
+        packed = deflate_small(raw) if self.settings.deflate and raw else raw
+        if len(packed) < len(raw):
+            return _Small(name, mode, mtime, len(raw), crc, DEFLATED, packed)
+        return _Small(name, mode, mtime, len(raw), crc, STORED, raw)
 
     def _worth_deflating(self, fd: int, member: Member) -> bool:
         last = member.size - SAMPLE_SIZE
@@ -200,28 +203,16 @@ class _ZipWriter:
     def _entry(self, name: str, method: int, mode: int, mtime: float, size: int) -> ZipEntry:
         encoded, flags = encode_name(name)
         dos_time, dos_date = dos_datetime(mtime, utc=self.settings.utc)
-        return ZipEntry(
-            encoded,
-            flags,
-            method,
-            dos_time,
-            dos_date,
-            mode,
-            self.out.tell(),
-            ZipEntry.needs_zip64(size),
-        )
+        offset, zip64 = self.out.tell(), ZipEntry.needs_zip64(size)
+        return ZipEntry(encoded, flags, method, dos_time, dos_date, mode, offset, zip64)
 
     def _write_small(self, small: _Small) -> int:
-        use_packed = small.packed is not None and len(small.packed) < len(small.raw)
-        data = small.packed if use_packed and small.packed is not None else small.raw
-        entry = self._entry(
-            small.name, DEFLATED if use_packed else STORED, small.mode, small.mtime, len(small.raw)
-        )
-        entry = _sized(entry, small.crc, len(data), len(small.raw))
+        entry = self._entry(small.name, small.method, small.mode, small.mtime, small.size)
+        entry = _sized(entry, small.crc, len(small.data), small.size)
         self.out.write(entry.local_header())
-        self.out.write(data)
+        self.out.write(small.data)
         self._record(entry, small.name)
-        return len(small.raw)
+        return small.size
 
     def _begin(self, begin: _Begin) -> None:
         member = begin.member
@@ -290,21 +281,12 @@ class _ZipWriter:
             data = read_at(begin.fd, size, offset, begin.member.source)
             crc = self.backend.crc32(data, crc)
             self.out.write(data)
-        return replace(
-            entry,
-            method=STORED,
-            crc=crc,
-            compressed_size=begin.member.size,
-            file_size=begin.member.size,
-        )
+        return replace(_sized(entry, crc, begin.member.size, begin.member.size), method=STORED)
 
     def _record(self, entry: ZipEntry, name: str) -> None:
         self.entries.append(entry)
-        size, stored = entry.file_size, entry.compressed_size
-        if entry.method == DEFLATED:
-            self.records.append(EntryRecord(name, size, stored, "deflated"))
-        else:
-            self.records.append(EntryRecord(name, size, stored, "stored"))
+        method: Literal["deflated", "stored"] = "deflated" if entry.method == DEFLATED else "stored"
+        self.records.append(EntryRecord(name, entry.file_size, entry.compressed_size, method))
 
     def write_central_directory(self) -> None:
         start = self.out.tell()

@@ -16,6 +16,8 @@ from mar_tools.archive.member import (
     ArchiveFormat,
     Member,
     MemberKind,
+    NameProblem,
+    name_problems,
     strip_first_component,
     unsafe_name_reason,
 )
@@ -27,6 +29,9 @@ from mar_tools.errors import ArchiveError
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 GZIP_MAGIC = b"\x1f\x8b"
+#: Where an uncompressed (POSIX or GNU) tar header says ``ustar``.
+TAR_MAGIC_OFFSET = 257
+TAR_MAGIC = b"ustar"
 
 __all__ = [
     "GZIP_MAGIC",
@@ -38,11 +43,13 @@ __all__ = [
     "LocalHeader",
     "Member",
     "MemberKind",
+    "NameProblem",
     "RangeFile",
     "TarView",
     "ZipView",
     "detect_format",
     "model_root",
+    "name_problems",
     "open_archive",
     "read_local_header",
     "strip_first_component",
@@ -56,7 +63,7 @@ def detect_format(path: Path) -> ArchiveFormat:
         return ArchiveFormat.DIRECTORY
     try:
         with open(path, "rb") as handle:
-            head = handle.read(4)
+            head = handle.read(TAR_MAGIC_OFFSET + len(TAR_MAGIC))
     except FileNotFoundError as exc:
         raise ArchiveError(f"{path}: no such file or directory.") from exc
     except OSError as exc:
@@ -65,6 +72,13 @@ def detect_format(path: Path) -> ArchiveFormat:
         return ArchiveFormat.ZIP
     if head.startswith(GZIP_MAGIC):
         return ArchiveFormat.TGZ
+    if head[TAR_MAGIC_OFFSET:] == TAR_MAGIC:
+        # Checked before the zip fallback: a tar ending with a torch.save file (a zip) would
+        # otherwise pass for a zip with a long prefix.
+        raise ArchiveError(
+            f"{path}: an uncompressed tar archive; TorchServe reads .mar zips and gzip'd "
+            "tar archives (.tar.gz) only."
+        )
     if zipfile.is_zipfile(path):  # e.g. a zip with a prefix (self-extracting stub)
         return ArchiveFormat.ZIP
     raise ArchiveError(
@@ -72,12 +86,21 @@ def detect_format(path: Path) -> ArchiveFormat:
     )
 
 
-def open_archive(path: str | os.PathLike[str]) -> ArchiveView:
-    """Open *path* read-only as the archive format its content shows."""
+def open_archive(
+    path: str | os.PathLike[str],
+    fmt: ArchiveFormat | None = None,
+    *,
+    max_size: int | None = None,
+) -> ArchiveView:
+    """Open *path* read-only as format *fmt* (default: the format its content shows).
+
+    *max_size* bounds the uncompressed bytes a tar.gz may expand to while it is listed
+    (:class:`ArchiveTooLarge` beyond it); zip and directory views read nothing up front.
+    """
     target = Path(path)
-    fmt = detect_format(target)
-    if fmt is ArchiveFormat.DIRECTORY:
+    chosen = detect_format(target) if fmt is None else fmt
+    if chosen is ArchiveFormat.DIRECTORY:
         return DirectoryView(target)
-    if fmt is ArchiveFormat.ZIP:
+    if chosen is ArchiveFormat.ZIP:
         return ZipView(target)
-    return TarView(target)
+    return TarView(target, max_size=max_size)

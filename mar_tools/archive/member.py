@@ -48,18 +48,30 @@ def strip_first_component(name: str) -> str:
     return name.split("/", 1)[1] if "/" in name else name
 
 
+#: The ways a member name can be unsafe to extract (``mar validate`` reports ``path.<kind>``).
+NameProblem = Literal["invalid", "backslash", "absolute", "drive-letter", "traversal"]
+
+
+def name_problems(name: str) -> list[tuple[NameProblem, str]]:
+    """Every way extracting a member called *name* could write outside the model dir, as
+    (kind, reason) pairs, most basic first; empty when the name is safe."""
+    if not name:
+        return [("invalid", "empty name")]
+    problems: list[tuple[NameProblem, str]] = []
+    if "\x00" in name:
+        problems.append(("invalid", "NUL byte in name"))
+    if "\\" in name:
+        problems.append(("backslash", "backslash in name (a path separator on Windows)"))
+    if name.startswith(("/", "\\")):
+        problems.append(("absolute", "absolute path"))
+    if len(name) >= 2 and name[1] == ":" and name[0].isascii() and name[0].isalpha():
+        problems.append(("drive-letter", "drive letter"))
+    if ".." in name.replace("\\", "/").split("/"):
+        problems.append(("traversal", "'..' path component"))
+    return problems
+
+
 def unsafe_name_reason(name: str) -> str | None:
     """Why extracting a member called *name* could write outside the model dir, or None."""
-    if not name:
-        return "empty name"
-    if "\x00" in name:
-        return "NUL byte in name"
-    if "\\" in name:
-        return "backslash in name (a path separator on Windows)"
-    if name.startswith("/"):
-        return "absolute path"
-    if len(name) >= 2 and name[1] == ":" and name[0].isalpha():
-        return "drive letter"
-    if ".." in name.split("/"):
-        return "'..' path component"
-    return None
+    problems = name_problems(name)
+    return problems[0][1] if problems else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
 from pathlib import Path
 from typing import IO
 
@@ -24,11 +24,11 @@ class ArchiveView:
 
     def find(self, name: str) -> Member | None:
         """The LAST regular file called *name* (what an extractor leaves on disk), or None."""
-        found = None
-        for member in self.members:
-            if member.kind == "file" and member.name == name:
-                found = member
-        return found
+        return self._files_by_name.get(name)
+
+    @functools.cached_property
+    def _files_by_name(self) -> dict[str, Member]:
+        return {member.name: member for member in self.files()}  # a later one wins
 
     def open(self, member: Member) -> IO[bytes]:
         """Return a binary stream of *member*'s bytes (zip streams check the CRC at EOF)."""
@@ -46,12 +46,6 @@ class ArchiveView:
         """Read *member* whole, or at most *limit* bytes."""
         with self.open(member) as stream:
             return stream.read() if limit is None else stream.read(limit)
-
-    def iter_files(self) -> Iterator[tuple[Member, IO[bytes]]]:
-        """Yield each regular file with an open stream, in container order (one pass)."""
-        for member in self.files():
-            with self.open(member) as stream:
-                yield member, stream
 
     def close(self) -> None:
         """Release the underlying file."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import stat
 import zipfile
@@ -35,17 +36,23 @@ class ZipView(ArchiveView):
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as exc:
             raise ArchiveError(f"{self.path}: cannot read {member.raw_name} ({exc}).") from exc
 
-    def local_header(self, member: Member) -> LocalHeader | None:
-        """The parsed local header of *member*, or None when it is not where it should be."""
-        if member.header_offset is None:
-            return None
+    @functools.cached_property
+    def local_headers(self) -> dict[int, LocalHeader | None]:
+        """Every member's parsed local header, by member index (read once, on first use);
+        None where there is no local header at the offset the central directory gives."""
+        headers: dict[int, LocalHeader | None] = {}
         with open(self.path, "rb") as handle:
-            return read_local_header(handle, member.header_offset)
+            for member in self.members:
+                offset = member.header_offset
+                headers[member.index] = (
+                    None if offset is None else read_local_header(handle, offset)
+                )
+        return headers
 
     def open_range(self, member: Member) -> IO[bytes] | None:
         if member.kind != "file" or member.encrypted or member.compress_type != 0:
             return None
-        header = self.local_header(member)
+        header = self.local_headers.get(member.index)
         if header is None:
             return None
         raw = RangeFile(self.path, header.data_offset, member.compressed_size)

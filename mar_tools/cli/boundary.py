@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import click
 
-from mar_tools.cli import console
 from mar_tools.errors import ExitCode, MarToolsError
 
 
@@ -36,12 +35,12 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog: str) -
         exc.show()
         return int(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
-        console.error("interrupted.", prog=prog)
+        _error("interrupted.", None, prog)
         return int(ExitCode.INTERRUPTED)
     except MarToolsError as exc:
         if debug:
             traceback.print_exc()
-        console.error(exc.message, exc.hint, prog=prog)
+        _error(exc.message, exc.hint, prog)
         return int(exc.exit_code)
     except BrokenPipeError:
         # The reader went away (``| head``); nothing useful can be printed.
@@ -50,13 +49,21 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog: str) -
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        console.error(
+        _error(
             f"internal error: {type(exc).__name__}: {exc}",
             "run again with --debug for the traceback, and please report it.",
-            prog=prog,
+            prog,
         )
         return int(ExitCode.USAGE)
     return result if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _error(message: str, hint: str | None, prog: str) -> None:
+    # Imported only when there is an error to show: `--help` and quiet successful runs
+    # never pay for rich.
+    from mar_tools.cli import console
+
+    console.error(message, hint, prog=prog)
 
 
 def _silence_stdout() -> None:

@@ -11,19 +11,13 @@ import click
 
 from mar_tools.cache import cache_subdir
 from mar_tools.cli import console
-from mar_tools.cli.env_options import env_options_from, environment_options
+from mar_tools.cli.env_options import cache_dir_option, env_options_from, environment_options
 from mar_tools.environment import archive_env
 from mar_tools.environment.options import EnvOptions
 from mar_tools.environment.pruning import DEFAULT_OLDER_THAN_DAYS, prune
 from mar_tools.environment.store import EnvStore, StoredEnv
 from mar_tools.errors import ExitCode
 
-_cache_dir = click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Cache directory (default: $MAR_CACHE_DIR or the user cache dir).",
-)
 _archive = click.argument("archive", type=click.Path(path_type=Path))
 
 
@@ -34,7 +28,7 @@ def command() -> None:
 
 
 @command.command("list")
-@_cache_dir
+@cache_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def list_command(cache_dir: Path | None, as_json: bool) -> None:
     """List cached environments: key, model, size, last use."""
@@ -74,7 +68,7 @@ def list_command(cache_dir: Path | None, as_json: bool) -> None:
     show_default=True,
     help="As for mar run: venv = the environment even without requirements.",
 )
-@_cache_dir
+@cache_dir_option
 @click.pass_context
 def path_command(ctx: click.Context, archive: Path, env_mode: str, cache_dir: Path | None) -> None:
     """Print the directory of ARCHIVE's environment.
@@ -122,7 +116,7 @@ def create_command(archive: Path, **params: Any) -> None:
     f"(default {DEFAULT_OLDER_THAN_DAYS:g}).",
 )
 @click.option("--all", "everything", is_flag=True, help="Remove every environment.")
-@_cache_dir
+@cache_dir_option
 def prune_command(older_than: float | None, everything: bool, cache_dir: Path | None) -> None:
     """Remove unused environments and what interrupted builds left behind."""
     store = EnvStore(cache_subdir("envs", cache_dir))

@@ -15,6 +15,14 @@ from mar_tools.environment import EnvOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: ``--cache-dir``, also taken alone by ``mar env list``, ``path`` and ``prune``.
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Cache directory (default: $MAR_CACHE_DIR or the user cache dir).",
+)
+
 
 def environment_options(func: F) -> F:
     """Add ``--env``, ``--rebuild-env``, ``--cache-dir`` and the pip pass-through options."""
@@ -28,12 +36,7 @@ def environment_options(func: F) -> F:
             help="Per-model virtualenv: auto = when the archive has requirements or useVenv.",
         ),
         click.option("--rebuild-env", is_flag=True, help="Rebuild the model's environment."),
-        click.option(
-            "--cache-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help="Cache directory (default: $MAR_CACHE_DIR or the user cache dir).",
-        ),
+        cache_dir_option,
         click.option(
             "--installer",
             type=click.Choice(["auto", "pip", "uv"]),

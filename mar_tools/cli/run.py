@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -25,6 +29,9 @@ from mar_tools.run.inputs import parse_header
 from mar_tools.run.output import write_atomically
 from mar_tools.run.render import render_bodies, render_json
 from mar_tools.run.stats import LatencySummary
+
+#: Signals that stop ``mar run`` the way Ctrl-C does (see :func:`_exit_on_termination`).
+_TERMINATION = (signal.SIGTERM, signal.SIGHUP)
 
 
 @click.command(
@@ -100,7 +107,7 @@ def command(**params: Any) -> int:
     With one input, stdout is exactly the body TorchServe would send; with several, a JSON
     array with one element per input. Exit codes: 0 success, 1 a request failed, 2 usage,
     3 archive, 4 load failed, 5 environment, 6 device unavailable, 7 worker died,
-    130 interrupted. See docs/run.md.
+    130 interrupted, 143/129 terminated (SIGTERM/SIGHUP). See docs/run.md.
     """
     specs = [InputSpec.parse_input(value) for value in params["inputs"]]
     specs += [InputSpec.from_data(value, i + 1) for i, value in enumerate(params["data"])]
@@ -121,12 +128,13 @@ def command(**params: Any) -> int:
         env=env_options_from(params),
     )
     try:
-        result = run_archive(
-            options,
-            read_stdin=lambda: sys.stdin.buffer.read(),
-            log=_info,
-            warn=console.warning,
-        )
+        with _exit_on_termination():
+            result = run_archive(
+                options,
+                read_stdin=lambda: sys.stdin.buffer.read(),
+                log=_info,
+                warn=console.warning,
+            )
     except (LoadFailed, WorkerDied) as exc:
         if exc.details and not params["quiet"]:
             _write_stderr(exc.details)
@@ -145,6 +153,26 @@ def command(**params: Any) -> int:
     else:
         _write_stdout(data)
     return int(ExitCode.OK if result.ok else ExitCode.FAILURE)
+
+
+@contextlib.contextmanager
+def _exit_on_termination() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into ``SystemExit(128 + signal)`` while the model runs.
+
+    Their default action ends this process at once, leaving the worker's process group (and
+    whatever the handler started) running; as an exception, they unwind through the run,
+    which kills the group on its way out, like Ctrl-C does.
+    """
+
+    def terminate(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {signum: signal.signal(signum, terminate) for signum in _TERMINATION}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _info(message: str) -> None:

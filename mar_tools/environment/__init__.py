@@ -62,7 +62,7 @@ def prepare_environment(
     from mar_tools.environment.provision import ensure_environment, resolve_target
 
     target = resolve_target(DirectoryFiles(model_dir), manifest, model_config, options)
-    return interpreter_for(ensure_environment(target, model_dir, options, log))
+    return interpreter_for(ensure_environment(target, lambda: model_dir, options, log))
 
 
 def interpreter_for(env: StoredEnv) -> Interpreter:

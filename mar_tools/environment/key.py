@@ -32,6 +32,7 @@ SHORT = 16
 #: Directory entries that builds add to a package directory (setuptools builds in place),
 #: left out so that installing from a directory does not change the directory's key.
 BUILD_LITTER = ("__pycache__", "build", ".eggs")
+CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _content(requirements: RequirementsSet, files: ModelFiles) -> list[dict[str,
     for reference in requirements.references:
         digest: str | None = None
         if reference.kind == "file":
-            digest = hashlib.sha256(files.read(reference.name)).hexdigest()
+            digest = file_digest(files, reference.name).hex()
         elif reference.kind == "dir":
             digest = tree_digest(files, reference.name)
         entries.append(
@@ -93,8 +94,17 @@ def tree_digest(files: ModelFiles, name: str) -> str:
         if _is_litter(relative):
             continue
         outer.update(relative.encode() + b"\0")
-        outer.update(hashlib.sha256(files.read(member)).digest())
+        outer.update(file_digest(files, member))
     return outer.hexdigest()
+
+
+def file_digest(files: ModelFiles, name: str) -> bytes:
+    """SHA-256 of file *name*, read in chunks (a wheel may be large)."""
+    digest = hashlib.sha256()
+    with files.open(name) as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.digest()
 
 
 def _is_litter(relative: str) -> bool:

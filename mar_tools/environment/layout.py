@@ -26,12 +26,3 @@ class VenvLayout:
         version = f"python{sys.version_info.major}.{sys.version_info.minor}"
         scripts = root / "bin"
         return cls(root, scripts / "python", root / "lib" / version / "site-packages", scripts)
-
-    def moved_to(self, root: Path) -> VenvLayout:
-        """The same layout after the environment directory is renamed to *root*."""
-        return VenvLayout(
-            root,
-            root / self.python.relative_to(self.root),
-            root / self.site_packages.relative_to(self.root),
-            root / self.scripts.relative_to(self.root),
-        )

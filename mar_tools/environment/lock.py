@@ -1,17 +1,30 @@
-"""Cross-process locks around building an environment, with a message while waiting."""
+"""Cross-process locks on environments.
+
+Two kinds, both released by the operating system when their process dies, so a crash never
+blocks later runs:
+
+* the *build* lock (:func:`held`, ``filelock``): one process at a time builds, replaces or
+  removes an environment; the others wait, saying so;
+* the *use* lock (:func:`hold_shared`, ``flock`` shared): every process that runs a model
+  in an environment holds it until it exits; :func:`exclusive` tells ``mar env prune``
+  whether anyone does. Not available on Windows, where nothing protects an environment in
+  use from ``prune``.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from filelock import FileLock, Timeout
 
 from mar_tools.environment.errors import EnvironmentSetupError
 
 #: How long a run waits for another process building the same environment (seconds).
 WAIT_SECONDS = 3600.0
+#: Use locks this process holds, by path: one descriptor each, closed at exit.
+_SHARED: dict[Path, int] = {}
 
 
 @contextmanager
@@ -25,9 +38,12 @@ def held(
     """Hold the lock file *path* for the duration of the ``with`` block.
 
     When another process holds it, log once that this one waits for *what*, then wait up
-    to *wait* seconds before raising :class:`EnvironmentSetupError`. The operating system
-    releases the lock of a process that dies, so a crash never blocks later runs.
+    to *wait* seconds before raising :class:`EnvironmentSetupError`.
     """
+    # Imported here: a run that finds its environment takes no build lock, and filelock
+    # costs ~12 ms to import.
+    from filelock import FileLock, Timeout
+
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path))
     try:
@@ -51,6 +67,8 @@ def is_free(path: Path) -> bool:
     """True when nobody holds lock *path* right now (checked by taking it briefly)."""
     if not path.exists():
         return True
+    from filelock import FileLock, Timeout
+
     lock = FileLock(str(path))
     try:
         lock.acquire(timeout=0)
@@ -58,3 +76,48 @@ def is_free(path: Path) -> bool:
         return False
     lock.release()
     return True
+
+
+def hold_shared(path: Path) -> None:
+    """Take a shared lock on *path* and keep it until this process exits.
+
+    Waits while another process holds it exclusively (a prune removing the environment:
+    the caller must check afterwards that the environment is still there). Taking it twice
+    is a no-op. When *path* cannot be created (a read-only cache) nothing is held.
+    """
+    if sys.platform == "win32" or path in _SHARED:
+        return
+    import fcntl
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return
+    fcntl.flock(descriptor, fcntl.LOCK_SH)
+    _SHARED[path] = descriptor
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[bool]:
+    """Hold *path* exclusively for the ``with`` block if no process holds it shared.
+
+    Yields True when it is held (nobody can take it shared meanwhile), False when some
+    process (this one included) uses it; never waits.
+    """
+    if sys.platform == "win32":
+        yield True
+        return
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import IO, Literal, Protocol
 
 from mar_tools.archive import ArchiveView
 
@@ -28,6 +28,9 @@ class ModelFiles(Protocol):
 
     def read(self, name: str) -> bytes:
         """The bytes of file *name* (call :meth:`kind` first)."""
+
+    def open(self, name: str) -> IO[bytes]:
+        """A binary stream of file *name*, for files too large to read whole."""
 
     def walk(self, name: str) -> Iterator[str]:
         """Names of the regular files under directory *name*, sorted."""
@@ -63,6 +66,9 @@ class DirectoryFiles:
     def read(self, name: str) -> bytes:
         return self._path(normalize(name)).read_bytes()
 
+    def open(self, name: str) -> IO[bytes]:
+        return self._path(normalize(name)).open("rb")
+
     def walk(self, name: str) -> Iterator[str]:
         base = normalize(name)
         top = self._path(base)
@@ -92,13 +98,17 @@ class ArchiveFiles:
         return None
 
     def read(self, name: str) -> bytes:
+        with self.open(name) as stream:
+            return stream.read()
+
+    def open(self, name: str) -> IO[bytes]:
         base = normalize(name)
         if base.startswith("/"):
-            return self._disk.read(base)
+            return self._disk.open(base)
         member = self.view.find(base)
         if member is None:
             raise FileNotFoundError(base)
-        return self.view.read(member)
+        return self.view.open(member)
 
     def walk(self, name: str) -> Iterator[str]:
         base = normalize(name)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from mar_tools.environment.errors import EnvironmentSetupError
-from mar_tools.environment.lock import held
+from mar_tools.environment.lock import exclusive, held
 from mar_tools.environment.store import EnvStore, age_days, tree_size
 
 #: What ``prune`` removes when given neither ``--older-than`` nor ``--all``.
@@ -42,7 +42,8 @@ def prune(
 ) -> PruneReport:
     """Remove environments last used more than *older_than_days* ago (every one with
     *everything*), plus abandoned build directories. Environments another process is
-    building or removing right now are skipped and reported in ``busy``."""
+    building, removing or running a model in right now are skipped and reported in
+    ``busy``."""
     limit = DEFAULT_OLDER_THAN_DAYS if older_than_days is None else older_than_days
     moment = time.time() if now is None else now
     report = PruneReport()
@@ -54,14 +55,22 @@ def prune(
         if not everything and age_days(env.last_used(), moment) <= limit:
             continue
         size = env.size()
+        trash = None
         try:
-            with held(store.lock_path(env.short), "", _ignore, wait=0):
-                store.discard(env.path)
+            with (
+                held(store.lock_path(env.short), "", _ignore, wait=0),
+                exclusive(store.use_path(env.short)) as unused,
+            ):
+                if unused:
+                    trash = store.retire(env.path)  # only the rename needs the locks
         except EnvironmentSetupError:
-            report.busy.append(env.short)  # being rebuilt right now
-            continue
+            pass  # being rebuilt right now
         except FileNotFoundError:
             continue  # removed by another prune in the meantime
+        if trash is None:
+            report.busy.append(env.short)
+            continue
+        shutil.rmtree(trash, ignore_errors=True)
         report.removed.append(Removed(env.short, env.record.model, size))
     if everything:
         shutil.rmtree(store.logs, ignore_errors=True)  # failed builds' installer output

@@ -15,7 +15,6 @@ import posixpath
 import re
 import shlex
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -56,7 +55,8 @@ _FILE_OPTIONS: dict[str, Role] = {
 
 @dataclass(frozen=True)
 class NamedRequirement:
-    """A requirement by name (``foo>=1``), as written, with where it was written."""
+    """A requirement as written (without its per-requirement options), with where it was
+    written: by name (``foo>=1``), or by URL or path (``foo @ https://...``, ``./foo.whl``)."""
 
     text: str
     file: str
@@ -85,19 +85,23 @@ class RequirementsSet:
     """Everything one top-level requirements file asks for, nested files included.
 
     ``references`` starts with the top-level file itself; it lists every local path in
-    the order pip meets them, without duplicates.
+    the order pip meets them, without duplicates. ``named`` are the requirements by name
+    (constraints included), ``direct`` those given by URL or local path.
     """
 
     root: str
     references: tuple[LocalReference, ...]
     named: tuple[NamedRequirement, ...]
+    direct: tuple[NamedRequirement, ...] = ()
 
 
 def read_requirements(files: ModelFiles, root: str) -> RequirementsSet:
     """Parse requirements file *root* (a name relative to the model directory)."""
     reader = _Reader(files)
     reader.read_file(normalize(root), "requirements", root, 0)
-    return RequirementsSet(root, tuple(reader.references), tuple(reader.named))
+    return RequirementsSet(
+        root, tuple(reader.references), tuple(reader.named), tuple(reader.direct)
+    )
 
 
 class _Reader:
@@ -105,6 +109,7 @@ class _Reader:
         self.files = files
         self.references: list[LocalReference] = []
         self.named: list[NamedRequirement] = []
+        self.direct: list[NamedRequirement] = []
         self._seen: set[str] = set()
 
     def add(self, name: str, role: Role, file: str, line: int) -> FileKind | None:
@@ -136,8 +141,9 @@ class _Reader:
         path = local_path(requirement)
         if path is not None:
             self.add(path, "package", file, number)
-        elif not is_url(requirement):
-            self.named.append(NamedRequirement(requirement, file, number, constraint))
+        by_name = path is None and not is_url(requirement)
+        entry = NamedRequirement(requirement, file, number, constraint)
+        (self.named if by_name else self.direct).append(entry)
 
     def read_option(self, file: str, number: int, role: Role, value: str) -> None:
         if role in ("requirements", "constraints"):
@@ -158,26 +164,32 @@ class _Reader:
 
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Yield (first line number, text) for each non-empty logical line, as pip reads them."""
+    """Yield (first line number, text) for each non-empty logical line, as pip reads them:
+    continuations joined, then comments removed, then ``${VAR}`` expanded."""
     pending: list[str] = []
     start = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         if not pending:
             start = number
-        if raw.endswith("\\") and not _COMMENT.match(raw):
+        if _COMMENT.match(raw):
+            # A comment line ends a continuation; pip prefixes it with a space so that it
+            # is still a comment once joined to the line before.
+            raw = " " + raw
+        elif raw.endswith("\\"):
             pending.append(raw[:-1])
             continue
         pending.append(raw)
-        joined = "".join(pending)
+        yield from _logical(start, "".join(pending))
         pending = []
-        line = _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), joined)
-        line = _COMMENT.sub("", line).strip()
-        if line:
-            yield start, line
     if pending:
-        line = _COMMENT.sub("", "".join(pending)).strip()
-        if line:
-            yield start, line
+        yield from _logical(start, "".join(pending))
+
+
+def _logical(number: int, joined: str) -> Iterator[tuple[int, str]]:
+    line = _COMMENT.sub("", joined).strip()
+    if line:
+        # pip leaves a reference to an unset or empty variable as written.
+        yield number, _ENV_VAR.sub(lambda m: os.environ.get(m.group(1)) or m.group(0), line)
 
 
 def file_options(line: str) -> Iterator[tuple[Role, str]]:
@@ -210,8 +222,12 @@ def is_url(text: str) -> bool:
 
 def url_path(url: str) -> str:
     """The local path of a ``file:`` URL."""
+    # Imported here: urllib.request costs a run that finds its environment ~15 ms (it pulls
+    # in http.client, email and ssl), and only file: URLs need it.
+    from urllib.request import url2pathname
+
     parsed = urllib.parse.urlparse(url)
-    return urllib.request.url2pathname(urllib.parse.unquote(parsed.path))
+    return url2pathname(urllib.parse.unquote(parsed.path))
 
 
 def local_path(requirement: str) -> str | None:

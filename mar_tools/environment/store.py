@@ -6,6 +6,7 @@ Layout under the cache root (``$MAR_CACHE_DIR/envs`` or the user cache dir)::
     .build-<short>-<random>/ an environment being built (never trusted)
     .trash-<short>-<random>/ an environment being removed
     .locks/<short>.lock      held while building or removing <short key>
+    .locks/<short>.use       held (shared) by every process running a model in it
     .logs/<short>.log        the installer output of the last failed build
 
 A directory under its final name is complete by construction: builds happen under a
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mar_tools.environment.layout import VenvLayout
-from mar_tools.environment.lock import held, is_free
+from mar_tools.environment.lock import held, hold_shared, is_free
 from mar_tools.environment.record import RECORD_NAME, EnvRecord, read_record
 from mar_tools.environment.relocation import relocate
 
@@ -80,7 +80,23 @@ class EnvStore:
         return held(self.lock_path(short), what, log)
 
     def lock_path(self, short: str) -> Path:
+        """The build lock of *short* (see :meth:`lock`)."""
         return self.root / ".locks" / f"{short}.lock"
+
+    def use_path(self, short: str) -> Path:
+        """The use lock of *short*, held shared by the processes that run in it."""
+        return self.root / ".locks" / f"{short}.use"
+
+    def claim(self, short: str) -> StoredEnv | None:
+        """The finished environment for *short*, marked in use by this process until it
+        exits and its use recorded (see :meth:`touch`); None when there is none."""
+        if not (self.path(short) / RECORD_NAME).is_file():
+            return None
+        hold_shared(self.use_path(short))
+        found = self.get(short)  # None when a prune removed it while we waited for the lock
+        if found is not None:
+            self.touch(found)
+        return found
 
     @property
     def logs(self) -> Path:
@@ -103,7 +119,7 @@ class EnvStore:
         for stale in self.root.glob(f"{BUILD_PREFIX}{short}-*"):
             # Left by a build that died; we hold the lock, so nobody is using it.
             shutil.rmtree(stale, ignore_errors=True)
-        build = self.root / f"{BUILD_PREFIX}{short}-{secrets.token_hex(4)}"
+        build = self.root / f"{BUILD_PREFIX}{short}-{os.urandom(4).hex()}"
         build.mkdir()
         return build
 
@@ -124,9 +140,14 @@ class EnvStore:
 
     def discard(self, path: Path) -> None:
         """Remove environment directory *path*: first renamed away (atomic), then deleted."""
-        trash = self.root / f"{TRASH_PREFIX}{path.name}-{secrets.token_hex(4)}"
+        shutil.rmtree(self.retire(path), ignore_errors=True)
+
+    def retire(self, path: Path) -> Path:
+        """Rename environment directory *path* out of the way (atomic); return the new
+        name, a leftover for :meth:`leftovers` until the caller deletes it."""
+        trash = self.root / f"{TRASH_PREFIX}{path.name}-{os.urandom(4).hex()}"
         path.rename(trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        return trash
 
     def environments(self) -> list[StoredEnv]:
         """Every finished environment, most recently used first."""

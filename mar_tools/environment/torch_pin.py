@@ -5,18 +5,22 @@ A per-model environment never installs torch: it uses the launching environment'
 matches the machine's CUDA (or CPU) build and is gigabytes to download. pip gets a
 constraint file pinning torch to the inherited version, so a ``torch>=x`` requirement is
 satisfied by what is there and a conflicting one fails. Direct requirements are checked
-here first, before anything is installed, so the error names the requirement and its line.
+here first, before anything is installed, so the error names the requirement and its line;
+this includes another torch given by URL or file (``torch @ https://...``, a ``torch-*.whl``),
+which pip would download before finding the conflict and uv would silently leave out.
 """
 
 from __future__ import annotations
 
 import email.parser
+import posixpath
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from mar_tools.environment.requirements import NamedRequirement
@@ -80,11 +84,30 @@ def installed_conflicts(site_packages: Path, torch_version: str | None) -> list[
 
 
 def _parse(text: str) -> Requirement | None:
-    try:
-        requirement = Requirement(text)
-    except InvalidRequirement:
-        return None
+    """The torch requirement *text* states (by name, ``name @ url``, or a wheel's path or
+    URL), or None for anything else."""
+    requirement = None if "@" in text else _wheel_requirement(text)
+    if requirement is None:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            return None
     return requirement if canonicalize_name(requirement.name) == TORCH else None
+
+
+def _wheel_requirement(text: str) -> Requirement | None:
+    """``name==version`` of a wheel given by path or URL, from its file name (its
+    environment marker kept)."""
+    location, semicolon, marker = text.partition(";")
+    location = location.split("#", 1)[0].strip()
+    filename = posixpath.basename(urllib.parse.unquote(location.replace("\\", "/")))
+    if not filename.endswith(".whl"):
+        return None
+    try:
+        name, version, _build, _tags = parse_wheel_filename(filename)
+        return Requirement(f"{name}=={version}{semicolon}{marker}")
+    except (InvalidWheelFilename, InvalidVersion, InvalidRequirement):
+        return None
 
 
 def _accepts(requirement: Requirement, torch_version: str) -> bool:

@@ -22,6 +22,10 @@ class Severity(str, Enum):
         """0 for errors, 1 for warnings, 2 for infos: sorts the worst first."""
         return _RANKS[self]
 
+    def fails(self, strict: bool) -> bool:
+        """True when a finding of this severity fails validation (warnings: with *strict*)."""
+        return self is Severity.ERROR or (strict and self is Severity.WARNING)
+
 
 _RANKS = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 

@@ -17,7 +17,6 @@ FORMAT_VERSION = 1
 
 def report_data(report: Report) -> dict[str, Any]:
     """The report as JSON-ready data."""
-    invalid = sum(1 for result in report.results if result.failed(report.strict))
     return {
         "version": FORMAT_VERSION,
         "tool": {"name": "mar validate", "version": report.tool_version},
@@ -25,8 +24,8 @@ def report_data(report: Report) -> dict[str, Any]:
         "strict": report.strict,
         "summary": {
             "archives": len(report.results),
-            "valid": len(report.results) - invalid,
-            "invalid": invalid,
+            "valid": len(report.results) - report.invalid,
+            "invalid": report.invalid,
             **_counts(report.total),
         },
         "archives": [_archive(result, report.strict) for result in report.results],

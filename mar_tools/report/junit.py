@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from mar_tools.report.finding import Finding, Severity
+from mar_tools.report.finding import Finding
 from mar_tools.report.result import ArchiveResult, Report
 
 
@@ -31,7 +31,6 @@ def render_junit(report: Report) -> str:
 
 def _suite(report: Report, archive: ArchiveResult) -> ET.Element:
     suite = ET.Element("testsuite", name=archive.path)
-    failing = {Severity.ERROR, Severity.WARNING} if report.strict else {Severity.ERROR}
     by_code: dict[str, list[Finding]] = {}
     for item in archive.findings:
         by_code.setdefault(item.code, []).append(item)
@@ -41,7 +40,7 @@ def _suite(report: Report, archive: ArchiveResult) -> ET.Element:
             suite, "testcase", classname=f"mar.validate.{info.family}", name=info.code
         )
         found = by_code.get(info.code, [])
-        bad = [item for item in found if item.severity in failing]
+        bad = [item for item in found if item.severity.fails(report.strict)]
         if bad:
             failures += 1
             failure = ET.SubElement(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from mar_tools.report.finding import CheckInfo, Finding, Severity
@@ -38,12 +37,7 @@ class ArchiveResult:
 
     def failed(self, strict: bool) -> bool:
         """True when an error (or, with *strict*, a warning) was found."""
-        failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
-        return any(finding.severity in failing for finding in self.findings)
-
-    def codes(self) -> Counter[str]:
-        """Number of findings per code."""
-        return Counter(finding.code for finding in self.findings)
+        return any(finding.severity.fails(strict) for finding in self.findings)
 
 
 @dataclass(frozen=True)
@@ -60,17 +54,15 @@ class Report:
     tool_version: str = ""
 
     @property
+    def invalid(self) -> int:
+        """How many archives failed."""
+        return sum(1 for result in self.results if result.failed(self.strict))
+
+    @property
     def valid(self) -> bool:
         """True when no archive failed."""
-        return not any(result.failed(self.strict) for result in self.results)
+        return self.invalid == 0
 
     def total(self, severity: Severity) -> int:
         """Findings of *severity* over all archives."""
         return sum(result.count(severity) for result in self.results)
-
-    def check(self, code: str) -> CheckInfo | None:
-        """The catalog entry for *code*, or None for a code not in the catalog."""
-        for info in self.checks:
-            if info.code == code:
-                return info
-        return None

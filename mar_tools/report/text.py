@@ -82,8 +82,7 @@ def _finding(item: Finding) -> Line:
 
 
 def _summary(report: Report) -> Line:
-    total = len(report.results)
-    invalid = sum(1 for result in report.results if result.failed(report.strict))
+    total, invalid = len(report.results), report.invalid
     counts = _counts(report.total(Severity.ERROR), report.total(Severity.WARNING),
                      report.total(Severity.INFO))  # fmt: skip
     text = (

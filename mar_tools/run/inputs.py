@@ -24,6 +24,10 @@ from urllib.parse import parse_qsl
 
 from mar_tools.errors import UsageError
 from mar_tools.run.headers import java_hashmap_order
+from mar_tools.worker.inputs import Parameter
+from mar_tools.worker.inputs import Request as WorkerRequest
+
+__all__ = ["InputSpec", "Parameter", "Request", "build_requests", "curl_file_type", "parse_header"]
 
 _FORM_FIELD = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)=@(?P<path>.+)$")
 FORM_URLENCODED = "application/x-www-form-urlencoded"
@@ -70,22 +74,11 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
-class Parameter:
-    """One parameter of a request, as the backend receives it."""
+class Request(WorkerRequest):
+    """One request as the worker receives it (id, headers in wire order, parameters), and
+    the label of the input it came from."""
 
-    name: str
-    content_type: str
-    value: bytes
-
-
-@dataclass(frozen=True)
-class Request:
-    """One request: its id, its headers in wire order, its parameters, and its label."""
-
-    request_id: str
     label: str
-    headers: tuple[tuple[str, str], ...]
-    parameters: tuple[Parameter, ...]
 
 
 def parse_header(text: str) -> tuple[str, str]:

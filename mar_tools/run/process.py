@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import mar_tools.compat
 import mar_tools.worker
+from mar_tools.handler_ref import HandlerRef
 from mar_tools.worker.wire import WireError, read_message, write_message
 
 ENTRY_SCRIPT = Path(mar_tools.worker.__file__).resolve().parent / "entry.py"
@@ -42,11 +43,9 @@ def worker_environment(
     env = dict(base)
     env.update(extra)
     path: list[str] = []
-    if ":" in handler:
-        handler_file = handler.split(":")[0]
-        if "/" in handler_file:
-            handler_file = handler_file[: handler_file.rindex("/")]
-        path.append(handler_file)
+    ref = HandlerRef.parse(handler)
+    if ref.function is not None:
+        path.append(ref.path_part.rsplit("/", 1)[0])  # the directory part, as Java's substring
     if base.get("PYTHONPATH"):
         path.append(base["PYTHONPATH"])
     path.append(str(model_dir.resolve()))
@@ -68,8 +67,6 @@ class WorkerProcess:
         self.process = process
         self._to_worker = to_worker
         self._from_worker = from_worker
-        self._writer: threading.Thread | None = None
-        self.write_error: BaseException | None = None
 
     @classmethod
     def start(
@@ -118,14 +115,13 @@ class WorkerProcess:
             try:
                 for header, blobs in messages:
                     write_message(self._to_worker, header, blobs)
-            except (BrokenPipeError, ValueError, OSError) as exc:
-                self.write_error = exc  # the worker stopped reading: its answer says why
+            except (BrokenPipeError, ValueError, OSError):
+                pass  # the worker stopped reading: its answer (or its death) says why
             finally:
                 with contextlib.suppress(OSError):
                     self._to_worker.close()
 
-        self._writer = threading.Thread(target=write, name="mar-run-writer", daemon=True)
-        self._writer.start()
+        threading.Thread(target=write, name="mar-run-writer", daemon=True).start()
 
     def receive(self) -> tuple[dict[str, Any], list[bytes]] | None:
         """The next message from the worker, or None when it closed its pipe."""
@@ -135,18 +131,11 @@ class WorkerProcess:
             return None
 
     def describe_exit(self) -> str:
-        """How the worker ended, for error messages (waits briefly; does not reap it)."""
-        self._wait_unreaped(EXIT_GRACE_SECONDS)
-        if self.process.returncode is not None:
-            code = self.process.returncode
-        else:
-            try:
-                found = os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
-            except ChildProcessError:
-                found = None
-            if found is None:
-                return "it stopped answering"
-            code = found.si_status if found.si_code == os.CLD_EXITED else -found.si_status
+        """How the worker ended, for error messages (waits briefly for it to end)."""
+        self._wait_for_exit(EXIT_GRACE_SECONDS)
+        code = self._exit_status()
+        if code is None:
+            return "it stopped answering"
         if code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -165,10 +154,12 @@ class WorkerProcess:
     def stop(self, grace: float = EXIT_GRACE_SECONDS) -> None:
         """Give the worker *grace* seconds to exit, then kill its whole process group.
 
-        The group is killed while the worker is still unreaped, so its id cannot have been
-        reused by an unrelated process.
+        Where :func:`os.waitid` exists the group is killed while the worker is still
+        unreaped, so its id cannot have been reused by an unrelated process. (Without it,
+        on macOS before Python 3.13, the id stays reserved only while a process the handler
+        started is still in the group, which is when the kill matters.)
         """
-        self._wait_unreaped(grace)
+        self._wait_for_exit(grace)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
@@ -176,15 +167,24 @@ class WorkerProcess:
             with contextlib.suppress(OSError):
                 stream.close()
 
-    def _wait_unreaped(self, timeout: float) -> None:
+    def _wait_for_exit(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while True:
-            if self.process.returncode is not None:
-                return
-            try:
-                found = os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
-            except ChildProcessError:
-                return
-            if found is not None or time.monotonic() >= deadline:
-                return
+        while self._exit_status() is None and time.monotonic() < deadline:
             time.sleep(0.005)
+
+    def _exit_status(self) -> int | None:
+        """The worker's exit status (``-N``: killed by signal N), or None while it runs.
+
+        Reaps the worker only where :func:`os.waitid` is missing (see :meth:`stop`).
+        """
+        if self.process.returncode is not None:
+            return self.process.returncode
+        if not hasattr(os, "waitid"):
+            return self.process.poll()
+        try:
+            found = os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        except ChildProcessError:  # reaped by someone else: poll() records that
+            return self.process.poll()
+        if found is None:
+            return None
+        return found.si_status if found.si_code == os.CLD_EXITED else -found.si_status

@@ -21,13 +21,14 @@ from typing import Any
 from mar_tools.cache import cache_subdir
 from mar_tools.environment import EnvOptions, Interpreter, prepare_environment
 from mar_tools.errors import MarToolsError, UsageError
-from mar_tools.run.conversation import expect_loaded, expect_response, predict_message
+from mar_tools.run.conversation import expect_loaded, expect_response
 from mar_tools.run.device import DeviceChoice
 from mar_tools.run.extraction import ExtractedModel, prepare_model_dir
 from mar_tools.run.inputs import InputSpec, Request, build_requests
 from mar_tools.run.model import Model, load_model_files, read_yaml
 from mar_tools.run.process import COMPAT_DIR, WorkerProcess, worker_environment
 from mar_tools.run.response import Response, frames_from_message, http_responses
+from mar_tools.worker.inputs import batch_message
 
 DEFAULT_METRICS_CONFIG = COMPAT_DIR / "ts" / "configs" / "metrics.yaml"
 ENVELOPES = ("body", "json", "kserve", "kservev2")
@@ -124,7 +125,7 @@ def run_archive(
         read_stdin=read_stdin,
     )
     metrics_path = (options.metrics_config or DEFAULT_METRICS_CONFIG).absolute()
-    metrics_document = _metrics_document(metrics_path, options.metrics_config)
+    metrics_document = _metrics_document(options.metrics_config)
     cache = cache_subdir("extracted", options.env.cache_dir) if options.use_cache else None
     extracted = prepare_model_dir(options.archive, cache)
     try:
@@ -142,14 +143,14 @@ def run_archive(
             shutil.rmtree(extracted.model_dir, ignore_errors=True)
 
 
-def _metrics_document(path: Path, given: Path | None) -> Any:
+def _metrics_document(given: Path | None) -> Any:
+    """The parsed metrics configuration: *given* (``--metrics-config``) or TorchServe's."""
+    if given is None:
+        return read_yaml(DEFAULT_METRICS_CONFIG, "metrics config")
     try:
-        return read_yaml(path, "metrics config")
+        return read_yaml(given, "metrics config")
     except MarToolsError as exc:
-        if given is None:
-            raise
-        # read_yaml names the absolute path; say it as the user typed it.
-        raise UsageError(f"--metrics-config {given}: {exc.message.split(': ', 1)[1]}") from exc
+        raise UsageError(f"--metrics-config {exc.message}") from exc
 
 
 def _run_worker(
@@ -176,6 +177,7 @@ def _run_worker(
         "envelope": options.envelope,
         "limit_max_image_pixels": True,
         "metrics_config": str(metrics_path),
+        "manifest": model.manifest.raw,
     }
     documents = [
         pickle.dumps(metrics_document, protocol=4),
@@ -184,7 +186,7 @@ def _run_worker(
     messages: list[tuple[dict[str, Any], Sequence[bytes]]] = [(load, documents)]
     for repetition in range(options.repeat):
         for index, batch in enumerate(batches):
-            messages.append(predict_message(repetition * len(batches) + index, batch))
+            messages.append(batch_message(repetition * len(batches) + index, batch))
     labels = {request.request_id: request.label for request in requests}
     env = worker_environment(os.environ, interpreter.env, extracted.model_dir, model.handler)
     started = time.perf_counter()

@@ -176,11 +176,6 @@ CODES: Final = frozenset(info.code for info in CATALOG)
 _BY_CODE: Final = {entry.code: entry for entry in CATALOG}
 
 
-def info(code: str) -> CheckInfo:
-    """The catalog entry for *code*; raises KeyError for an unknown code (a bug)."""
-    return _BY_CODE[code]
-
-
 def finding(
     code: str,
     message: str,

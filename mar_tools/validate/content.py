@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from io import RawIOBase
 from typing import cast
 
-from mar_tools.archive import ArchiveFormat, Member
+from mar_tools.archive import Member, ZipView
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import CODES, finding
 from mar_tools.validate.entry_reader import EntryStream
@@ -37,10 +37,10 @@ def check_content(subject: Subject) -> Iterator[Finding]:
     if exceeds_size(subject):  # reading it all would be the bomb going off
         subject.skipped.update(INTEGRITY_CODES | {c for c in CODES if c.startswith("pickle.")})
         return
-    if subject.view.format is ArchiveFormat.ZIP:
+    if isinstance(subject.view, ZipView):
         if subject.options.quick:
             subject.skipped.add("entry.crc-mismatch")
-        yield from _zip_content(subject, serialized)
+        yield from _zip_content(subject, subject.view, serialized)
         return
     for member in subject.view.files():
         if is_candidate(member, serialized):
@@ -49,19 +49,22 @@ def check_content(subject: Subject) -> Iterator[Finding]:
             yield from _sniff_other(subject, member)
 
 
-def _zip_content(subject: Subject, serialized: str | None) -> Iterator[Finding]:
+def _zip_content(subject: Subject, view: ZipView, serialized: str | None) -> Iterator[Finding]:
     quick = subject.options.quick
-    ordered = sorted(
-        (m for m in subject.view.members if m.kind != "dir" and _readable(subject, m)),
-        key=lambda m: m.header_offset or 0,
-    )
-    with open(subject.view.path, "rb", buffering=0) as archive:
-        for member in ordered:
+    readable = [
+        (member, header)
+        for member in view.members
+        if member.kind != "dir"
+        and not member.encrypted
+        and member.compress_type in READABLE_METHODS
+        and (header := view.local_headers.get(member.index)) is not None
+    ]
+    readable.sort(key=lambda pair: pair[1].offset)
+    with open(view.path, "rb", buffering=0) as archive:
+        for member, header in readable:
             candidate = is_candidate(member, serialized)
             if quick and not candidate:
                 continue
-            header = subject.local_headers[member.index]
-            assert header is not None  # _readable() checked it
             stream = EntryStream(
                 archive,
                 header.data_offset,
@@ -79,14 +82,6 @@ def _zip_content(subject: Subject, serialized: str | None) -> Iterator[Finding]:
                 if problem is not None:
                     subject.corrupt.add(member.name)
                     yield finding(problem.code, f"{member.name} {problem.message}.", member.name)
-
-
-def _readable(subject: Subject, member: Member) -> bool:
-    return (
-        not member.encrypted
-        and member.compress_type in READABLE_METHODS
-        and subject.local_headers.get(member.index) is not None
-    )
 
 
 def _scan_zip_entry(subject: Subject, member: Member, stream: EntryStream) -> Iterator[Finding]:

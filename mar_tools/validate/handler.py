@@ -17,13 +17,11 @@ from collections.abc import Iterator
 from mar_tools.handler_ref import BACKEND_FALLBACK_MODULES, HandlerRef
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
-from mar_tools.validate.modules import FoundModule, find_module
+from mar_tools.validate.modules import FoundModule, import_module
 from mar_tools.validate.python_source import ClassInfo, SourceModule
 from mar_tools.validate.subject import Subject
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-#: Base classes known not to provide a handle method.
-PLAIN_BASES = frozenset({"object", "ABC", "abc.ABC", "Generic", "typing.Generic", "Protocol"})
 #: Names TorchServe's worker provides itself; a handler file with such a name is shadowed.
 PROVIDED = frozenset({"ts", "torch"})
 
@@ -37,7 +35,7 @@ def handler_module(subject: Subject) -> tuple[HandlerRef, FoundModule | None] | 
     if manifest is None or not manifest.model.handler or manifest.runtime == "LSP":
         return None
     ref = HandlerRef.parse(manifest.model.handler)
-    return ref, find_module(subject, ref.module_name)
+    return ref, import_module(subject, ref.module_name)
 
 
 def check_handler(subject: Subject) -> Iterator[Finding]:
@@ -48,11 +46,7 @@ def check_handler(subject: Subject) -> Iterator[Finding]:
     ref, found = located
     if found is None:
         if ref.text not in BACKEND_FALLBACK_MODULES:
-            yield finding(
-                "handler.not-found",
-                f"handler {ref.text!r}: no {ref.module_name}.py (or package) at the archive "
-                "root, and it is not one of TorchServe's built-in handlers.",
-            )
+            yield finding("handler.not-found", _not_found(ref))
         return
     if ref.module_name in sys.stdlib_module_names or ref.module_name in PROVIDED:
         yield finding(
@@ -76,6 +70,19 @@ def check_handler(subject: Subject) -> Iterator[Finding]:
         )
         return
     yield from _entry_point(subject, ref, source)
+
+
+def _not_found(ref: HandlerRef) -> str:
+    if "." in ref.module_name:
+        return (
+            f"handler {ref.text!r}: TorchServe imports the module {ref.module_name!r}, which "
+            f"means package {ref.module_name.rsplit('.', 1)[0]!r}; no such package is in the "
+            "archive (a handler file name may contain no dot but the one of '.py')."
+        )
+    return (
+        f"handler {ref.text!r}: no {ref.module_name}.py (or package) at the archive root, "
+        "and it is not one of TorchServe's built-in handlers."
+    )
 
 
 def _entry_point(subject: Subject, ref: HandlerRef, source: SourceModule) -> Iterator[Finding]:
@@ -116,8 +123,7 @@ def _entry_point(subject: Subject, ref: HandlerRef, source: SourceModule) -> Ite
 
 def _class_checks(subject: Subject, member: str, cls: ClassInfo) -> Iterator[Finding]:
     handle = cls.methods.get("handle", False)
-    inherits = any(base not in PLAIN_BASES for base in cls.bases)
-    if handle is False and not inherits:
+    if handle is False and not cls.inherits:
         yield finding(
             "handler.no-handle-method",
             f"class {cls.name} has no handle method and no base class to inherit one from.",

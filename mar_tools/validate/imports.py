@@ -1,6 +1,7 @@
 """Imports of the handler and model file (and of archive modules they import) that resolve
-to nothing: not in the archive, not in the standard library, not provided by TorchServe,
-not named by the requirements file, not installed in the current environment.
+to nothing: not in the archive, not in the standard library, not provided by TorchServe
+(``ts``, ``torch``, and what the ``torchserve`` package and its backend need), not named
+by the requirements file, not installed in the current environment.
 
 Imports inside ``try: ... except ImportError`` or ``if TYPE_CHECKING:`` are optional and
 not checked. Nothing is imported: the environment is asked with ``find_spec`` on the
@@ -21,7 +22,6 @@ from mar_tools.validate.catalog import finding
 from mar_tools.validate.handler import PROVIDED, handler_module
 from mar_tools.validate.modules import resolve_dotted
 from mar_tools.validate.python_source import ImportInfo, SourceModule
-from mar_tools.validate.requirements import requirement_names
 from mar_tools.validate.subject import Subject
 
 #: Import names whose distribution is named differently (the usual suspects in handlers).
@@ -38,13 +38,17 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 #: How many archive modules are followed from the handler and model file.
 MAX_MODULES = 200
+#: Importable wherever TorchServe 0.12 serves: its own ``ts``, torch, the ``torchserve``
+#: package's dependencies (Pillow, psutil, packaging, wheel) and PyYAML, which its backend
+#: imports to read model-config.yaml.
+SERVER_MODULES = PROVIDED | {"PIL", "psutil", "packaging", "wheel", "yaml"}
 
 
 def check_imports(subject: Subject) -> Iterator[Finding]:
     """One ``imports.unresolved`` warning per import that resolves to nothing."""
     pending = list(_roots(subject))
     seen = {source.member for source in pending}
-    wanted = requirement_names(subject)
+    wanted = subject.requirement_names
     while pending:
         source = pending.pop(0)
         for item in source.imports:
@@ -110,12 +114,14 @@ def _resolve(
 
 
 def _available(top: str, wanted: set[str]) -> bool:
-    if top in sys.stdlib_module_names or top in PROVIDED or top == "__future__":
+    """True when *top* is importable where the model is served (cheapest tests first)."""
+    if top in sys.stdlib_module_names or top in SERVER_MODULES or top == "__future__":
         return True
-    names = {_canonical(top), *DISTRIBUTIONS.get(top, ()), *_distributions().get(top, ())}
-    if any(_canonical(name) in wanted for name in names):
+    names = {_canonical(top), *DISTRIBUTIONS.get(top, ())}
+    if any(_canonical(name) in wanted for name in names) or _installed(top):
         return True
-    return _installed(top)
+    # Slow (it reads every installed distribution's metadata), so asked last.
+    return bool(wanted) and any(_canonical(n) in wanted for n in _distributions().get(top, ()))
 
 
 @functools.cache

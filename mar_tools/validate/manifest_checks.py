@@ -4,6 +4,7 @@ it names present in the archive (the handler is checked by :mod:`.handler`).
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 from collections.abc import Iterator
@@ -20,9 +21,9 @@ from mar_tools.manifest import (
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.names import name_problems
-from mar_tools.validate.schema_findings import schema_findings
+from mar_tools.validate.schema_findings import LineFinder, schema_findings
 from mar_tools.validate.subject import Subject
-from mar_tools.validate.yaml_document import YamlDocument, parse_yaml
+from mar_tools.validate.yaml_document import YamlDocument, YamlProblem, parse_yaml
 
 #: Manifest keys naming files that must be in the archive.
 FILE_KEYS = (SERIALIZED_FILE, MODEL_FILE, REQUIREMENTS_FILE, CONFIG_FILE)
@@ -67,14 +68,26 @@ def check_manifest(subject: Subject) -> Iterator[Finding]:
             MANIFEST_PATH,
         )
         return
-    subject.manifest_data = parsed
     subject.manifest = Manifest.from_mapping(parsed)
-    positions = parse_yaml(text)
-    lines = positions.locate if isinstance(positions, YamlDocument) else None
     yield from schema_findings(
-        "manifest", parsed, MANIFEST_PATH, default_code="manifest.schema", lines=lines
+        "manifest", parsed, MANIFEST_PATH, default_code="manifest.schema", lines=_lines(text)
     )
     yield from _references(subject, parsed)
+
+
+def _lines(text: str) -> LineFinder:
+    """Where a JSON pointer is in the manifest *text*; the text is parsed for positions
+    (as YAML, a superset of JSON) only when a finding first needs one."""
+
+    @functools.cache
+    def document() -> YamlDocument | YamlProblem:
+        return parse_yaml(text)
+
+    def locate(pointer: str) -> tuple[int, int] | None:
+        parsed = document()
+        return parsed.locate(pointer) if isinstance(parsed, YamlDocument) else None
+
+    return locate
 
 
 def _references(subject: Subject, manifest: dict[str, object]) -> Iterator[Finding]:
@@ -88,20 +101,28 @@ def _references(subject: Subject, manifest: dict[str, object]) -> Iterator[Findi
         pointer = f"/{MODEL}/{key}"
         problems = name_problems(value)
         if problems:
-            reasons = " and ".join(reason for _, reason in problems)
+            reasons = ", ".join(reason for _, reason in problems)
             yield finding(
                 "manifest.unsafe-reference",
-                f"model.{key} {value!r} has {reasons}.",
+                f"model.{key} {value!r} is unsafe ({reasons}).",
                 MANIFEST_PATH,
                 pointer=pointer,
             )
-        elif subject.find(posixpath.normpath(value)) is None:
+        elif not _present(subject, posixpath.normpath(value)):
             yield finding(
                 "manifest.missing-file",
                 f"model.{key} names {value!r}, which is not in the archive.",
                 MANIFEST_PATH,
                 pointer=pointer,
             )
+
+
+def _present(subject: Subject, name: str) -> bool:
+    """True when the archive has a member *name*: a regular file, or a link or special file
+    (already reported as ``path.symlink`` / ``path.special-file``)."""
+    return subject.find(name) is not None or any(
+        member.name == name and member.kind != "dir" for member in subject.view.members
+    )
 
 
 def _missing_hint(subject: Subject) -> str | None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from mar_tools.handler_ref import BACKEND_FALLBACK_MODULES, model_module_name
 from mar_tools.report.finding import Finding, Severity
 from mar_tools.validate.catalog import finding
-from mar_tools.validate.handler import PLAIN_BASES, handler_module
+from mar_tools.validate.handler import handler_module
 from mar_tools.validate.subject import Subject
 
 
@@ -62,7 +62,7 @@ def check_model_file(subject: Subject) -> Iterator[Finding]:
         )
         return
     cls = classes[0]
-    if not any(base not in PLAIN_BASES for base in cls.bases):
+    if not cls.inherits:
         yield finding(
             "model.not-nn-module",
             f"class {cls.name} does not derive from torch.nn.Module.",
@@ -87,5 +87,4 @@ def _uses_base_initialize(subject: Subject) -> bool:
     if len(source.classes) != 1:
         return False
     cls = source.classes[0]
-    inherits = any(base not in PLAIN_BASES for base in cls.bases)
-    return inherits and "initialize" not in cls.methods
+    return cls.inherits and "initialize" not in cls.methods

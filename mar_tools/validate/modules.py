@@ -63,3 +63,12 @@ def resolve_dotted(subject: Subject, dotted: str) -> list[FoundModule] | None:
             break
         base = f"{base}/{part}" if base else part
     return found
+
+
+def import_module(subject: Subject, dotted: str) -> FoundModule | None:
+    """The module ``importlib.import_module(dotted)`` finds in the archive, or None (every
+    component but the last must then be a package)."""
+    found = resolve_dotted(subject, dotted)
+    if found is None or len(found) != dotted.count(".") + 1:
+        return None
+    return found[-1]

@@ -12,27 +12,19 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 from mar_tools.archive import Member
+from mar_tools.archive.member import name_problems as archive_name_problems
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.subject import Subject
 
 
 def name_problems(name: str) -> list[tuple[str, str]]:
-    """(code, reason) for each way *name* is unsafe to extract; empty when it is safe."""
-    problems: list[tuple[str, str]] = []
-    if not name or "\x00" in name:
-        problems.append(("path.invalid", "an empty name" if not name else "a NUL byte"))
-        if not name:
-            return problems
-    if "\\" in name:
-        problems.append(("path.backslash", "a backslash"))
-    if name.startswith(("/", "\\")):
-        problems.append(("path.absolute", "an absolute path"))
-    if len(name) >= 2 and name[1] == ":" and name[0].isascii() and name[0].isalpha():
-        problems.append(("path.drive-letter", f"the drive letter {name[:2]}"))
-    if ".." in name.replace("\\", "/").split("/"):
-        problems.append(("path.traversal", "a '..' component"))
-    return problems
+    """(code, reason) for each way *name* is unsafe to extract; empty when it is safe.
+
+    The rule is the archive package's (the one ``mar run`` extracts by); each kind of
+    problem is reported under its own ``path.*`` code.
+    """
+    return [(f"path.{kind}", reason) for kind, reason in archive_name_problems(name)]
 
 
 def check_names(subject: Subject) -> Iterator[Finding]:
@@ -52,7 +44,7 @@ def _member_findings(member: Member) -> Iterator[Finding]:
             if code in seen:
                 continue
             seen.add(code)
-            yield finding(code, f"entry {shown!r} has {reason}.", shown)
+            yield finding(code, f"entry {shown!r}: {reason}.", shown)
     if member.kind == "symlink":
         target = f" to {member.link_target!r}" if member.link_target else ""
         yield finding("path.symlink", f"entry {shown!r} is a link{target}.", shown)

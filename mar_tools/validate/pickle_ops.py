@@ -21,13 +21,19 @@ from mar_tools.validate.pickle_opcodes import OPS, ArgKind
 MAX_KEPT_STRING = 4096
 #: A text argument (protocol 0) longer than this makes the pickle malformed for us.
 MAX_LINE = 1 << 16
-#: Consecutive pickles read from one file (torch's legacy format writes five).
+#: Consecutive pickles read from one file, each starting with PROTO.
 MAX_PICKLES = 8
+#: The first pickle of torch's legacy format (``_use_new_zipfile_serialization=False``) ...
+TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+#: ... after which torch reads exactly this many in all (magic, protocol, system info, the
+#: object, the storage keys), whatever their protocol; raw storage bytes follow them.
+TORCH_LEGACY_PICKLES = 5
 
 
 _FIXED = {"u1": "<B", "u2": "<H", "u4": "<I", "i4": "<i", "u8": "<Q", "f8": "<d"}
 _COUNTED = {"n1": "<B", "n4s": "<i", "n4u": "<I", "n8": "<Q"}
 _STRING_OPS = {"UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"}
+_LONG_OPS = {"LONG", "LONG1", "LONG4"}
 
 
 class Malformed(Exception):
@@ -61,25 +67,33 @@ class PickleScan:
     pickles: int = 0
 
 
-def scan_pickles(stream: IO[bytes]) -> PickleScan:
+def scan_pickles(stream: IO[bytes], max_bytes: int | None = None) -> PickleScan:
     """Scan the pickle at the start of *stream*, and those directly following it.
 
-    Never raises for bad input: a parse failure is returned in :attr:`PickleScan.error`.
+    Never raises for bad input: a parse failure is returned in :attr:`PickleScan.error`,
+    and so is reaching *max_bytes* (for data that may well not be a pickle at all, whose
+    random "lengths" would otherwise make the reader skip to the end of a large file).
     """
     result = PickleScan()
-    reader = _Reader(stream)
+    reader = _Reader(stream, max_bytes)
+    limit = MAX_PICKLES
     try:
-        while result.pickles < MAX_PICKLES:
-            if result.pickles and reader.peek_byte() != 0x80:  # another PROTO starts
+        while result.pickles < limit:
+            legacy = limit == TORCH_LEGACY_PICKLES
+            if result.pickles and not legacy and reader.peek_byte() != 0x80:  # no PROTO
                 break
-            _scan_one(reader, result)
+            value = _scan_one(reader, result)
+            if result.pickles == 0 and value == TORCH_LEGACY_MAGIC:
+                limit = TORCH_LEGACY_PICKLES
             result.pickles += 1
     except Malformed as exc:
         result.error = f"{exc} (at byte {reader.offset})"
     return result
 
 
-def _scan_one(reader: _Reader, result: PickleScan) -> None:
+def _scan_one(reader: _Reader, result: PickleScan) -> object:
+    """Read one pickle up to its STOP; return what it unpickles to when that is a str or
+    an int (the placeholder otherwise)."""
     stack: list[object] = []
     memo: dict[int, object] = {}
     while True:
@@ -90,8 +104,7 @@ def _scan_one(reader: _Reader, result: PickleScan) -> None:
             raise Malformed(f"unknown opcode 0x{code:02x}")
         arg = reader.argument(op.arg) if op.arg else None
         if op.name == "STOP":
-            _pop(stack, 1)
-            return
+            return _pop(stack, 1)[0]
         if op.name in ("GLOBAL", "INST"):
             assert isinstance(arg, tuple)
             result.globals.append(GlobalRef(arg[0], arg[1], start))
@@ -117,6 +130,8 @@ def _scan_one(reader: _Reader, result: PickleScan) -> None:
             stack.append(_MARK)
         elif op.name in _STRING_OPS:
             stack.append(_text(arg, raw_escape=op.name == "UNICODE"))
+        elif op.name in _LONG_OPS:
+            stack.append(_long(arg, text=op.name == "LONG"))
         else:
             stack.extend([_ANY] * op.pushes)
 
@@ -162,6 +177,18 @@ def _text(arg: object, *, raw_escape: bool) -> object:
         return _ANY
 
 
+def _long(arg: object, *, text: bool) -> object:
+    """The int a LONG opcode pushes (``123L`` text, or little-endian two's complement)."""
+    if not isinstance(arg, bytes):
+        return _ANY
+    if not text:
+        return int.from_bytes(arg, "little", signed=True)
+    try:
+        return int(arg.rstrip(b"L"))
+    except ValueError:
+        return _ANY
+
+
 def _pop(stack: list[object], count: int) -> list[object]:
     if count == 0:
         return []
@@ -183,12 +210,15 @@ def _pop_to_mark(stack: list[object]) -> None:
 class _Reader:
     """Byte-level reading with an offset, skipping (not keeping) long arguments."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], max_bytes: int | None = None) -> None:
         self._stream = stream
+        self._max = max_bytes
         self.offset = 0
         self._peeked: bytes = b""
 
     def _read(self, count: int) -> bytes:
+        if self._max is not None and self.offset + count > self._max:
+            raise Malformed(f"longer than {self._max} bytes")
         data = self._peeked[:count]
         self._peeked = self._peeked[count:]
         if len(data) < count:

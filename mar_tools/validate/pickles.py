@@ -2,16 +2,18 @@
 
 A file is recognised by its first bytes, not its name: a zip (torch's format; every
 ``*.pkl`` entry inside is scanned), a binary pickle (``PROTO`` opcode; torch's legacy
-format is several pickles in a row), or, for ``.pkl``/``.pickle`` names, a text pickle.
-Anything else (raw tensors, ONNX, TensorRT engines) is not a pickle and is left alone.
-Nothing is ever unpickled.
+format is several pickles in a row), or a pickle of protocol 0 or 1 (no ``PROTO``; a
+``.pkl``/``.pickle`` file must be one, any other serialized file counts as one only when it
+parses to its end, since raw tensors and engines can start with any byte). Anything else
+(raw tensors, ONNX, TensorRT engines) is not a pickle and is left alone. Nothing is ever
+unpickled.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Literal
 
 from mar_tools.archive import Member
 from mar_tools.report.finding import Finding
@@ -33,6 +35,10 @@ TEXT_PICKLE_SUFFIXES = (".pkl", ".pickle")
 ZIP_HEADS = (b"PK\x03\x04", b"PK\x05\x06")
 #: How many non-weights globals one finding lists.
 LISTED = 5
+#: Most bytes read from a serialized file that may be a protocol 0/1 pickle (real ones
+#: are small; other data would be read to its end by a random "length").
+UNCERTAIN_SCAN_LIMIT = 16 << 20
+Sniffed = Literal["zip", "pickle", "text-pickle"]
 
 
 def is_candidate(member: Member, serialized_file: str | None) -> bool:
@@ -42,14 +48,18 @@ def is_candidate(member: Member, serialized_file: str | None) -> bool:
     return member.name.lower().endswith(SERIALIZED_SUFFIXES) or member.name == serialized_file
 
 
-def sniff(head: bytes, name: str) -> str | None:
-    """``"zip"``, ``"pickle"`` or None (not something to scan) from a file's first bytes."""
+def sniff(head: bytes, name: str) -> Sniffed | None:
+    """What a file's first bytes say it is, or None (nothing to scan).
+
+    ``"text-pickle"`` (protocol 0 or 1, which have no ``PROTO``) is only considered for a
+    named serialized file: pass ``name=""`` to look for zips and binary pickles only.
+    """
     if head.startswith(ZIP_HEADS):
         return "zip"
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return "pickle"
-    if head and name.lower().endswith(TEXT_PICKLE_SUFFIXES) and head[0] in OPS:
-        return "pickle"
+    if name and head and head[0] in OPS:
+        return "text-pickle"
     return None
 
 
@@ -65,15 +75,20 @@ def scan_member(
     """
     head = _peek(stream, 4, seekable)
     kind = sniff(head, "" if disguised else name)
-    if kind == "pickle":
+    if kind in ("pickle", "text-pickle"):
+        # Must it be a pickle? Else it counts only when it parses to its end.
+        certain = not disguised and (
+            kind == "pickle" or name.lower().endswith(TEXT_PICKLE_SUFFIXES)
+        )
+        bound = UNCERTAIN_SCAN_LIMIT if kind == "text-pickle" and not certain else None
         try:
-            scan = scan_pickles(stream)
+            scan = scan_pickles(stream, bound)
         except ZIP_ERRORS as exc:
-            if disguised:
+            if not certain:
                 return []
             return [finding("pickle.malformed", f"{name} cannot be read ({exc}).", name)]
-        if disguised and scan.error is not None:
-            return []  # binary data that merely starts like a pickle
+        if not certain and scan.error is not None:
+            return []  # data that merely starts like a pickle
         return list(_verdicts(name, None, scan, torchscript=False))
     if kind != "zip":
         return []
@@ -163,5 +178,19 @@ def _verdicts(
             f"{where} needs globals that torch.load(weights_only=True) refuses: {listed}.",
             name,
         )
-    if scan.error:
+    if scan.error and any(_inline_arrays(ref.module, ref.name) for ref in scan.globals):
+        yield finding(
+            "pickle.not-scanned",
+            f"{where}: joblib writes array bytes into the pickle stream; only the part "
+            "before the first array was scanned.",
+            name,
+            hint="Load it only if you trust its source; a scanner cannot step over the arrays.",
+        )
+    elif scan.error:
         yield finding("pickle.malformed", f"{where} is not a valid pickle: {scan.error}.", name)
+
+
+def _inline_arrays(module: str, name: str) -> bool:
+    """True for joblib's array wrapper, whose unpickler reads raw array bytes from the
+    stream (so the opcodes after it cannot be followed)."""
+    return name == "NumpyArrayWrapper" and module.endswith("joblib.numpy_pickle")

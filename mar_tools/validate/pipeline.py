@@ -15,11 +15,10 @@ from mar_tools._version import __version__
 from mar_tools.archive import (
     ArchiveFormat,
     ArchiveTooLarge,
-    ArchiveView,
     DirectoryView,
-    TarView,
     ZipView,
     detect_format,
+    open_archive,
 )
 from mar_tools.errors import ArchiveError
 from mar_tools.report.finding import Finding
@@ -36,7 +35,7 @@ from mar_tools.validate.names import check_names
 from mar_tools.validate.options import ValidateOptions
 from mar_tools.validate.requirements import check_requirements
 from mar_tools.validate.subject import Subject
-from mar_tools.validate.zip_layout import check_layout, read_headers
+from mar_tools.validate.zip_layout import check_layout
 
 Check = Callable[[Subject], Iterable[Finding]]
 CHECKS: tuple[Check, ...] = (
@@ -57,8 +56,9 @@ NOT_APPLICABLE: dict[ArchiveFormat, frozenset[str]] = {
     ArchiveFormat.ZIP: frozenset(),
     ArchiveFormat.TGZ: ZIP_ONLY
     | {"entry.encrypted", "entry.unsupported-compression", "limits.ratio"},
+    # A file a directory holds may still be unreadable: entry.corrupt applies.
     ArchiveFormat.DIRECTORY: ZIP_ONLY
-    | {code for code in CODES if code.startswith("entry.")}
+    | {"entry.encrypted", "entry.unsupported-compression", "entry.crc-mismatch"}
     | {"limits.ratio", "archive.wrong-extension"},
 }
 #: Layout findings that explain why a member cannot be read (no entry.corrupt on top).
@@ -95,7 +95,7 @@ def validate_archive(
     try:
         fmt = detect_format(target)
         found.extend(_extension(target, fmt))
-        view = _open(target, fmt, chosen)
+        view = open_archive(target, fmt, max_size=chosen.limits.max_total_size)
     except ArchiveTooLarge as exc:
         found.append(finding("limits.total-size", exc.message))
         skipped.update(c for c in CODES if not c.startswith(("archive.", "limits.")))
@@ -125,21 +125,12 @@ def validate_archive(
 def _run(subject: Subject) -> Iterator[Finding]:
     view = subject.view
     if isinstance(view, ZipView):
-        subject.local_headers = read_headers(view)
-        for item in check_layout(view, subject.local_headers):
+        for item in check_layout(view):
             if item.code in UNREADABLE_CODES and item.location.member:
                 subject.corrupt.add(item.location.member)  # reading it fails for this reason
             yield item
     for check in CHECKS:
         yield from check(subject)
-
-
-def _open(path: Path, fmt: ArchiveFormat, options: ValidateOptions) -> ArchiveView:
-    if fmt is ArchiveFormat.DIRECTORY:
-        return DirectoryView(path)
-    if fmt is ArchiveFormat.ZIP:
-        return ZipView(path)
-    return TarView(path, max_size=options.limits.max_total_size)
 
 
 def _extension(path: Path, fmt: ArchiveFormat) -> Iterator[Finding]:

@@ -2,16 +2,18 @@
 
 The facts TorchServe's loader depends on: the module-level names (``hasattr(module, fn)``),
 the classes whose ``__module__`` is this module (what ``list_classes_from_module`` counts:
-``class`` statements at module level, including inside ``if``/``try``/``with`` blocks,
-aliases of them, and classes built by ``namedtuple``/``NamedTuple``/``Enum``/``type()``
-calls), and every import with its line.
+the module attributes bound, on the path an import takes, by ``class`` statements at module
+level, including inside ``if``/``try``/``with`` blocks but not ``except`` blocks, by aliases
+of them, and by ``namedtuple``/``NamedTuple``/``Enum``/``type()`` calls; a name bound twice
+is one attribute), and every import with its line. Blocks that never run on import
+(``if TYPE_CHECKING:``, ``if __name__ == "__main__":``) are left out.
 """
 
 from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -21,6 +23,8 @@ CLASS_FACTORIES = frozenset(
      "IntFlag", "make_dataclass", "type", "new_class"}
 )  # fmt: skip
 OPTIONAL_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception"})
+#: Base classes known not to provide any method (so a class with only these inherits none).
+PLAIN_BASES = frozenset({"object", "ABC", "abc.ABC", "Generic", "typing.Generic", "Protocol"})
 #: ``try``/``except*`` statements (``ast.TryStar`` exists from Python 3.11 on).
 TRY_NODES: tuple[type[ast.stmt], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
 
@@ -33,6 +37,11 @@ class ClassInfo:
     line: int
     bases: tuple[str, ...]
     methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None]
+
+    @property
+    def inherits(self) -> bool:
+        """True when a base class may provide methods (one not in :data:`PLAIN_BASES`)."""
+        return any(base not in PLAIN_BASES for base in self.bases)
 
 
 @dataclass(frozen=True)
@@ -82,53 +91,78 @@ def parse_source(member: str, data: bytes) -> SourceModule:
     except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
         return SourceModule(member, None, SyntaxProblem(str(exc) or type(exc).__name__, None, None))
     module = SourceModule(member, tree)
-    local_classes: list[str] = []
-    for statement in _module_level(tree.body):
-        _bind(module, statement, local_classes)
+    classes: dict[str, ClassInfo] = {}
+    for statement, usual in _module_level(tree.body):
+        _bind(module, statement, classes if usual else None)
+    module.classes = list(classes.values())
     module.imports = list(_imports(tree))
     return module
 
 
-def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements that run at import time in the module namespace (not in defs/classes)."""
+def _module_level(body: list[ast.stmt], usual: bool = True) -> Iterator[tuple[ast.stmt, bool]]:
+    """Statements that may run on import in the module namespace (not in defs or classes),
+    each with whether it lies on the usual path (not in an ``except`` block)."""
     for statement in body:
-        yield statement
-        if isinstance(statement, ast.If | ast.For | ast.While | ast.With | ast.AsyncWith):
-            yield from _module_level(statement.body)
-            yield from _module_level(getattr(statement, "orelse", []))
+        yield statement, usual
+        if isinstance(statement, ast.If) and _never_on_import(statement.test):
+            yield from _module_level(statement.orelse, usual)
+        elif isinstance(statement, ast.If | ast.For | ast.While | ast.With | ast.AsyncWith):
+            yield from _module_level(statement.body, usual)
+            yield from _module_level(getattr(statement, "orelse", []), usual)
         elif isinstance(statement, TRY_NODES):
             node = cast(ast.Try, statement)
-            yield from _module_level(node.body)
+            yield from _module_level(node.body, usual)
             for handler in node.handlers:
-                yield from _module_level(handler.body)
-            yield from _module_level(node.orelse)
-            yield from _module_level(node.finalbody)
+                yield from _module_level(handler.body, False)
+            yield from _module_level(node.orelse, usual)
+            yield from _module_level(node.finalbody, usual)
         elif isinstance(statement, ast.Match):
             for case in statement.cases:
-                yield from _module_level(case.body)
+                yield from _module_level(case.body, usual)
 
 
-def _bind(module: SourceModule, statement: ast.stmt, local_classes: list[str]) -> None:
+def _never_on_import(test: ast.expr) -> bool:
+    """True for ``if`` tests that are false when the module is imported: ``TYPE_CHECKING``
+    (also ``typing.TYPE_CHECKING``) and ``__name__ == "__main__"``."""
+    if isinstance(test, ast.Name | ast.Attribute):
+        return (test.id if isinstance(test, ast.Name) else test.attr) == "TYPE_CHECKING"
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
+        sides = {ast.unparse(test.left), ast.unparse(test.comparators[0])}
+        return sides in ({"__name__", "'__main__'"}, {"__name__", '"__main__"'})
+    return False
+
+
+def _bind(module: SourceModule, statement: ast.stmt, classes: dict[str, ClassInfo] | None) -> None:
+    """Record the names *statement* binds. *classes* (None off the usual path) maps each
+    name bound to a class of this module to it; a later binding of a name replaces it."""
+
+    def bind(name: str, info: ClassInfo | None = None) -> None:
+        module.bindings[name] = statement
+        if classes is not None:
+            classes.pop(name, None)
+            if info is not None:
+                classes[name] = info
+
     if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-        module.bindings[statement.name] = statement
+        bind(statement.name)
     elif isinstance(statement, ast.ClassDef):
-        module.bindings[statement.name] = statement
-        module.classes.append(_class_info(statement))
-        local_classes.append(statement.name)
+        bind(statement.name, _class_info(statement))
     elif isinstance(statement, ast.Import | ast.ImportFrom):
         for alias in statement.names:
             if alias.name == "*":
                 module.star_import = True
             else:
-                bound = alias.asname or alias.name.split(".")[0]
-                module.bindings[bound] = statement
-    elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
+                bind(alias.asname or alias.name.split(".")[0])
+    elif isinstance(statement, ast.Assign | ast.AugAssign) or (
+        isinstance(statement, ast.AnnAssign) and statement.value is not None  # not `x: int`
+    ):
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-        value = statement.value
+        makes_class = _makes_class(statement.value, classes or {})
         for name in _target_names(targets):
-            module.bindings[name] = statement
-            if _makes_class(value, local_classes):
-                module.classes.append(ClassInfo(name, statement.lineno, (), {}))
+            bind(name, ClassInfo(name, statement.lineno, (), {}) if makes_class else None)
+    elif isinstance(statement, ast.Delete) and classes is not None:
+        for name in _target_names(statement.targets):
+            classes.pop(name, None)
 
 
 def _target_names(targets: Sequence[ast.expr]) -> Iterator[str]:
@@ -139,10 +173,10 @@ def _target_names(targets: Sequence[ast.expr]) -> Iterator[str]:
             yield from _target_names(list(target.elts))
 
 
-def _makes_class(value: ast.expr | None, local_classes: list[str]) -> bool:
-    """True when *value* is an alias of a local class or a call to a class factory."""
+def _makes_class(value: ast.expr | None, classes: Mapping[str, ClassInfo]) -> bool:
+    """True when *value* is an alias of a class of this module or a call to a class factory."""
     if isinstance(value, ast.Name):
-        return value.id in local_classes
+        return value.id in classes
     if isinstance(value, ast.Call):
         func = value.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -178,7 +212,8 @@ def _imports(tree: ast.Module) -> Iterator[ImportInfo]:
 
 
 def _guarded_lines(tree: ast.Module) -> set[int]:
-    """Lines inside ``try`` blocks that catch ImportError, or under ``if TYPE_CHECKING``."""
+    """Lines inside ``try`` blocks that catch ImportError, or under an ``if`` that is false
+    on import (``if TYPE_CHECKING:``, ``if __name__ == "__main__":``)."""
     lines: set[int] = set()
     for node in ast.walk(tree):
         body: list[ast.stmt] = []
@@ -186,7 +221,7 @@ def _guarded_lines(tree: ast.Module) -> set[int]:
             attempt = cast(ast.Try, node)
             if any(_catches_import_error(handler) for handler in attempt.handlers):
                 body = attempt.body
-        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        elif isinstance(node, ast.If) and _never_on_import(node.test):
             body = node.body
         for statement in body:
             for inner in ast.walk(statement):

@@ -5,16 +5,20 @@ into a per-model venv) when ``install_py_dep_per_model`` is on; a line pip rejec
 registration fail, and a requirement on torch (or on a package pinning it) makes pip
 install a second torch next to the server's. Files are located by the same reader the
 environment cache uses (:mod:`mar_tools.environment.requirements`), so validation and
-``mar run`` agree on what pip would read.
+``mar run`` agree on what pip would read; unlike ``mar run``, validation looks at nothing
+outside the archive (a path outside it is reported, never read from this machine).
 """
 
 from __future__ import annotations
 
+import io
 import posixpath
+import re
 import shlex
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
+from mar_tools.environment.model_files import ArchiveFiles, FileKind, normalize
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.subject import READ_ERRORS, Subject
@@ -31,9 +35,12 @@ PIP_OPTIONS = frozenset(
      "--only-binary", "--prefer-binary", "--require-hashes", "--pre", "--trusted-host",
      "--use-feature", "--hash", "--config-settings", "--global-option"}
 )  # fmt: skip
+#: A line pip takes as a URL (``git+https://...@tag#egg=x``), not as a PEP 508 requirement:
+#: what comes before the first ``:`` is a scheme (``name @ https://...`` is PEP 508).
+URL_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
-def requirements_member_name(subject: Subject) -> str | None:
+def _member_name(subject: Subject) -> str | None:
     """The requirements file's name in the archive, when the manifest names one."""
     manifest = subject.manifest
     name = manifest.model.requirements_file if manifest else None
@@ -41,57 +48,69 @@ def requirements_member_name(subject: Subject) -> str | None:
 
 
 def check_requirements(subject: Subject) -> Iterator[Finding]:
-    """Findings for requirement lines pip rejects, missing files, and torch."""
-    name = requirements_member_name(subject)
-    member = subject.find(name) if name else None
-    if name is None or member is None:
-        return
-    data = subject.read_text(member)
-    if data is None:
-        return
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        yield finding("requirements.syntax", f"{name} is not UTF-8 text ({exc.reason}).", name)
-        return
-    from mar_tools.environment.requirements import logical_lines
+    """Findings for requirement lines pip rejects, missing files, and torch.
 
-    for number, line in logical_lines(text):
-        yield from _option_findings(name, number, line)
-        if not line.startswith("-") and "@" in line:  # a direct reference: name @ url
-            yield from _requirement_findings(line.split(" -", 1)[0].strip(), name, number)
+    Sets ``subject.requirement_names`` (what the imports check matches imports against).
+    """
+    name = _member_name(subject)
+    if name is None or subject.find(name) is None:
+        return
     parsed = _read(subject, name)
     if parsed is None:
-        return  # an unreadable nested file is reported by the content pass
-    for reference in parsed.references[1:]:
-        if reference.kind is None:
+        return  # the reader gave up; files it could not read are entry.corrupt
+    names = subject.requirement_names
+    for reference in parsed.references:
+        if reference.kind == "file" and reference.role == "requirements":
+            yield from _file_findings(subject, reference.name, names)
+        elif reference.kind == "file" and reference.role == "constraints":
+            yield from _file_findings(subject, reference.name, None)
+        elif reference.role in ("package", "editable"):
+            names.add(_local_distribution(reference.name))
+        # pip only warns about a --find-links location that does not exist.
+        if reference.kind is None and reference.role != "find-links":
             yield finding(
                 "requirements.missing-file",
                 f"refers to {reference.name!r}, which is not in the archive.",
                 reference.file,
                 line=reference.line,
             )
-    for requirement in parsed.named:
-        yield from _requirement_findings(requirement.text, requirement.file, requirement.line)
 
 
-def requirement_names(subject: Subject) -> set[str]:
-    """Canonical names of the distributions the requirements ask for (empty without any)."""
-    name = requirements_member_name(subject)
-    if name is None or subject.find(name) is None:
-        return set()
-    parsed = _read(subject, name)
-    if parsed is None:
-        return set()
-    names: set[str] = set()
-    for requirement in parsed.named:
-        parsed_name = _parse(requirement.text)
-        if isinstance(parsed_name, str):
-            names.add(parsed_name)
-    for reference in parsed.references[1:]:
-        if reference.role in ("package", "editable"):
-            names.add(_local_distribution(reference.name))
-    return names
+def _file_findings(subject: Subject, name: str, names: set[str] | None) -> Iterator[Finding]:
+    """The findings of requirements file *name*; the distributions it names are added to
+    *names* (None for a constraints file, which installs nothing)."""
+    member = subject.find(name)
+    data = subject.read_text(member) if member is not None else None
+    if data is None:
+        return  # too large or unreadable (reported as entry.corrupt)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        yield finding("requirements.syntax", f"{name} is not UTF-8 text ({exc.reason}).", name)
+        return
+    from mar_tools.environment.requirements import local_path, logical_lines
+
+    for number, line in logical_lines(text):
+        if line.startswith("-"):
+            yield from _option_findings(name, number, line)
+            continue
+        # Per-requirement options (``--hash=...``) follow the requirement itself.
+        requirement = line.split(" -", 1)[0].strip()
+        if local_path(requirement) is not None or URL_LINE.match(requirement):
+            continue
+        parsed = _parse(requirement)
+        if isinstance(parsed, Exception):
+            reason = str(parsed).splitlines()[0]
+            message = f"{requirement!r} is not a valid requirement ({reason})."
+            yield finding("requirements.syntax", message, name, line=number)
+        elif names is not None:
+            names.add(parsed)
+            if parsed in TORCH_PACKAGES:
+                message = (
+                    f"{requirement!r} makes TorchServe's `pip install -U` install another "
+                    "torch next to the server's."
+                )
+                yield finding("requirements.torch", message, name, line=number)
 
 
 def _local_distribution(path: str) -> str:
@@ -109,14 +128,34 @@ def _local_distribution(path: str) -> str:
 
 def _read(subject: Subject, name: str) -> RequirementsSet | None:
     """The requirements as pip reads them (nested files included), or None if unreadable."""
-    # Imported here: the environment package is heavy and most runs never need it.
-    from mar_tools.environment.model_files import ArchiveFiles
+    # Imported here: the requirements reader is slow to import and most runs never need it.
     from mar_tools.environment.requirements import read_requirements
 
     try:
-        return read_requirements(ArchiveFiles(subject.view), name)
+        return read_requirements(_ArchiveOnly(subject), name)
     except READ_ERRORS:
         return None
+
+
+class _ArchiveOnly(ArchiveFiles):
+    """The archive's files as the requirements reader sees them, read through the subject
+    (each once, at most its text limit). Absolute names are not looked up on this machine:
+    they are not in the archive, and reading them could leak local files into the report."""
+
+    def __init__(self, subject: Subject) -> None:
+        super().__init__(subject.view)
+        self._subject = subject
+
+    def kind(self, name: str) -> FileKind | None:
+        return None if normalize(name).startswith("/") else super().kind(name)
+
+    def read(self, name: str) -> bytes:
+        member = self._subject.find(normalize(name))
+        data = self._subject.read_text(member) if member is not None else None
+        return data or b""
+
+    def open(self, name: str) -> IO[bytes]:
+        return io.BytesIO(self.read(name))
 
 
 def _option_findings(name: str, number: int, line: str) -> Iterator[Finding]:
@@ -125,35 +164,15 @@ def _option_findings(name: str, number: int, line: str) -> Iterator[Finding]:
     except ValueError as exc:
         yield finding("requirements.syntax", f"{exc}.", name, line=number)
         return
-    options = [w for w in words if w.startswith("-")] if line.startswith("-") else []
-    for word in options:
+    for word in words:
         option = word.split("=", 1)[0]
-        if option not in PIP_OPTIONS and option[:2] not in PIP_OPTIONS:
+        if option.startswith("-") and option not in PIP_OPTIONS and option[:2] not in PIP_OPTIONS:
             yield finding(
                 "requirements.syntax",
                 f"pip has no requirements-file option {option!r}.",
                 name,
                 line=number,
             )
-
-
-def _requirement_findings(text: str, file: str, line: int) -> Iterator[Finding]:
-    parsed = _parse(text)
-    if isinstance(parsed, Exception):
-        yield finding(
-            "requirements.syntax",
-            f"{text!r} is not a valid requirement ({str(parsed).splitlines()[0]}).",
-            file,
-            line=line,
-        )
-    elif parsed in TORCH_PACKAGES:
-        yield finding(
-            "requirements.torch",
-            f"{text!r} makes TorchServe's `pip install -U` install another torch next to "
-            "the server's.",
-            file,
-            line=line,
-        )
 
 
 def _parse(text: str) -> str | Exception:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mar_tools.archive import ArchiveView, LocalHeader, Member
+from mar_tools.archive import ArchiveView, Member
 from mar_tools.errors import ArchiveError
 from mar_tools.manifest import Manifest
 from mar_tools.validate.options import MiB, ValidateOptions
@@ -47,17 +47,16 @@ class Subject:
     view: ArchiveView
     options: ValidateOptions
     manifest: Manifest | None = None
-    manifest_data: Mapping[str, Any] | None = None
     #: Member name -> why its bytes could not be read.
     unreadable: dict[str, str] = field(default_factory=dict)
     #: Members the content pass already reported as corrupt.
     corrupt: set[str] = field(default_factory=set)
-    #: Zip only: each member's local header (None where there is none), by member index.
-    local_headers: dict[int, LocalHeader | None] = field(default_factory=dict)
     #: Codes whose check did not run on this archive (``--quick``, limits exceeded...).
     skipped: set[str] = field(default_factory=set)
     #: The parsed model-config.yaml when it is a mapping (set by the config check).
     model_config: Mapping[str, Any] | None = None
+    #: Canonical names of the distributions the requirements install (set by their check).
+    requirement_names: set[str] = field(default_factory=set)
     _sources: dict[int, SourceModule | None] = field(default_factory=dict)
     _texts: dict[int, bytes | None] = field(default_factory=dict)
 

@@ -8,7 +8,6 @@ than 50 times is refused: expanding such aliases is a known denial-of-service.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,11 +75,6 @@ def parse_yaml(text: str) -> YamlDocument | YamlProblem:
     finally:
         loader.dispose()
     return YamlDocument(value, node)
-
-
-def line_finder(document: YamlDocument) -> Callable[[str], tuple[int, int] | None]:
-    """A function mapping JSON pointers to (line, column) in *document*."""
-    return document.locate
 
 
 def _parts(pointer: str) -> list[str]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from mar_tools.archive import LocalHeader, Member, ZipView, read_local_header
+from mar_tools.archive import LocalHeader, Member, ZipView
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 
@@ -36,23 +36,13 @@ class Span:
     end: int
 
 
-def read_headers(view: ZipView) -> dict[int, LocalHeader | None]:
-    """The local header of every member (by index); None where there is none."""
-    headers: dict[int, LocalHeader | None] = {}
-    with open(view.path, "rb") as handle:
-        for member in view.members:
-            offset = member.header_offset
-            headers[member.index] = None if offset is None else read_local_header(handle, offset)
-    return headers
-
-
-def check_layout(view: ZipView, headers: dict[int, LocalHeader | None]) -> Iterator[Finding]:
+def check_layout(view: ZipView) -> Iterator[Finding]:
     """Findings for header/directory disagreements, gaps, overlaps and unreadable methods."""
     spans: list[Span] = []
     with open(view.path, "rb") as handle:
         for member in view.members:
             yield from _entry_findings(view, member)
-            header = headers.get(member.index)
+            header = view.local_headers.get(member.index)
             if header is None:
                 yield finding(
                     "zip.header-mismatch",

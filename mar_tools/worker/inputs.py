@@ -6,6 +6,10 @@ content type ``application/json``, UTF-8 decoded for ``text*``, else a ``bytearr
 (decoding is skipped when ``TS_DECODE_INPUT_REQUEST`` is set to anything but ``true``).
 Request headers: ``{name: {"content-type": type}}`` per parameter, then the request's
 headers (a header named like a parameter replaces that entry).
+
+The parent builds the ``predict`` message of a batch with :func:`batch_message`; the worker
+reads it back with :func:`requests_from_message` (standard library only, like
+:mod:`~mar_tools.worker.wire`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +38,40 @@ class Request:
     request_id: str
     headers: tuple[tuple[str, str], ...]
     parameters: tuple[Parameter, ...]
+
+
+def batch_message(number: int, batch: Sequence[Request]) -> tuple[dict[str, Any], list[bytes]]:
+    """The ``predict`` message of batch *number*: ids, headers and parameter names and types
+    in the header, the parameter values as blobs."""
+    blobs = [parameter.value for request in batch for parameter in request.parameters]
+    header = {
+        "type": "predict",
+        "batch": number,
+        "requests": [
+            {
+                "id": request.request_id,
+                "headers": [list(pair) for pair in request.headers],
+                "parameters": [[p.name, p.content_type] for p in request.parameters],
+            }
+            for request in batch
+        ],
+    }
+    return header, blobs
+
+
+def requests_from_message(header: dict[str, Any], blobs: Sequence[bytes]) -> list[Request]:
+    """The requests of a ``predict`` message (see :func:`batch_message`)."""
+    values: Iterator[bytes] = iter(blobs)
+    return [
+        Request(
+            request_id=item["id"],
+            headers=tuple((str(k), str(v)) for k, v in item["headers"]),
+            parameters=tuple(
+                Parameter(name, ctype, next(values)) for name, ctype in item["parameters"]
+            ),
+        )
+        for item in header["requests"]
+    ]
 
 
 def decode_value(parameter: Parameter) -> Any:

@@ -82,15 +82,11 @@ def import_handler_module(handler: str) -> tuple[ModuleType, str | None, list[st
 
 
 def classes_of(module: ModuleType) -> list[type]:
-    """Classes defined in *module*, sorted by name (TorchServe's ``list_classes_from_module``,
-    which uses ``inspect.getmembers``: ``dir()`` order; ``inspect`` itself is not imported
-    because it is slow to import)."""
-    found = []
-    for name in dir(module):
-        member = getattr(module, name)
-        if isinstance(member, type) and member.__module__ == module.__name__:
-            found.append(member)
-    return found
+    """Classes defined in *module*, by the ``ts`` package's ``list_classes_from_module``
+    (as TorchServe's loader finds handler and envelope classes)."""
+    util = importlib.import_module("ts.utils.util")
+    classes: list[type] = util.list_classes_from_module(module)
+    return classes
 
 
 def resolve_entry_point(handler: str) -> EntryPoint:

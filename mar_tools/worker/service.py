@@ -6,16 +6,13 @@ interpreter imports: the real one when installed, else mar-tools' compatible one
 ``initialize``. :meth:`Service.predict` runs one batch with TorchServe's error mapping:
 ``PredictionException`` -> its code and message; ``MemoryError`` or an exception mentioning
 CUDA -> 507 "Out of resources"; anything else -> 503 "Prediction failed"; a result that is
-not a list of the batch's length -> 503.
+not a list of the batch's length -> 503. The answer is the frame TorchServe's backend would
+send, built by that ``ts`` package's ``create_predict_response``.
 """
-
-# Why: str paths and os.path, as the TorchServe API this mirrors.
-# ruff: noqa: PTH110, PTH118
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import time
 import uuid
@@ -24,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .devices import DeviceProbe, check_device, gpu_id_for
-from .encoding import BatchResponse, decode_frame, encode_batch, error_batch
+from .encoding import BatchResponse, decode_frame
 from .failure import Failure
 from .inputs import Request, build_batch
 from .loader import EntryPoint, resolve_entry_point, wrap_in_envelope
@@ -48,6 +45,8 @@ class LoadRequest:
     metrics_config: str
     metrics_document: Any
     model_yaml_config: Any
+    #: The parsed ``MAR-INF/MANIFEST.json`` (the parent has read it already).
+    manifest: Any
 
 
 class MetricsConfigError(Exception):
@@ -76,19 +75,24 @@ class BatchOutcome:
 
 
 class Service:
-    """A loaded handler and its context, ready for batches."""
+    """A loaded handler and its context, ready for batches.
 
-    def __init__(
-        self, entry: EntryPoint, context: Any, prediction_exception: type[BaseException]
-    ) -> None:
+    The request processors, ``PredictionException`` and the response frames come from the
+    ``ts`` package the handler runs with, so responses are encoded by that package's own
+    ``create_predict_response``, as in TorchServe.
+    """
+
+    def __init__(self, entry: EntryPoint, context: Any) -> None:
         self.entry = entry
         self.context = context
-        self._prediction_exception = prediction_exception
+        self._request_processor = importlib.import_module("ts.context").RequestProcessor
+        self._prediction_exception = importlib.import_module("ts.utils.util").PredictionException
+        protocol = importlib.import_module("ts.protocol.otf_message_handler")
+        self._create_predict_response = protocol.create_predict_response
 
     def predict(self, requests: Sequence[Request]) -> BatchOutcome:
         """Run one batch through the handler (see the module docstring for the mapping)."""
-        ts_context = importlib.import_module("ts.context")
-        processors, batch, request_ids = build_batch(requests, ts_context.RequestProcessor)
+        processors, batch, request_ids = build_batch(requests, self._request_processor)
         context = self.context
         context.request_ids = request_ids
         context.request_processor = processors
@@ -98,49 +102,53 @@ class Service:
         context.cl_socket = collector
         start = time.time()
         clock = time.perf_counter()
+        error: BaseException | None = None
+        warnings = []
         try:
             results = self.entry.handle(batch, context)
         except MemoryError as exc:
-            return self._failed(request_ids, "Out of resources", 507, exc, collector, clock)
+            error, frame = exc, self._error_frame(request_ids, "Out of resources", 507)
         except self._prediction_exception as exc:
-            code = getattr(exc, "error_code", 500)
-            message = getattr(exc, "message", str(exc))
-            return self._failed(request_ids, str(message), int(code), exc, collector, clock)
+            error, frame = exc, self._error_frame(request_ids, exc.message, exc.error_code)
         except Exception as exc:
+            error = exc
             if "CUDA" in str(exc):
-                return self._failed(request_ids, "Out of resources", 507, exc, collector, clock)
-            return self._failed(request_ids, "Prediction failed", 503, exc, collector, clock)
-        warnings = []
-        if not isinstance(results, list):
-            warnings.append(
-                f"the handler returned {type(results).__name__}, not a list with one result "
-                f"per request (TorchServe logs: Invalid return type: {type(results)})."
-            )
-            response = error_batch(request_ids, "Invalid model predict output", 503)
-        elif len(results) != len(batch):
-            warnings.append(
-                f"the handler returned {len(results)} results for a batch of {len(batch)} "
-                "requests (TorchServe: number of batch response mismatched)."
-            )
-            response = error_batch(request_ids, "number of batch response mismatched", 503)
+                frame = self._error_frame(request_ids, "Out of resources", 507)
+            else:
+                frame = self._error_frame(request_ids, "Prediction failed", 503)
         else:
-            metrics.add_time(PREDICTION_METRIC, round((time.time() - start) * 1000, 2))
-            response = encode_batch(results, request_ids, context)
-        elapsed = (time.perf_counter() - clock) * 1000
-        return BatchOutcome(response, collector.frames, elapsed, warnings=warnings)
+            if not isinstance(results, list):
+                warnings.append(
+                    f"the handler returned {type(results).__name__}, not a list with one result "
+                    f"per request (TorchServe logs: Invalid return type: {type(results)})."
+                )
+                frame = self._error_frame(request_ids, "Invalid model predict output", 503)
+            elif len(results) != len(batch):
+                warnings.append(
+                    f"the handler returned {len(results)} results for a batch of {len(batch)} "
+                    "requests (TorchServe: number of batch response mismatched)."
+                )
+                frame = self._error_frame(request_ids, "number of batch response mismatched", 503)
+            else:
+                metrics.add_time(PREDICTION_METRIC, round((time.time() - start) * 1000, 2))
+                frame = self._create_predict_response(
+                    results, request_ids, "Prediction success", 200, context=context
+                )
+        if frame is None:
+            raise RuntimeError(
+                f"LOCAL_RANK={os.environ.get('LOCAL_RANK')}: TorchServe's backend answers "
+                "only on rank 0; unset LOCAL_RANK to run the model with mar run."
+            )
+        return BatchOutcome(
+            decode_frame(frame),
+            collector.frames,
+            (time.perf_counter() - clock) * 1000,
+            None if error is None else Failure.from_exception(error),
+            warnings,
+        )
 
-    @staticmethod
-    def _failed(
-        request_ids: dict[int, str],
-        message: str,
-        code: int,
-        exc: BaseException,
-        collector: StreamCollector,
-        clock: float,
-    ) -> BatchOutcome:
-        elapsed = (time.perf_counter() - clock) * 1000
-        response = error_batch(request_ids, message, code)
-        return BatchOutcome(response, collector.frames, elapsed, Failure.from_exception(exc))
+    def _error_frame(self, request_ids: dict[int, str], message: Any, code: Any) -> Any:
+        return self._create_predict_response(None, request_ids, message, code)
 
 
 def build_metrics_cache(request: LoadRequest) -> Any:
@@ -173,11 +181,6 @@ def load_model(request: LoadRequest, probe: DeviceProbe) -> Service:
     metrics_cache.model_name = request.model_name
     # A load has no request id; TorchServe uses a fresh uuid for the metrics it emits.
     metrics_cache.set_request_ids(str(uuid.uuid4()))
-    manifest_path = os.path.join(request.model_dir, "MAR-INF", "MANIFEST.json")
-    manifest = None
-    if os.path.exists(manifest_path):
-        with open(manifest_path) as handle:
-            manifest = json.load(handle)
     entry = resolve_entry_point(request.handler)
     if request.envelope:
         wrap_in_envelope(entry, request.envelope)
@@ -186,7 +189,7 @@ def load_model(request: LoadRequest, probe: DeviceProbe) -> Service:
     context = ts_context.Context(
         request.model_name,
         request.model_dir,
-        manifest,
+        request.manifest,
         request.batch_size,
         gpu_id_for(request.device, request.device_index),
         ts.__version__,
@@ -194,6 +197,6 @@ def load_model(request: LoadRequest, probe: DeviceProbe) -> Service:
         metrics_cache,
         request.model_yaml_config,
     )
+    service = Service(entry, context)
     entry.initialize(context)
-    util = importlib.import_module("ts.utils.util")
-    return Service(entry, context, util.PredictionException)
+    return service

@@ -4,7 +4,8 @@ Process set-up mirrors TorchServe's ``model_service_worker``: the working direct
 model directory and ``PYTHONPATH`` puts it ahead of the standard library (both set by the
 parent); logging goes to the log stream with the format ``%(message)s`` at INFO. The
 protocol uses two dedicated pipes, so file descriptor 1 is pointed at the log stream: what a
-handler prints can never corrupt the answers.
+handler prints can never corrupt the answers. The pipes are not inherited by the programs a
+handler starts, and children it forks see /dev/null in their place.
 
 When the last answer is out, the worker ends with ``os._exit``: threads a handler started
 and never stopped cannot keep it alive (the parent also kills the worker's process group,
@@ -28,7 +29,7 @@ from typing import IO, Any, NoReturn
 
 from .devices import DeviceUnavailable, TorchProbe
 from .failure import Failure
-from .inputs import Parameter, Request
+from .inputs import requests_from_message
 from .loader import HandlerError
 from .metrics_capture import MetricsCapture
 from .service import BatchOutcome, LoadRequest, MetricsConfigError, Service, load_model
@@ -58,6 +59,7 @@ def main(argv: list[str]) -> NoReturn:
     args = parser.parse_args(argv)
     for fd in (args.in_fd, args.out_fd):
         os.set_inheritable(fd, False)  # processes the handler starts must not hold them
+    os.register_at_fork(after_in_child=lambda: _release(args.in_fd, args.out_fd))
     channel = Channel(os.fdopen(args.in_fd, "rb"), os.fdopen(args.out_fd, "wb"))
     _redirect_stdout()
     capture = MetricsCapture()
@@ -72,6 +74,16 @@ def main(argv: list[str]) -> NoReturn:
     except BaseException as exc:
         code = _report_fatal(channel, "the worker failed", exc)
     _finish(code)
+
+
+def _release(*fds: int) -> None:
+    """In a child the handler forks (``multiprocessing``'s fork start method): point the
+    protocol pipes at /dev/null. A child holding them would keep the parent waiting for the
+    end of the stream after the worker died, and could write into the conversation."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in fds:
+        os.dup2(devnull, fd, inheritable=False)
+    os.close(devnull)
 
 
 def _redirect_stdout() -> None:
@@ -103,7 +115,7 @@ def _serve(channel: Channel, capture: MetricsCapture) -> None:
         header, blobs = received
         if header.get("type") != "predict":
             return
-        outcome = service.predict(_requests(header, blobs))
+        outcome = service.predict(requests_from_message(header, blobs))
         _send_outcome(channel, capture, header, outcome)
 
 
@@ -124,6 +136,7 @@ def _load(
         metrics_config=header["metrics_config"],
         metrics_document=pickle.loads(blobs[0]),
         model_yaml_config=pickle.loads(blobs[1]),
+        manifest=header["manifest"],
     )
     failure: dict[str, Any] | None = None
     try:
@@ -151,20 +164,6 @@ def _load(
         }
     )
     return service
-
-
-def _requests(header: dict[str, Any], blobs: list[bytes]) -> list[Request]:
-    values = iter(blobs)
-    return [
-        Request(
-            request_id=item["id"],
-            headers=tuple((str(k), str(v)) for k, v in item["headers"]),
-            parameters=tuple(
-                Parameter(name, ctype, next(values)) for name, ctype in item["parameters"]
-            ),
-        )
-        for item in header["requests"]
-    ]
 
 
 def _send_outcome(

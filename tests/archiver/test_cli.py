@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from mar_tools import __version__ as tool_version
+from mar_tools.manifest import RUNTIMES
 from tests.archiver.outputs import MANIFEST, entries, manifest_of, run_cli, write
+from torch_model_archiver.cli.command import FORMATS, LAYOUTS
 from torch_model_archiver.compression import select_backend
+from torch_model_archiver.spec import ArchiveFormat, ExtraFilesLayout, Runtime
 
 BASE = ["--model-name", "m1", "--handler", "handler.py", "-v", "1.0"]
 
@@ -154,6 +157,14 @@ def test_archive_format_names_the_output_as_upstream(
     assert sorted(entries(model_dir / output)) == [MANIFEST, "handler.py"]
 
 
+def test_flag_choices_are_the_librarys_values() -> None:
+    """The command spells formats and layouts itself (--help does not import the library);
+    its runtimes are the manifest model's."""
+    assert tuple(runtime.value for runtime in Runtime) == RUNTIMES
+    assert sorted(FORMATS) == sorted(fmt.value for fmt in ArchiveFormat)
+    assert tuple(layout.value for layout in ExtraFilesLayout) == LAYOUTS
+
+
 def test_invalid_choices_are_usage_errors(model_dir: Path) -> None:
     outcome = run_cli([*BASE, "--runtime", "java"])
     assert outcome.code == 2
@@ -243,6 +254,28 @@ def test_invalid_source_date_epoch_is_bad_input(model_dir: Path) -> None:
         "torch-model-archiver: error: SOURCE_DATE_EPOCH='yesterday' is not a whole number of "
         "seconds since 1970\nhint: unset it or give whole seconds.\n"
     )
+
+
+@pytest.mark.parametrize("value", ["1_700_000_000", "+5", "\u0661\u0662\u0663", "1e9"])
+def test_source_date_epoch_must_be_ascii_digits(model_dir: Path, value: str) -> None:
+    """reproducible-builds.org: an ASCII integer. Python's int() also takes '1_000', '+5'
+    and other scripts' digits, which other tools would read differently or reject."""
+    outcome = run_cli(BASE, env={"SOURCE_DATE_EPOCH": value})
+    assert outcome.code == 1
+    assert outcome.stderr.startswith(f"torch-model-archiver: error: SOURCE_DATE_EPOCH={value!r}")
+    assert not (model_dir / "m1.mar").exists()
+
+
+def test_source_date_epoch_out_of_range_is_bad_input_not_a_crash(model_dir: Path) -> None:
+    """A value past the year 9999 used to end in 'internal error: OverflowError' (exit 2)."""
+    outcome = run_cli(BASE, env={"SOURCE_DATE_EPOCH": "100000000000000000000"})
+    assert outcome.code == 1
+    assert outcome.stderr == (
+        "torch-model-archiver: error: cannot build m1.mar: SOURCE_DATE_EPOCH must be between "
+        "0 and 253402300799 (the end of the year 9999), not 100000000000000000000\n"
+    )
+    assert run_cli(BASE, env={"SOURCE_DATE_EPOCH": "253402300799"}).code == 0
+    assert json.loads(manifest_of(model_dir / "m1.mar"))["createdOn"] == "31/12/9999 23:59:59"
 
 
 def test_source_date_epoch_sets_created_on_in_utc(model_dir: Path) -> None:

@@ -3,16 +3,19 @@ upstream TorchServe 0.12's own Python backend (ts.model_loader + ts.service, no 
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.archiver.outputs import MANIFEST, ROOT, entries, run_cli
+from tests.archiver.outputs import MANIFEST, ROOT, entries, run_cli, write
 from tests.support.upstream import UpstreamUnavailable, torchserve_venv, venv_bin
 
 EXAMPLES = ROOT / "examples"
@@ -74,6 +77,36 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def generate(out: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, str(EXAMPLES / "generate.py"), "--out", str(out)]
     return subprocess.run(command, check=True, capture_output=True, text=True)
+
+
+def load_generator(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"generate_{abs(hash(path))}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generator_inputs_include_the_vocabulary_that_sets_the_weights(tmp_path: Path) -> None:
+    """with_extras' weights are computed from vocab.txt: editing it must regenerate them."""
+    copy = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, copy, ignore=shutil.ignore_patterns("build"))
+    generator = load_generator(copy / "generate.py")
+    before = generator._inputs_hash("2.0")
+    vocabulary = copy / "with_extras" / "assets" / "vocab.txt"
+    vocabulary.write_text(vocabulary.read_text() + "extra\n")
+    assert generator._inputs_hash("2.0") != before
+
+
+def test_generator_regenerates_when_an_output_is_missing(tmp_path: Path) -> None:
+    generator = load_generator(EXAMPLES / "generate.py")
+    for name in generator.OUTPUTS:
+        write(tmp_path / name, b"generated")
+    (tmp_path / generator.STAMP).write_text("key\n")
+    assert generator.up_to_date(tmp_path, "key")
+    assert not generator.up_to_date(tmp_path, "another key")
+    (tmp_path / generator.OUTPUTS[1]).unlink()
+    assert not generator.up_to_date(tmp_path, "key")
 
 
 def test_generator_is_idempotent(store: Path) -> None:

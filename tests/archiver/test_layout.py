@@ -370,3 +370,50 @@ def test_build_temporaries_in_a_walked_directory_are_not_archived(model_dir: Pat
     names = build(model_dir, "--extra-files", "extra")
     assert ".keep.partial" in names
     assert not any(".tma-" in name for name in names)
+
+
+def test_rebuilding_into_a_walked_directory_does_not_nest_the_previous_output(
+    model_dir: Path,
+) -> None:
+    """Upstream (and we, before) archived the old m.mar into the new one: each rebuild grew,
+    and SOURCE_DATE_EPOCH builds of unchanged inputs differed."""
+    args = [*BASE, "--extra-files", ".", "-f"]
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    assert run_cli(args, env=env).code == 0
+    first = (model_dir / "m.mar").read_bytes()
+    outcome = run_cli(args, env=env)
+    assert outcome.code == 0, outcome.stderr
+    assert outcome.stderr == (
+        "torch-model-archiver: warning: ./m.mar (from --extra-files .): skipped, it is the "
+        "output this build replaces\n"
+    )
+    assert (model_dir / "m.mar").read_bytes() == first
+    assert "m.mar" not in entries(model_dir / "m.mar")
+
+
+def test_a_no_archive_output_inside_a_walked_directory_is_not_nested(model_dir: Path) -> None:
+    args = [*BASE, "--extra-files", "extra", "--export-path", "extra"]
+    args += ["--archive-format", "no-archive", "-f"]
+    for _ in range(3):
+        outcome = run_cli(args)
+        assert outcome.code == 0, outcome.stderr
+    assert sorted(entries(model_dir / "extra" / "m")) == [
+        ".env",
+        MANIFEST,
+        "a.txt",
+        "handler.py",
+        "sub/b.txt",
+    ]
+
+
+def test_the_output_is_archived_when_an_item_names_it(model_dir: Path) -> None:
+    """Only walks and globs skip it: naming it is a deliberate (if odd) choice."""
+    assert run_cli([*BASE, "--extra-files", "*.mar"]).code == 0
+    old = (model_dir / "m.mar").read_bytes()
+    globbed = run_cli([*BASE, "-f", "--extra-files", "*.mar"])
+    assert globbed.code == 0
+    assert "m.mar (from --extra-files *.mar): skipped" in globbed.stderr
+    assert "m.mar" not in entries(model_dir / "m.mar")
+    old = (model_dir / "m.mar").read_bytes()
+    assert run_cli([*BASE, "-f", "--extra-files", "m.mar"]).code == 0
+    assert entries(model_dir / "m.mar")["m.mar"] == old

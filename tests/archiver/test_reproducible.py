@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.archiver.outputs import MANIFEST, archive_bytes, entries, run_cli, write
-from torch_model_archiver import ArchiveSpec, build_archive
+from torch_model_archiver import ArchiveSpec, InputError, build_archive
 from torch_model_archiver.compression import CHUNK_SIZE
 from torch_model_archiver.spec import ArchiveFormat
 
@@ -134,3 +134,18 @@ def test_epoch_zero_and_no_files_at_all(model_dir: Path, fmt: str) -> None:
         )
         outputs.append(archive_bytes(build_archive(spec, clock=partial(float, clock)).path))
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("epoch", [-1, 10**20])
+def test_out_of_range_epoch_through_the_api_is_an_input_error(model_dir: Path, epoch: int) -> None:
+    """10**20 used to raise OverflowError from time.gmtime, after the checks had passed."""
+    spec = ArchiveSpec(
+        model_name="m",
+        handler="handler.py",
+        version="1",
+        base_dir=model_dir,
+        source_date_epoch=epoch,
+    )
+    with pytest.raises(InputError, match=f"SOURCE_DATE_EPOCH must be between 0 and .*not {epoch}"):
+        build_archive(spec)
+    assert not (model_dir / "m.mar").exists()

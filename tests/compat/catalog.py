@@ -24,8 +24,8 @@ from tests.compat.model_spec import (
     text_request,
     with_header,
 )
-from tests.compat.wheel import write_wheel
 from tests.support.http_client import InferenceRequest
+from tests.support.wheels import write_wheel
 
 __all__ = ["FORMATS", "Format", "ModelSpec", "Probe", "all_models"]
 
@@ -93,7 +93,7 @@ PROBE = ModelSpec(
 
 def _tiny_wheel(source: Path) -> None:
     write_wheel(
-        source, "marcompat_tiny", "1.0", {"marcompat_tiny/__init__.py": 'VALUE = "tiny 1.0"\n'}
+        source, "marcompat-tiny", "1.0", {"marcompat_tiny/__init__.py": 'VALUE = "tiny 1.0"\n'}
     )
 
 

@@ -23,12 +23,8 @@ from tests.compat.commands import our_tool
 from tests.compat.mar_run import MarRunSession
 from tests.compat.serving import ServingSession, batch_registration
 from tests.support.http_client import HttpResponse
-from tests.support.torchserve import TorchServe
+from tests.support.torchserve import TEST_VMARGS, TorchServe
 from tests.support.upstream import archiver_venv, torchserve_venv, venv_bin
-
-#: JVM options for the test server: a small heap and no optimizing JIT start it faster on
-#: two cores; the benchmarks start TorchServe with its defaults instead.
-TEST_VMARGS = "-Xmx768m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 
 from tests.compat.broken import CONTROL
 from tests.support.process_group import descendants
-from tests.support.torchserve import JavaNotFound, TorchServe, require_java
+from tests.support.torchserve import TEST_VMARGS, JavaNotFound, TorchServe, require_java
 from tests.support.upstream import torchserve_venv
 
 pytestmark = pytest.mark.compat
@@ -48,7 +48,7 @@ def test_missing_java_is_an_error_that_says_what_to_do(
 
 
 def test_stop_ends_launcher_jvm_and_workers(tmp_path: Path) -> None:
-    server = TorchServe.start(torchserve_venv(), tmp_path / "server")
+    server = TorchServe.start(torchserve_venv(), tmp_path / "server", vmargs=TEST_VMARGS)
     try:
         CONTROL.write(server.model_store)
         assert server.register(CONTROL.url, model_name="control").status == 200
@@ -66,9 +66,9 @@ def test_watchdog_kills_the_server_when_its_owner_dies(tmp_path: Path) -> None:
     owner_script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from tests.support.torchserve import TorchServe\n"
+        "from tests.support.torchserve import TEST_VMARGS, TorchServe\n"
         "from tests.support.upstream import torchserve_venv\n"
-        "server = TorchServe.start(torchserve_venv(), Path(sys.argv[1]))\n"
+        "server = TorchServe.start(torchserve_venv(), Path(sys.argv[1]), vmargs=TEST_VMARGS)\n"
         "print(server.pid, flush=True)\n"
         "time.sleep(600)\n"
     )

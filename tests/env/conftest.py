@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mar_tools.environment import EnvOptions
-from tests.env.wheels import write_wheel
+from tests.support.wheels import write_wheel
 
 MAR = Path(sys.executable).with_name("mar")
 OFFLINE = ("--no-index",)

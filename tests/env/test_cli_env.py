@@ -308,3 +308,46 @@ def test_a_directory_archive_is_read_and_installed_in_place(
     assert pip_log.calls() == 1
     (tmp_path / "shared.txt").write_text(f"./{GREET}\n# changed\n")
     assert invoke("env", "path", str(model.root))[0] == 1  # a new key: not built yet
+
+
+def test_env_create_installs_from_the_extraction_mar_run_uses(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """An editable requirement points at the directory it was installed from. ``mar env
+    create`` used to install from a temporary copy it then deleted, leaving ``mar run`` an
+    environment whose editable package could not be imported."""
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "edpkg"\nversion = "1.0"\n'
+        '[tool.setuptools.packages.find]\nwhere = ["src"]\n'
+    )
+    files = {"sub/pyproject.toml": pyproject, "sub/src/edpkg/__init__.py": "X = 42\n"}
+    model = make_model(tmp_path / "ed", name="ed", requirements="-e ./sub\n", files=files)
+    archive = model.archive(tmp_path / "ed.mar")
+
+    code, out, err = invoke(
+        "env", "create", str(archive), *OFFLINE_PIP, "--pip-option=--no-build-isolation"
+    )
+
+    assert code == 0, err
+    python = Path(out.strip()) / "bin" / "python"
+    assert env_python(python, "import edpkg; print(edpkg.__file__)").startswith(
+        str(cache_dir / "extracted")
+    )
+
+
+def test_env_create_with_an_unwritable_cache_exits_5(tmp_path: Path) -> None:
+    archive = make_model(tmp_path / "v", name="v", config={"useVenv": True}).archive(
+        tmp_path / "v.mar"
+    )
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "extracted").write_text("")  # the archive cannot be extracted there
+
+    done = mar("env", "create", str(archive), "--cache-dir", str(cache))
+
+    assert (done.returncode, done.stdout) == (5, "")
+    assert done.stderr == (
+        f"mar: error: cannot use the extraction cache {cache / 'extracted'} (File exists).\n"
+        "hint: point --cache-dir or MAR_CACHE_DIR at a writable directory\n"
+    )

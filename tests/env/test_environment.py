@@ -237,6 +237,29 @@ def test_a_requirement_asking_for_another_torch_fails_before_installing(
 
 
 @pytest.mark.parametrize("installer", INSTALLERS)
+def test_another_torch_by_file_url_fails_before_installing(
+    tmp_path: Path, cache_dir: Path, pip_log: PipLog, installer: str
+) -> None:
+    """pip used to process (for a remote URL: download) such a torch before failing on the
+    constraint, and uv to leave it out silently, giving the model the inherited torch."""
+    from tests.support.wheels import write_wheel
+
+    wheel = write_wheel(tmp_path / "wheels", "torch", "99.0", {"torch/__init__.py": ""})
+    root = tmp_path / "model"
+    model = make_model(root, requirements=f"torch @ {wheel.as_uri()}\n")
+
+    with pytest.raises(EnvironmentSetupError) as caught:
+        prepare_environment(root, model.manifest, model.config, options(installer))
+
+    assert caught.value.message.startswith(
+        f"cannot create the environment for model demo: requirements.txt line 1 asks for "
+        f"'torch @ {wheel.as_uri()}', which conflicts with torch "
+    )
+    assert pip_log.calls() == 0
+    assert envs_in(cache_dir) == []
+
+
+@pytest.mark.parametrize("installer", INSTALLERS)
 def test_a_dependency_asking_for_another_torch_is_named(
     tmp_path: Path, cache_dir: Path, wheels: Path, installer: str
 ) -> None:
@@ -279,7 +302,7 @@ def test_a_broken_requirement_is_named_and_nothing_is_cached(
 
 
 def test_an_sdist_that_cannot_build_is_named(tmp_path: Path, cache_dir: Path) -> None:
-    from tests.env.wheels import write_sdist
+    from tests.support.wheels import write_sdist
 
     root = tmp_path / "model"
     write_sdist(root, "broken", "1.0", "raise SystemExit('cannot build me')\n")
@@ -305,7 +328,7 @@ def test_an_sdist_that_cannot_build_is_named(tmp_path: Path, cache_dir: Path) ->
 def test_an_sdist_and_nested_requirement_files_resolve_from_the_model_directory(
     tmp_path: Path, cache_dir: Path, wheels: Path
 ) -> None:
-    from tests.env.wheels import write_sdist
+    from tests.support.wheels import write_sdist
 
     root = tmp_path / "model"
     write_sdist(root / "dist", "shout", "2.0", "def shout(text):\n    return text.upper()\n")
@@ -441,7 +464,12 @@ def test_console_scripts_work_after_the_build_directory_is_renamed(
 
     env_root = interpreter.python.parent.parent
     script = env_root / "bin" / "hello-cli"
-    assert script.read_text().splitlines()[0] == f"#!{env_root}/bin/python"
+    lines = script.read_text().splitlines()
+    if lines[0] == "#!/bin/sh":
+        # A path too long for a shebang: installers write a shell trampoline instead.
+        assert "exec" in lines[1] and f"{env_root}/bin/python" in lines[1]
+    else:
+        assert lines[0] == f"#!{env_root}/bin/python"
     done = subprocess.run([str(script)], capture_output=True, text=True, check=True)
     assert done.stdout == f"hello from {env_root}\n"
 
@@ -478,3 +506,27 @@ def test_a_failed_build_succeeds_later_under_the_same_key_with_another_source(
 
     assert interpreter.python.parent.parent.name == failure_log.stem
     assert not failure_log.exists()
+
+
+def test_a_run_that_finds_its_environment_loads_no_build_machinery(
+    tmp_path: Path, cache_dir: Path, wheels: Path
+) -> None:
+    """Every ``mar run`` of a model with requirements pays for what finding its environment
+    imports: the installers, filelock, packaging and urllib.request (~50 ms) are for builds."""
+    root = tmp_path / "model"
+    model = make_model(root, requirements=f"{copy_wheel(wheels, GREET, root)}\n")
+    built = prepare_environment(root, model.manifest, model.config, options("pip"))
+    (tmp_path / "manifest.json").write_text(model.manifest.render())
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from mar_tools.environment import EnvOptions, prepare_environment\n"
+        "from mar_tools.manifest import Manifest\n"
+        f"manifest = Manifest.parse(Path({str(tmp_path / 'manifest.json')!r}).read_bytes())\n"
+        f"it = prepare_environment(Path({str(root)!r}), manifest, {{}}, EnvOptions())\n"
+        "heavy = ('filelock', 'packaging', 'virtualenv', 'urllib.request', 'importlib.metadata',"
+        " 'mar_tools.environment.builder')\n"
+        "print(it.python, *sorted(name for name in heavy if name in sys.modules))\n"
+    )
+
+    assert env_python(Path(sys.executable), script) == str(built.python)

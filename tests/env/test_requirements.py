@@ -137,3 +137,43 @@ def test_a_missing_nested_file_is_recorded_not_fatal(tmp_path: Path) -> None:
         ("nope.txt", None),
     ]
     assert [n.text for n in parsed.named] == ["requests"]
+
+
+def test_logical_lines_follow_pip_on_comments_ending_a_continuation_and_a_last_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pip joins a comment line to a continuation as a comment (it prefixes a space), and
+    expands variables on every logical line, the last one included."""
+    monkeypatch.setenv("WHEELS", "vendor")
+    text = "numpy>=1\\\n# why numpy\nrequests\n./${WHEELS}/a.whl \\"
+
+    assert list(logical_lines(text)) == [(1, "numpy>=1"), (3, "requests"), (4, "./vendor/a.whl")]
+
+
+def test_requirements_by_url_or_path_are_kept_for_the_torch_check(tmp_path: Path) -> None:
+    files = write(
+        tmp_path,
+        {
+            "requirements.txt": (
+                "torch @ https://example.invalid/torch-2.99.0-cp311-none-any.whl\n"
+                "./torch-2.99.0-py3-none-any.whl --hash=sha256:00\n"
+                "https://example.invalid/other-1.0-py3-none-any.whl\n"
+                "numpy>=1\n"
+            ),
+        },
+    )
+
+    parsed = read_requirements(files, "requirements.txt")
+
+    assert parsed.named == (NamedRequirement("numpy>=1", "requirements.txt", 4),)
+    assert parsed.direct == (
+        NamedRequirement(
+            "torch @ https://example.invalid/torch-2.99.0-cp311-none-any.whl",
+            "requirements.txt",
+            1,
+        ),
+        NamedRequirement("./torch-2.99.0-py3-none-any.whl", "requirements.txt", 2),
+        NamedRequirement(
+            "https://example.invalid/other-1.0-py3-none-any.whl", "requirements.txt", 3
+        ),
+    )

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.env.conftest import MAR, PipLog
 from tests.env.models import make_model
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("mar_tools.cli.run") is None, reason="mar run is not there yet"
-)
 OFFLINE_PIP = ("--installer", "pip", "--pip-option=--no-index")
 #: A function handler (TorchServe calls it once with data None at load).
 HANDLER = """\

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from mar_tools.environment.errors import EnvironmentSetupError
-from mar_tools.environment.lock import held, is_free
+from mar_tools.environment.lock import exclusive, held, hold_shared, is_free
 from mar_tools.environment.pruning import Removed, prune
 from mar_tools.environment.record import EnvRecord, read_record, write_record
 from mar_tools.environment.store import EnvStore
@@ -156,3 +158,48 @@ def test_a_held_lock_makes_others_wait_and_say_so(tmp_path: Path) -> None:
     assert caught.value.message == "gave up after 0 s waiting for another process building x."
     with held(path, "building x", messages.append):
         assert len(messages) == 1  # free again: no waiting
+
+
+#: Claims environment argv[2] of the store at argv[1] (as a run does), says so, and keeps
+#: it until its stdin closes.
+CLAIMER = """\
+import sys
+from pathlib import Path
+from mar_tools.environment.store import EnvStore
+found = EnvStore(Path(sys.argv[1])).claim(sys.argv[2])
+print(found is not None, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_prune_skips_an_environment_a_running_process_uses(tmp_path: Path) -> None:
+    """A run holds its environment until it exits; prune used to remove it from under it."""
+    store = EnvStore(tmp_path / "envs")
+    fake_env(store, "inuse", "a", 40)
+    user = subprocess.Popen(
+        [sys.executable, "-c", CLAIMER, str(store.root), "inuse"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert user.stdout is not None and user.stdout.readline() == "True\n"
+
+        report = prune(store, everything=True)
+
+        assert (report.removed, report.busy) == ([], ["inuse"])
+        assert store.get("inuse") is not None
+    finally:
+        user.communicate("", timeout=30)
+    assert [r.name for r in prune(store, everything=True).removed] == ["inuse"]
+
+
+def test_use_locks_are_shared_and_keep_prune_out(tmp_path: Path) -> None:
+    path = tmp_path / "locks" / "x.use"
+    with exclusive(path) as free:
+        assert free
+    hold_shared(path)
+    hold_shared(path)  # a second claim by the same process changes nothing
+    with exclusive(path) as free:
+        assert not free
+    assert EnvStore(tmp_path / "envs").claim("nothing") is None

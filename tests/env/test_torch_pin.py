@@ -62,3 +62,21 @@ def test_installed_conflicts_read_requires_dist(tmp_path: Path) -> None:
         "vision 0.99 asks for 'torch==2.99.0', which conflicts with torch 2.13.0+cpu from the "
         "launching environment."
     )
+
+
+def test_another_torch_by_url_or_wheel_file_is_a_conflict() -> None:
+    """pip would download such a torch before finding the conflict; uv would leave it out
+    without a word. Wheels are judged by the version in their file name."""
+    requirements = named(
+        "torch @ https://example.invalid/torch.whl",
+        "./wheels/torch-2.99.0-py3-none-any.whl",
+        "https://example.invalid/whl/torch-2.13.0%2Bcpu-cp311-cp311-linux_x86_64.whl",  # same
+        "./torch-2.99.0-py3-none-any.whl ; python_version < '3'",  # marker false here
+        "./wheels/other-1.0-py3-none-any.whl",
+        "./src/torch",  # a directory: its version is unknown until built (left to pip)
+    )
+
+    assert direct_conflicts(requirements, TORCH) == [
+        TorchConflict("torch @ https://example.invalid/torch.whl", "requirements.txt line 1"),
+        TorchConflict("./wheels/torch-2.99.0-py3-none-any.whl", "requirements.txt line 2"),
+    ]

@@ -4,6 +4,7 @@ tracebacks trimmed to the handler's own frames."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +44,8 @@ def _write(directory: Path, name: str, text: str) -> None:
 def _request(
     model_dir: Path, handler: str, device: str = "cpu", index: int | None = None
 ) -> LoadRequest:
-    (model_dir / "MAR-INF" / "MANIFEST.json").write_text(manifest(handler, name="w"))
+    manifest_text = manifest(handler, name="w")
+    (model_dir / "MAR-INF" / "MANIFEST.json").write_text(manifest_text)
     return LoadRequest(
         model_name="w",
         model_dir=str(model_dir),
@@ -58,6 +60,7 @@ def _request(
         metrics_document={"model_metrics": {"gauge": [
             {"name": "HandlerTime", "unit": "ms", "dimensions": ["ModelName", "Level"]}]}},
         model_yaml_config={"handler": {"k": 1}},
+        manifest=json.loads(manifest_text),
     )  # fmt: skip
 
 

@@ -294,3 +294,63 @@ def test_compiled_and_namespace_modules_count_as_found(tmp_path: Path, weights: 
     compiled = members(weights, handler_py=None, manifest=manifest({"handler": "native"}))
     compiled["native.so"] = b"\x7fELF"
     assert found(check(write_zip(tmp_path / "c.mar", compiled)), "handler.") == []
+
+
+# --- class counting: module attributes on the path an import takes ------------------------
+BASE = b"from ts.torch_handler.base_handler import BaseHandler\n"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # One attribute whichever branch runs.
+        BASE + b"import sys\nif sys.version_info >= (3, 9):\n    class H(BaseHandler):\n"
+        b"        pass\nelse:\n    class H(BaseHandler):\n        pass\n",
+        # A fallback class in an except block does not exist when the import works.
+        b"try:\n    from ts.torch_handler.base_handler import BaseHandler\n"
+        b"except ImportError:\n    class BaseHandler:\n        pass\n\n\n"
+        b"class H(BaseHandler):\n    pass\n",
+        # Never defined on import.
+        b"from typing import TYPE_CHECKING, Protocol\n" + BASE
+        + b"if TYPE_CHECKING:\n    class Context(Protocol):\n        model_dir: str\n\n\n"
+        b"class H(BaseHandler):\n    pass\n",
+        BASE + b"class H(BaseHandler):\n    pass\n\n\nif __name__ == '__main__':\n"
+        b"    class Fake:\n        pass\n",
+        # Rebound or deleted names are no longer classes.
+        BASE + b"class Helper:\n    pass\n\n\nHelper = None\n\n\nclass H(BaseHandler):\n    pass\n",
+        BASE + b"class Helper:\n    pass\n\n\ndel Helper\n\n\nclass H(BaseHandler):\n    pass\n",
+    ],
+)  # fmt: skip
+def test_classes_are_counted_as_torchserve_lists_module_attributes(
+    source: bytes, tmp_path: Path, weights: bytes
+) -> None:
+    assert found(with_handler(tmp_path, weights, source), "handler.") == []
+
+
+def test_imports_under_a_main_guard_are_not_checked(tmp_path: Path, weights: bytes) -> None:
+    source = CLASS_WITH_HANDLE + b"\n\nif __name__ == '__main__':\n    import not_installed_cli\n"
+    assert found(with_handler(tmp_path, weights, source), "imports.") == []
+
+
+def test_dotted_handler_module_needs_the_package(tmp_path: Path, weights: bytes) -> None:
+    # TorchServe runs import_module("handler.v2"): 'handler' must be a package.
+    files = members(weights, handler_py=None, manifest=manifest({"handler": "handler.v2.py"}))
+    files["handler.v2.py"] = CLASS_WITH_HANDLE
+    result = check(write_zip(tmp_path / "m.mar", files))
+    assert found(result, "handler.") == [("handler.not-found", None)]
+    assert "package 'handler'" in result.findings[0].message
+    files["handler/__init__.py"] = b""
+    files["handler/v2.py"] = CLASS_WITH_HANDLE
+    assert found(check(write_zip(tmp_path / "p.mar", files)), "handler.") == []
+
+
+def test_modules_every_torchserve_install_has_are_resolved(
+    tmp_path: Path, weights: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mar_tools.validate import imports
+
+    # As if validating where Pillow, psutil... are not installed (a slim CI image).
+    monkeypatch.setattr(imports, "_installed", lambda _top: False)
+    source = b"import PIL.Image\nimport psutil\nimport packaging.version\nimport yaml\n"
+    result = with_handler(tmp_path, weights, source + CLASS_WITH_HANDLE)
+    assert found(result, "imports.") == []

@@ -201,6 +201,50 @@ def test_requirements_lines(tmp_path: Path, weights: bytes) -> None:
     ]
 
 
+def test_url_requirement_lines_are_not_pep_508(tmp_path: Path, weights: bytes) -> None:
+    text = (
+        b"git+https://github.com/pytorch/serve.git@v0.12.0#egg=torchserve\n"
+        b"https://example.org/wheels/pkg-1.0-py3-none-any.whl\n"
+        b"pyyaml @ https://example.org/pyyaml-6.0-py3-none-any.whl\n"
+    )
+    assert archive(tmp_path, weights, requirements_txt=text).findings == ()
+
+
+def test_constraints_on_torch_install_nothing(tmp_path: Path, weights: bytes) -> None:
+    result = archive(
+        tmp_path,
+        weights,
+        requirements_txt=b"-c constraints.txt\npyyaml\n",
+        **{"constraints.txt": b"torch==2.4.0\n"},
+    )
+    assert result.findings == ()
+
+
+def test_nested_requirement_files_get_every_line_check(tmp_path: Path, weights: bytes) -> None:
+    nested = b"--frobnicate\ntorch @ https://download.pytorch.org/torch.whl\nnumpy >>= 1\n"
+    result = archive(
+        tmp_path, weights, requirements_txt=b"-r nested.txt\n", **{"nested.txt": nested}
+    )
+    assert [(f.code, f.location.member, f.location.line) for f in result.findings] == [
+        ("requirements.syntax", "nested.txt", 1),
+        ("requirements.syntax", "nested.txt", 3),
+        ("requirements.torch", "nested.txt", 2),
+    ]
+
+
+def test_requirements_never_read_files_outside_the_archive(tmp_path: Path, weights: bytes) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password = hunter2\n")
+    text = f"-r {secret}\n-f /opt/wheels\n".encode()
+    result = archive(tmp_path, weights, requirements_txt=text)
+    # Reported as not in the archive, never read (its lines would end up in the report);
+    # a missing --find-links location is only a warning for pip.
+    assert [(f.code, f.location.line) for f in result.findings] == [
+        ("requirements.missing-file", 1)
+    ]
+    assert "hunter2" not in str(result)
+
+
 def test_requirements_must_be_utf8(tmp_path: Path, weights: bytes) -> None:
     result = archive(tmp_path, weights, requirements_txt=b"caf\xe9\n")
     assert [f.code for f in result.findings] == ["requirements.syntax"]

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.validate import torch_zip
+from mar_tools.validate import pickles, torch_zip
 from mar_tools.validate.pickle_ops import scan_pickles
 from mar_tools.validate.pickle_policy import classify
 from mar_tools.validate.pickles import scan_member
 from tests.validate.builders import (
+    RunsCommand,
     TorchFiles,
     check,
     codes,
@@ -208,3 +209,75 @@ def test_pickles_under_other_names_are_found_in_full_mode(
         ("pickle.dangerous-global", "cache.dat"),
     ]
     assert check(path, quick=True).findings == ()
+
+
+def _legacy_save(obj: object, protocol: int = 2) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer, _use_new_zipfile_serialization=False, pickle_protocol=protocol)
+    return buffer.getvalue()
+
+
+def test_legacy_torch_format_is_exactly_five_pickles_then_raw_storage() -> None:
+    import torch
+
+    # A first storage of 128 (or 640...) elements starts the raw bytes with 0x80, which
+    # looked like the PROTO of a sixth pickle.
+    data = _legacy_save({"w": torch.zeros(128), "b": torch.zeros(640)})
+    assert data[data.rindex(b".") :].startswith(b".\x80")
+    scan = scan_pickles(io.BytesIO(data))
+    assert scan.pickles == 5 and scan.error is None
+    assert scan_member("w.pt", io.BytesIO(data), seekable=True) == []
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+def test_legacy_torch_format_of_protocols_without_proto_is_read_whole(protocol: int) -> None:
+    import torch
+
+    data = _legacy_save({"w": torch.zeros(2), "payload": RunsCommand()}, protocol)
+    scan = scan_pickles(io.BytesIO(data))
+    assert scan.pickles == 5
+    assert "posix.system" in [f"{g.module}.{g.name}" for g in scan.globals]
+    found = scan_member("w.pt", io.BytesIO(data), seekable=True)
+    assert [f.code for f in found] == ["pickle.dangerous-global"]
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+def test_protocol_zero_and_one_pickles_are_scanned_under_any_serialized_name(
+    protocol: int,
+) -> None:
+    for name in ("weights.pt", "model.bin", "ckpt.pth"):
+        found = scan_member(name, io.BytesIO(evil_pickle(protocol)), seekable=True)
+        assert [f.code for f in found] == ["pickle.dangerous-global"], name
+
+
+class _Counting(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.consumed = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.consumed += len(data)
+        return data
+
+
+def test_raw_data_that_starts_like_a_text_pickle_is_not_reported_nor_read_whole() -> None:
+    # 'B' (BINBYTES) with a huge length, then data: not a pickle, and no reason to read on.
+    data = b"B\xff\xff\xff\x7f" + bytes(range(256)) * (96 << 12)  # 24 MiB
+    stream = _Counting(data)
+    assert scan_member("model.bin", stream, seekable=True) == []
+    assert stream.consumed <= pickles.UNCERTAIN_SCAN_LIMIT + 4
+    assert scan_member("notes.pkl", io.BytesIO(b"Bad\n"), seekable=True)[0].code == (
+        "pickle.malformed"  # a .pkl must be a pickle
+    )
+
+
+def test_joblib_inline_arrays_are_a_partial_scan_not_a_malformed_pickle() -> None:
+    # What joblib.dump writes for an ndarray: its wrapper object, then the raw array bytes
+    # (which joblib's unpickler reads itself), then the rest of the pickle.
+    wrapper = b"\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}b"
+    data = b"\x80\x04" + wrapper + b"\x10" + b"\x00" * 15 + b"\x0b\x0c\x0d" * 20 + b"."
+    found = scan_member("model.joblib", io.BytesIO(data), seekable=True)
+    assert [f.code for f in found] == ["pickle.non-weights-global", "pickle.not-scanned"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import struct
 import zipfile
 from pathlib import Path
+from typing import IO
+
+import pytest
 
 from tests.validate.builders import (
     Unseekable,
@@ -155,3 +158,40 @@ def test_tgz_made_with_tar_and_directory_entries_is_fine(tmp_path: Path, weights
     path = tmp_path / "m1.tar.gz"
     subprocess.run(["tar", "czf", str(path), "-C", str(tmp_path / "src"), "m1"], check=True)
     assert check(path).findings == ()
+
+
+def test_file_named_by_the_manifest_but_linked_is_one_finding(
+    tmp_path: Path, weights: bytes
+) -> None:
+    from tests.validate.builders import write_dir
+
+    model = write_dir(tmp_path / "m1", members(weights, weights_pt=None))
+    (tmp_path / "weights.pt").write_bytes(weights)
+    (model / "weights.pt").symlink_to(tmp_path / "weights.pt")
+    result = check(model)
+    assert [(f.code, f.location.member) for f in result.findings] == [
+        ("path.symlink", "weights.pt")
+    ]
+
+
+def test_unreadable_file_of_a_directory_is_reported_not_skipped(
+    tmp_path: Path, weights: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mar_tools.archive import DirectoryView, Member
+    from mar_tools.errors import ArchiveError
+    from tests.validate.builders import write_dir
+
+    model = write_dir(tmp_path / "m1", members(weights))
+    opened = DirectoryView.open
+
+    def refuse_config(view: DirectoryView, member: Member) -> IO[bytes]:
+        if member.name == "model-config.yaml":  # as if its permissions forbade reading it
+            raise ArchiveError(f"{model}/model-config.yaml: cannot read (Permission denied).")
+        return opened(view, member)
+
+    monkeypatch.setattr(DirectoryView, "open", refuse_config)
+    result = check(model)
+    assert [(f.code, f.location.member) for f in result.findings] == [
+        ("entry.corrupt", "model-config.yaml")
+    ]
+    assert "entry.corrupt" not in result.skipped

@@ -3,39 +3,23 @@
 from __future__ import annotations
 
 import time
+from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
 from mar_tools.cli import console
 from torch_model_archiver.builder import BuildResult, build_archive
 from torch_model_archiver.cli.reporter import RichReporter
-from torch_model_archiver.errors import ModelArchiverError
 from torch_model_archiver.model_archiver_config import ModelArchiverConfig
 from torch_model_archiver.spec import ExtraFilesLayout, source_date_epoch_from
 
 
 def run_build(options: Mapping[str, Any], environ: Mapping[str, str]) -> int:
     """Build from the parsed *options*; return the exit code (errors are raised)."""
-    try:
-        epoch = source_date_epoch_from(environ)
-    except ValueError as exc:
-        raise ModelArchiverError(str(exc), hint="unset it or give whole seconds.") from None
-    config = ModelArchiverConfig(
-        model_name=options["model_name"],
-        handler=options["handler"],
-        version=options["version"],
-        serialized_file=options["serialized_file"],
-        model_file=options["model_file"],
-        extra_files=options["extra_files"],
-        runtime=options["runtime"],
-        export_path=options["export_path"] or "",
-        archive_format=options["archive_format"],
-        force=options["force"],
-        requirements_file=options["requirements_file"],
-        config_file=options["config_file"],
-    )
+    # The flags are upstream's ModelArchiverConfig fields (no --export-path: None, "here").
+    config = ModelArchiverConfig.from_args(Namespace(**options))
     spec = config.to_spec(
-        source_date_epoch=epoch,
+        source_date_epoch=source_date_epoch_from(environ),
         extra_files_layout=ExtraFilesLayout(options["extra_files_layout"]),
     )
     interactive = console.is_interactive() and not options["quiet"]

@@ -10,8 +10,11 @@ from typing import Any
 
 import click
 
+from mar_tools.manifest import RUNTIMES
+
 PROG = "torch-model-archiver"
-RUNTIMES = ("python", "python3", "LSP")
+#: The values of ``spec.ArchiveFormat`` (in upstream's order) and ``spec.ExtraFilesLayout``,
+#: spelled here so that ``--help`` does not import the library (a test keeps them equal).
 FORMATS = ("tgz", "no-archive", "zip-store", "default")
 LAYOUTS = ("flat", "relative")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from mar_tools.cli import console
+from torch_model_archiver.cli.command import PROG
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -12,7 +13,6 @@ if TYPE_CHECKING:
 
 #: Below this much input a build takes well under a second: a bar would only flicker.
 PROGRESS_THRESHOLD: Final = 64 << 20
-PROG: Final = "torch-model-archiver"
 
 
 class RichReporter:

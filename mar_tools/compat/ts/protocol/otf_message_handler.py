@@ -35,10 +35,10 @@ def encode_response_headers(resp_hdr_map: dict[str, str]) -> bytearray:
     return out
 
 
-def _encode_body(value: Any) -> bytes | None:
+def _encode_body(value: Any) -> bytes | bytearray | None:
     """Bytes of one response body, or None when it cannot be serialized."""
     if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
+        return value
     if isinstance(value, str):
         return value.encode("utf-8")
     torch = sys.modules.get("torch")  # a tensor exists only if torch was imported
@@ -96,7 +96,8 @@ def create_predict_response(
             return create_predict_response(
                 None, req_id_map, "Unsupported model output data type.", 503
             )
-        out += _INT.pack(len(body)) + body
+        out += _INT.pack(len(body))
+        out += body  # appended on its own: a large body is copied once
     out += _INT.pack(-1)
     return out
 

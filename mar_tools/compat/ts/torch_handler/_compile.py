@@ -25,11 +25,13 @@ PT2_AVAILABLE = True  # torch >= 2.0 is required by mar-tools' run extra
 def apply_pt2_options(model: Any, config: Any, device: Any, ipex: Any) -> Any:
     """The model to serve: *model* compiled per *config*'s ``pt2``, IPEX-optimized, or as is.
 
-    *ipex* is the imported intel_extension_for_pytorch module when IPEX is enabled, else None.
+    *config* is model-config.yaml (``{}`` without one; an empty file's None raises
+    ``TypeError``, as in TorchServe). *ipex* is the imported intel_extension_for_pytorch
+    module when IPEX is enabled, else None.
     """
     compile_options: dict[str, Any] = {}
     valid_backend = False
-    if config is not None and "pt2" in config:
+    if "pt2" in config:
         pt2_value = config["pt2"]
         if "compile" in pt2_value:
             compile_options = pt2_value["compile"]

@@ -165,11 +165,10 @@ class BaseHandler(abc.ABC):  # noqa: B024 (abstract in name only, as upstream)
                 detail = " (an .onnx model needs onnxruntime in the model's environment)"
             raise RuntimeError("No model weights could be loaded" + detail)
 
+        # An empty model-config.yaml is None: looking for "pt2" in it fails, as upstream.
+        config = getattr(self, "model_yaml_config", {})
         self.model = apply_pt2_options(
-            self.model,
-            getattr(self, "model_yaml_config", None),
-            self.device,
-            ipex if IPEX_AVAILABLE else None,
+            self.model, config, self.device, ipex if IPEX_AVAILABLE else None
         )
         logger.debug("Model file %s loaded successfully", self.model_pt_path)
         self.mapping = load_label_mapping(os.path.join(model_dir, "index_to_name.json"))
@@ -208,8 +207,8 @@ class BaseHandler(abc.ABC):  # noqa: B024 (abstract in name only, as upstream)
         return model
 
     def _use_torch_export_aot_compile(self) -> bool:
-        config = getattr(self, "model_yaml_config", None)
-        if config is not None and "pt2" in config:
+        config = getattr(self, "model_yaml_config", {})
+        if "pt2" in config:
             export_value = config["pt2"].get("export", None)
             if isinstance(export_value, dict) and "aot_compile" in export_value:
                 return bool(export_value["aot_compile"] == True)  # noqa: E712

@@ -1,7 +1,9 @@
 """Small, real distributions written by the tests themselves (no network, no build step).
 
 :func:`write_wheel` writes a pure-Python wheel as a zip with proper ``METADATA``, ``WHEEL``
-and ``RECORD`` (sha256 of every file), which pip and uv install like any other.
+and ``RECORD`` (sha256 of every file), which pip and uv install like any other. Its bytes
+depend only on the arguments (fixed entry times and modes), so that environment cache keys
+computed from an archive that ships one are stable from run to run.
 :func:`write_sdist` writes a setuptools source tree packed as ``.tar.gz``.
 """
 
@@ -14,6 +16,9 @@ import tarfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+#: Entry time of every member: identical bytes on every call.
+_EPOCH = (2024, 1, 1, 0, 0, 0)
 
 
 def _record_hash(data: bytes) -> str:
@@ -31,8 +36,9 @@ def write_wheel(
 ) -> Path:
     """Write ``<name>-<version>-py3-none-any.whl`` into *directory*; return its path.
 
-    *files* maps archive paths (``pkg/__init__.py``) to their text; *scripts* maps console
-    script names to ``module:function``.
+    *name* is the distribution name (``-`` becomes ``_`` in the file name); *files* maps
+    archive paths (``pkg/__init__.py``) to their text; *requires* are ``Requires-Dist``
+    lines; *scripts* maps console script names to ``module:function``.
     """
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
@@ -56,7 +62,10 @@ def write_wheel(
     directory.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in entries.items():
-            archive.writestr(path, data)
+            member = zipfile.ZipInfo(path, _EPOCH)
+            member.external_attr = 0o644 << 16
+            member.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(member, data)
     return target
 
 
