@@ -17,6 +17,7 @@ from mar_tools.environment.options import EnvOptions
 from mar_tools.environment.pruning import DEFAULT_OLDER_THAN_DAYS, prune
 from mar_tools.environment.store import EnvStore, StoredEnv
 from mar_tools.errors import ExitCode
+from mar_tools.sizes import human_size
 
 _archive = click.argument("archive", type=click.Path(path_type=Path))
 
@@ -150,16 +151,6 @@ def _as_dict(env: StoredEnv) -> dict[str, Any]:
         "torch": record.torch,
         "requirements": record.requirements,
     }
-
-
-def human_size(size: int) -> str:
-    """Bytes in the largest binary unit that keeps the number at least 1 (``12.3 MiB``)."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def ago(timestamp: float, now: float) -> str:

@@ -21,9 +21,10 @@ from typing import cast
 
 from mar_tools.archive import Member, ZipView
 from mar_tools.report.finding import Finding
+from mar_tools.sizes import human_size
 from mar_tools.validate.catalog import CODES, finding
 from mar_tools.validate.entry_reader import EntryStream
-from mar_tools.validate.limits import exceeds_size, human_size
+from mar_tools.validate.limits import exceeds_size
 from mar_tools.validate.pickles import is_candidate, scan_member, sniff
 from mar_tools.validate.subject import READ_ERRORS, Subject
 

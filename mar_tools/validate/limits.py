@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mar_tools.report.finding import Finding
+from mar_tools.sizes import human_size
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.options import Limits
 from mar_tools.validate.subject import Subject
@@ -47,13 +48,3 @@ def exceeds_size(subject: Subject) -> bool:
     """True when reading every entry would pass the total-size limit (so don't)."""
     total = sum(member.size for member in subject.view.members)
     return total > subject.options.limits.max_total_size
-
-
-def human_size(count: int) -> str:
-    """*count* bytes as ``512 B``, ``1.5 MiB``..."""
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")

@@ -1,0 +1,16 @@
+"""Byte counts written for people: one spelling shared by every command's messages."""
+
+from __future__ import annotations
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def human_size(count: int) -> str:
+    """*count* bytes in the largest binary unit that keeps the number at least 1:
+    ``512 B``, ``1.5 MiB``, ``2.0 TiB`` (TiB is the largest unit used)."""
+    value = float(count)
+    for unit in _UNITS[:-1]:
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} {_UNITS[-1]}"
