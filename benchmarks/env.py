@@ -40,8 +40,8 @@ from benchmarks.harness import (
     measure,
 )
 from benchmarks.tiny_model import INPUT, write_tiny_model
-from mar_tools.environment.uv_installer import find_uv
-from mar_tools.manifest import Manifest, ModelInfo
+from mar_tools.core.manifest import Manifest, ModelInfo
+from mar_tools.env.installers import find_uv
 from tests.support.wheels import write_wheel
 
 PYTHON = Path(sys.executable)

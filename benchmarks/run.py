@@ -38,7 +38,7 @@ from benchmarks.harness import (
     measure,
     run_once,
 )
-from mar_tools.cache import cache_subdir
+from mar_tools.core.cache import cache_subdir
 
 PYTHON = Path(sys.executable)
 MAR = PYTHON.with_name("mar")

@@ -13,29 +13,29 @@ from typing import TYPE_CHECKING, Any
 from mar_tools._version import __version__
 
 if TYPE_CHECKING:
-    from mar_tools.archive import ArchiveFormat, ArchiveView, Member, open_archive
-    from mar_tools.errors import ExitCode, MarToolsError
-    from mar_tools.handler_ref import HandlerRef
-    from mar_tools.manifest import MANIFEST_PATH, Manifest, ModelInfo
+    from mar_tools.core.archive import ArchiveView, ContainerFormat, Member, open_archive
+    from mar_tools.core.errors import ExitCode, MarToolsError
+    from mar_tools.core.handler_ref import HandlerRef
+    from mar_tools.core.manifest import MANIFEST_PATH, Manifest, ModelInfo
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
-    "ArchiveFormat": "mar_tools.archive",
-    "ArchiveView": "mar_tools.archive",
-    "Member": "mar_tools.archive",
-    "open_archive": "mar_tools.archive",
-    "ExitCode": "mar_tools.errors",
-    "MarToolsError": "mar_tools.errors",
-    "HandlerRef": "mar_tools.handler_ref",
-    "MANIFEST_PATH": "mar_tools.manifest",
-    "Manifest": "mar_tools.manifest",
-    "ModelInfo": "mar_tools.manifest",
+    "ContainerFormat": "mar_tools.core.archive",
+    "ArchiveView": "mar_tools.core.archive",
+    "Member": "mar_tools.core.archive",
+    "open_archive": "mar_tools.core.archive",
+    "ExitCode": "mar_tools.core.errors",
+    "MarToolsError": "mar_tools.core.errors",
+    "HandlerRef": "mar_tools.core.handler_ref",
+    "MANIFEST_PATH": "mar_tools.core.manifest",
+    "Manifest": "mar_tools.core.manifest",
+    "ModelInfo": "mar_tools.core.manifest",
 }
 
 __all__ = [
     "MANIFEST_PATH",
-    "ArchiveFormat",
     "ArchiveView",
+    "ContainerFormat",
     "ExitCode",
     "HandlerRef",
     "Manifest",

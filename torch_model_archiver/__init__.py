@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         OutputWriteError,
         SourceChangedError,
     )
-    from torch_model_archiver.members import ArchivePlan, Member
+    from torch_model_archiver.members import ArchivePlan, PlanEntry
     from torch_model_archiver.model_archiver_config import ModelArchiverConfig
     from torch_model_archiver.model_packaging import ModelArchiver, generate_model_archive
     from torch_model_archiver.progress import Reporter, SilentReporter
@@ -45,7 +45,7 @@ _EXPORTS = {
     "EntryRecord": "writing",
     "ExtraFilesLayout": "spec",
     "InputError": "errors",
-    "Member": "members",
+    "PlanEntry": "members",
     "MissingInputError": "errors",
     "ModelArchiver": "model_packaging",
     "ModelArchiverConfig": "model_archiver_config",
@@ -69,13 +69,13 @@ __all__ = [
     "EntryRecord",
     "ExtraFilesLayout",
     "InputError",
-    "Member",
     "MissingInputError",
     "ModelArchiver",
     "ModelArchiverConfig",
     "ModelArchiverError",
     "OutputExistsError",
     "OutputWriteError",
+    "PlanEntry",
     "Reporter",
     "Runtime",
     "SilentReporter",

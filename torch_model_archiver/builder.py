@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mar_tools.manifest import Manifest, format_created_on
+from mar_tools.core.manifest import Manifest, format_created_on
 from torch_model_archiver.compression import Backend, select_backend
 from torch_model_archiver.dir_writer import write_directory
 from torch_model_archiver.errors import (

@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from mar_tools.manifest import MANIFEST_PATH
+from mar_tools.core.manifest import MANIFEST_PATH
 from torch_model_archiver.progress import Reporter
 from torch_model_archiver.writing import EntryRecord, WriteJob, changed
 

@@ -1,7 +1,7 @@
 """Errors of the archiver. One root, :class:`ModelArchiverError`, named as upstream's.
 
 Every class carries the exit code ``torch-model-archiver`` turns it into (the boundary in
-``mar_tools.cli.boundary`` does the mapping), so this module is the whole exit-code contract.
+``mar_tools.terminal.boundary`` does the mapping), so this module is the whole exit-code contract.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import IntEnum
 
-from mar_tools.errors import MarToolsError
+from mar_tools.core.errors import MarToolsError
 
 
 class ArchiverExit(IntEnum):

@@ -23,8 +23,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mar_tools.handler_ref import BACKEND_FALLBACK_MODULES
-from mar_tools.manifest import MANIFEST_PATH
+from mar_tools.core.handler_ref import BACKEND_FALLBACK_MODULES
+from mar_tools.core.manifest import MANIFEST_PATH
 from torch_model_archiver.sources import (
     FileId,
     Problems,
@@ -39,7 +39,7 @@ COLLISION_HINT = "rename one of them, or keep directory paths with --extra-files
 
 
 @dataclass(frozen=True)
-class Member:
+class PlanEntry:
     """One file of the archive. ``mode`` and ``mtime`` are already normalized."""
 
     arcname: str
@@ -59,7 +59,7 @@ class ArchivePlan:
     ``createdOn`` (``None`` when there are no members: the caller uses the build time).
     """
 
-    members: tuple[Member, ...]
+    members: tuple[PlanEntry, ...]
     warnings: tuple[str, ...] = ()
     manifest_mtime: float | None = None
 
@@ -134,7 +134,7 @@ def _single(path: Path, origin: str, problems: Problems) -> list[SourceFile]:
 
 def _unique_members(
     sources: list[SourceFile], epoch: int | None, problems: Problems
-) -> tuple[Member, ...]:
+) -> tuple[PlanEntry, ...]:
     by_name: dict[str, SourceFile] = {}
     for source in sources:
         reason = _bad_name_reason(source.arcname)
@@ -152,7 +152,7 @@ def _unique_members(
             )
     _check_file_dir_clashes(by_name, problems)
     return tuple(
-        Member(
+        PlanEntry(
             arcname=name,
             source=source.path,
             origin=source.origin,

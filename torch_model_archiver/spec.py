@@ -15,8 +15,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Final
 
-from mar_tools.handler_ref import HandlerRef
-from mar_tools.manifest import Manifest, ModelInfo
+from mar_tools.core.handler_ref import HandlerRef
+from mar_tools.core.manifest import Manifest, ModelInfo
 from torch_model_archiver.errors import ModelArchiverError
 from torch_model_archiver.version import __version__
 

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from mar_tools.manifest import MANIFEST_PATH
+from mar_tools.core.manifest import MANIFEST_PATH
 from torch_model_archiver.compression import CHUNK_SIZE, END_OF_STREAM, Backend, deflate_chunk
 from torch_model_archiver.pipeline import Pool, in_order
 from torch_model_archiver.progress import Reporter

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
-from mar_tools.manifest import MANIFEST_PATH
+from mar_tools.core.manifest import MANIFEST_PATH
 from torch_model_archiver.compression import (
     CHUNK_SIZE,
     END_OF_STREAM,
@@ -34,7 +34,7 @@ from torch_model_archiver.compression import (
     deflate_small,
     worth_deflating,
 )
-from torch_model_archiver.members import Member
+from torch_model_archiver.members import PlanEntry
 from torch_model_archiver.pipeline import Pool, in_order
 from torch_model_archiver.progress import Reporter
 from torch_model_archiver.range_copy import RangeCopier
@@ -74,7 +74,7 @@ class _Small:
 
 @dataclass(frozen=True)
 class _Begin:
-    member: Member
+    member: PlanEntry
     method: int
     fd: int
 
@@ -155,7 +155,7 @@ class _ZipWriter:
             partial(self._small, MANIFEST_PATH, 0o644, job.manifest_mtime, job.manifest)
         )
 
-    def _small_from_file(self, member: Member) -> _Small:
+    def _small_from_file(self, member: PlanEntry) -> _Small:
         with open(member.source, "rb") as source:
             raw = source.read(member.size + 1)
         if len(raw) != member.size:
@@ -169,7 +169,7 @@ class _ZipWriter:
             return _Small(name, mode, mtime, len(raw), crc, DEFLATED, packed)
         return _Small(name, mode, mtime, len(raw), crc, STORED, raw)
 
-    def _worth_deflating(self, fd: int, member: Member) -> bool:
+    def _worth_deflating(self, fd: int, member: PlanEntry) -> bool:
         last = member.size - SAMPLE_SIZE
         offsets = sorted({0, last // 2 // 4096 * 4096, last})
         samples = [read_at(fd, SAMPLE_SIZE, offset, member.source) for offset in offsets]

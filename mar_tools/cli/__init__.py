@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from mar_tools._version import __version__
-from mar_tools.cli.boundary import run_command
+from mar_tools.terminal.boundary import run_command
 
 #: Subcommand name -> module that defines ``command``.
 SUBCOMMANDS: dict[str, str] = {

@@ -9,15 +9,15 @@ from typing import Any
 
 import click
 
-from mar_tools.cache import cache_subdir
-from mar_tools.cli import console
 from mar_tools.cli.env_options import cache_dir_option, env_options_from, environment_options
-from mar_tools.environment import archive_env
-from mar_tools.environment.options import EnvOptions
-from mar_tools.environment.pruning import DEFAULT_OLDER_THAN_DAYS, prune
-from mar_tools.environment.store import EnvStore, StoredEnv
-from mar_tools.errors import ExitCode
-from mar_tools.sizes import human_size
+from mar_tools.core.cache import cache_subdir
+from mar_tools.core.errors import ExitCode
+from mar_tools.core.sizes import human_size
+from mar_tools.env import archive_env
+from mar_tools.env.options import EnvOptions
+from mar_tools.env.pruning import DEFAULT_OLDER_THAN_DAYS, prune
+from mar_tools.env.store import EnvStore, StoredEnv
+from mar_tools.terminal import console
 
 _archive = click.argument("archive", type=click.Path(path_type=Path))
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from mar_tools.environment import EnvOptions
+from mar_tools.env import EnvOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 

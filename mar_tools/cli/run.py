@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from mar_tools.cli import console
 from mar_tools.cli.env_options import env_options_from, environment_options
-from mar_tools.errors import ExitCode
+from mar_tools.core.errors import ExitCode
+from mar_tools.core.fs import write_atomically
 from mar_tools.run import (
     ENVELOPES,
     DeviceChoice,
@@ -26,9 +26,9 @@ from mar_tools.run import (
     run_archive,
 )
 from mar_tools.run.inputs import parse_header
-from mar_tools.run.output import write_atomically
 from mar_tools.run.render import render_bodies, render_json
 from mar_tools.run.stats import LatencySummary
+from mar_tools.terminal import console
 
 #: Signals that stop ``mar run`` the way Ctrl-C does (see :func:`_exit_on_termination`).
 _TERMINATION = (signal.SIGTERM, signal.SIGHUP)

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from mar_tools.cli import console
-from mar_tools.errors import ExitCode
+from mar_tools.core.errors import ExitCode
 from mar_tools.report.result import Report
+from mar_tools.terminal import console
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
 STYLES = {

@@ -5,8 +5,8 @@ The library API is :func:`run_archive` with :class:`RunOptions`; it returns a
 torch: the handler runs in a worker process (``mar_tools.worker``) in the model's interpreter.
 """
 
+from mar_tools.core.errors import DeviceUnavailable, LoadFailed, WorkerDied
 from mar_tools.run.device import DeviceChoice
-from mar_tools.run.errors import DeviceUnavailable, LoadFailed, WorkerDied
 from mar_tools.run.inputs import InputSpec
 from mar_tools.run.response import Response
 from mar_tools.run.runner import ENVELOPES, RunOptions, RunResult, run_archive

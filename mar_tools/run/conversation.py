@@ -13,8 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mar_tools.errors import UsageError
-from mar_tools.run.errors import DeviceUnavailable, LoadFailed, WorkerDied
+from mar_tools.core.errors import DeviceUnavailable, LoadFailed, UsageError, WorkerDied
 from mar_tools.run.process import WorkerProcess
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mar_tools.errors import UsageError
+from mar_tools.core.errors import UsageError
 
 _DEVICE = re.compile(r"^(?P<kind>cpu|mps|cuda)(?::(?P<index>\d+))?$")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from mar_tools.errors import UsageError
+from mar_tools.core.errors import UsageError
 from mar_tools.run.headers import java_hashmap_order
 from mar_tools.worker.inputs import Parameter
 from mar_tools.worker.inputs import Request as WorkerRequest

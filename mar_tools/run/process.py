@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import mar_tools.compat
 import mar_tools.worker
-from mar_tools.handler_ref import HandlerRef
+from mar_tools.core.handler_ref import HandlerRef
 from mar_tools.worker.wire import WireError, read_message, write_message
 
 ENTRY_SCRIPT = Path(mar_tools.worker.__file__).resolve().parent / "entry.py"

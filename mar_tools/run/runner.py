@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mar_tools.cache import cache_subdir
-from mar_tools.environment import EnvOptions, Interpreter, prepare_environment
-from mar_tools.errors import MarToolsError, UsageError
+from mar_tools.core.cache import cache_subdir
+from mar_tools.core.errors import MarToolsError, UsageError
+from mar_tools.core.extraction import ExtractedModel, prepare_model_dir
+from mar_tools.core.model_source import Model, load_model_files, read_yaml
+from mar_tools.env import EnvOptions, Interpreter, prepare_environment
 from mar_tools.run.conversation import expect_loaded, expect_response
 from mar_tools.run.device import DeviceChoice
-from mar_tools.run.extraction import ExtractedModel, prepare_model_dir
 from mar_tools.run.inputs import InputSpec, Request, build_requests
-from mar_tools.run.model import Model, load_model_files, read_yaml
 from mar_tools.run.process import COMPAT_DIR, WorkerProcess, worker_environment
 from mar_tools.run.response import Response, frames_from_message, http_responses
 from mar_tools.worker.inputs import batch_message

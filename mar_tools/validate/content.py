@@ -1,7 +1,7 @@
 """The content pass: every entry's bytes checked, serialized files scanned, in one read.
 
 Zip, full mode (the default): each entry is read once, in file order, through an
-:class:`~mar_tools.validate.entry_reader.EntryStream` that verifies its CRC and size;
+:class:`~mar_tools.core.archive.entry_reader.EntryStream` that verifies its CRC and size;
 serialized files are scanned from the same stream (a STORED one through a cheap window on
 the file instead). ``--quick``: no CRC; serialized files are scanned when that is cheap.
 tar.gz: the gzip CRC was checked when the archive was opened; serialized members are
@@ -19,13 +19,13 @@ from collections.abc import Iterator
 from io import RawIOBase
 from typing import cast
 
-from mar_tools.archive import Member, ZipView
+from mar_tools.core.archive import Member, ZipView
+from mar_tools.core.archive.entry_reader import EntryStream
+from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
-from mar_tools.sizes import human_size
 from mar_tools.validate.catalog import CODES, finding
-from mar_tools.validate.entry_reader import EntryStream
 from mar_tools.validate.limits import exceeds_size
-from mar_tools.validate.pickles import is_candidate, scan_member, sniff
+from mar_tools.validate.pickle.scan import is_candidate, scan_member, sniff
 from mar_tools.validate.subject import READ_ERRORS, Subject
 
 READABLE_METHODS = (0, 8)

@@ -14,7 +14,7 @@ import ast
 import sys
 from collections.abc import Iterator
 
-from mar_tools.handler_ref import BACKEND_FALLBACK_MODULES, HandlerRef
+from mar_tools.core.handler_ref import BACKEND_FALLBACK_MODULES, HandlerRef
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.modules import FoundModule, import_module

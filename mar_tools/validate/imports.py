@@ -16,7 +16,7 @@ import posixpath
 import sys
 from collections.abc import Iterator
 
-from mar_tools.archive import Member
+from mar_tools.core.archive import Member
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.handler import PROVIDED, handler_module

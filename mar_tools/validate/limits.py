@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
-from mar_tools.sizes import human_size
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.options import Limits
 from mar_tools.validate.subject import Subject

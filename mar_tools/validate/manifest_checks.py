@@ -9,7 +9,7 @@ import json
 import posixpath
 from collections.abc import Iterator
 
-from mar_tools.manifest import (
+from mar_tools.core.manifest import (
     CONFIG_FILE,
     MANIFEST_PATH,
     MODEL,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from mar_tools.handler_ref import BACKEND_FALLBACK_MODULES, model_module_name
+from mar_tools.core.handler_ref import BACKEND_FALLBACK_MODULES, model_module_name
 from mar_tools.report.finding import Finding, Severity
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.handler import handler_module

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from mar_tools.archive import Member
+from mar_tools.core.archive import Member
 from mar_tools.validate.subject import Subject
 
 ModuleKind = Literal["package", "extension", "source", "bytecode", "namespace"]

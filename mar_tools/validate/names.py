@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from mar_tools.archive import Member
-from mar_tools.archive.member import name_problems as archive_name_problems
+from mar_tools.core.archive import Member
+from mar_tools.core.archive.member import name_problems as archive_name_problems
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.subject import Subject

@@ -12,15 +12,15 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from mar_tools._version import __version__
-from mar_tools.archive import (
-    ArchiveFormat,
+from mar_tools.core.archive import (
     ArchiveTooLarge,
+    ContainerFormat,
     DirectoryView,
     ZipView,
     detect_format,
     open_archive,
 )
-from mar_tools.errors import ArchiveError
+from mar_tools.core.errors import ArchiveError
 from mar_tools.report.finding import Finding
 from mar_tools.report.result import ArchiveResult, Report
 from mar_tools.validate.catalog import CATALOG, CODES, finding
@@ -52,12 +52,12 @@ CHECKS: tuple[Check, ...] = (
 )
 ZIP_ONLY = frozenset(code for code in CODES if code.startswith("zip."))
 #: Checks that do not apply to a format (JUnit lists them as skipped, not passed).
-NOT_APPLICABLE: dict[ArchiveFormat, frozenset[str]] = {
-    ArchiveFormat.ZIP: frozenset(),
-    ArchiveFormat.TGZ: ZIP_ONLY
+NOT_APPLICABLE: dict[ContainerFormat, frozenset[str]] = {
+    ContainerFormat.ZIP: frozenset(),
+    ContainerFormat.TGZ: ZIP_ONLY
     | {"entry.encrypted", "entry.unsupported-compression", "limits.ratio"},
     # A file a directory holds may still be unreadable: entry.corrupt applies.
-    ArchiveFormat.DIRECTORY: ZIP_ONLY
+    ContainerFormat.DIRECTORY: ZIP_ONLY
     | {"entry.encrypted", "entry.unsupported-compression", "entry.crc-mismatch"}
     | {"limits.ratio", "archive.wrong-extension"},
 }
@@ -90,7 +90,7 @@ def validate_archive(
     target = Path(path)
     found: list[Finding] = []
     skipped: set[str] = set()
-    fmt: ArchiveFormat | None = None
+    fmt: ContainerFormat | None = None
     root: str | None = None
     try:
         fmt = detect_format(target)
@@ -133,16 +133,16 @@ def _run(subject: Subject) -> Iterator[Finding]:
         yield from check(subject)
 
 
-def _extension(path: Path, fmt: ArchiveFormat) -> Iterator[Finding]:
+def _extension(path: Path, fmt: ContainerFormat) -> Iterator[Finding]:
     """TorchServe unzips files named *.mar and untars everything else."""
     named_mar = path.name.endswith(".mar")
-    if fmt is ArchiveFormat.ZIP and not named_mar:
+    if fmt is ContainerFormat.ZIP and not named_mar:
         yield finding(
             "archive.wrong-extension",
             f"{path.name} is a zip archive; TorchServe unzips only files named *.mar and "
             "would try to untar it.",
         )
-    elif fmt is ArchiveFormat.TGZ and named_mar:
+    elif fmt is ContainerFormat.TGZ and named_mar:
         yield finding(
             "archive.wrong-extension",
             f"{path.name} is a tar.gz archive; TorchServe would try to unzip it because of "

@@ -4,7 +4,7 @@ TorchServe installs the requirements with ``pip install -U -t <model_dir> -r <fi
 into a per-model venv) when ``install_py_dep_per_model`` is on; a line pip rejects makes
 registration fail, and a requirement on torch (or on a package pinning it) makes pip
 install a second torch next to the server's. Files are located by the same reader the
-environment cache uses (:mod:`mar_tools.environment.requirements`), so validation and
+environment cache uses (:mod:`mar_tools.core.requirements`), so validation and
 ``mar run`` agree on what pip would read; unlike ``mar run``, validation looks at nothing
 outside the archive (a path outside it is reported, never read from this machine).
 """
@@ -18,13 +18,13 @@ import shlex
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
-from mar_tools.environment.model_files import ArchiveFiles, FileKind, normalize
+from mar_tools.core.model_files import ArchiveFiles, FileKind, normalize
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.subject import READ_ERRORS, Subject
 
 if TYPE_CHECKING:
-    from mar_tools.environment.requirements import RequirementsSet
+    from mar_tools.core.requirements import RequirementsSet
 
 #: Distributions that are torch or pin an exact torch version.
 TORCH_PACKAGES = frozenset({"torch", "torchvision", "torchaudio", "torchtext"})
@@ -88,7 +88,7 @@ def _file_findings(subject: Subject, name: str, names: set[str] | None) -> Itera
     except UnicodeDecodeError as exc:
         yield finding("requirements.syntax", f"{name} is not UTF-8 text ({exc.reason}).", name)
         return
-    from mar_tools.environment.requirements import local_path, logical_lines
+    from mar_tools.core.requirements import local_path, logical_lines
 
     for number, line in logical_lines(text):
         if line.startswith("-"):
@@ -129,7 +129,7 @@ def _local_distribution(path: str) -> str:
 def _read(subject: Subject, name: str) -> RequirementsSet | None:
     """The requirements as pip reads them (nested files included), or None if unreadable."""
     # Imported here: the requirements reader is slow to import and most runs never need it.
-    from mar_tools.environment.requirements import read_requirements
+    from mar_tools.core.requirements import read_requirements
 
     try:
         return read_requirements(_ArchiveOnly(subject), name)

@@ -1,6 +1,6 @@
 """The archive under validation, as every check sees it.
 
-A :class:`Subject` wraps the open :class:`~mar_tools.archive.ArchiveView` with what checks
+A :class:`Subject` wraps the open :class:`~mar_tools.core.archive.ArchiveView` with what checks
 share: the options, small files read once, the parsed manifest (set by the manifest
 check) and the members whose bytes turned out unreadable (reported once, not by every
 check that tried to read them).
@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mar_tools.archive import ArchiveView, Member
-from mar_tools.errors import ArchiveError
-from mar_tools.manifest import Manifest
+from mar_tools.core.archive import ArchiveView, Member
+from mar_tools.core.errors import ArchiveError
+from mar_tools.core.manifest import Manifest
 from mar_tools.validate.options import MiB, ValidateOptions
 from mar_tools.validate.python_source import SourceModule, parse_source
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from mar_tools.archive import LocalHeader, Member, ZipView
+from mar_tools.core.archive import LocalHeader, Member, ZipView
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 

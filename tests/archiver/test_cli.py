@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mar_tools import __version__ as tool_version
-from mar_tools.manifest import RUNTIMES
+from mar_tools.core.manifest import RUNTIMES
 from tests.archiver.outputs import MANIFEST, entries, manifest_of, run_cli, write
 from torch_model_archiver.cli.command import FORMATS, LAYOUTS
 from torch_model_archiver.compression import select_backend

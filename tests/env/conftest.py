@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.environment import EnvOptions
+from mar_tools.env import EnvOptions
 from tests.support.wheels import write_wheel
 
 MAR = Path(sys.executable).with_name("mar")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from mar_tools.manifest import Manifest, ModelInfo
+from mar_tools.core.manifest import Manifest, ModelInfo
 
 #: A handler that reports what the model's interpreter sees.
 HANDLER = "def handle(data, context):\n    return [str(len(data))]\n"

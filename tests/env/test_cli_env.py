@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from mar_tools.cli import cli
-from mar_tools.environment import prepare_environment
-from mar_tools.environment.lock import held
-from mar_tools.environment.store import EnvStore
+from mar_tools.env import prepare_environment
+from mar_tools.env.lock import held
+from mar_tools.env.store import EnvStore
 from tests.env.conftest import MAR, PipLog, env_python, options
 from tests.env.models import Model, make_model
 from tests.env.test_store import PAYLOAD, fake_env

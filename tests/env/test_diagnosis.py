@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mar_tools.environment.diagnosis import Diagnosis, diagnose, tail
+from mar_tools.env.diagnosis import Diagnosis, diagnose, tail
 
 PIP_NOT_FOUND = """\
 Looking in links: /opt/wheels

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from mar_tools.cli.env_options import env_options_from, environment_options
-from mar_tools.environment import EnvOptions
+from mar_tools.env import EnvOptions
 
 
 @click.command()

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.environment import EnvironmentSetupError, EnvOptions, prepare_environment
-from mar_tools.environment.inheritance import PTH_NAME
-from mar_tools.environment.layout import VenvLayout
-from mar_tools.environment.uv_installer import find_uv
-from mar_tools.errors import ArchiveError, ExitCode
+from mar_tools.core.errors import ArchiveError, ExitCode
+from mar_tools.env import EnvironmentSetupError, EnvOptions, prepare_environment
+from mar_tools.env.installers import find_uv
+from mar_tools.env.venv_files import PTH_NAME, VenvLayout
 from tests.env.conftest import PipLog, env_python, options
 from tests.env.models import make_model
 
@@ -175,8 +174,8 @@ def test_inherits_from_a_launching_venv_that_is_not_the_test_venv(
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from mar_tools.environment import EnvOptions, prepare_environment\n"
-        "from mar_tools.manifest import Manifest\n"
+        "from mar_tools.env import EnvOptions, prepare_environment\n"
+        "from mar_tools.core.manifest import Manifest\n"
         f"manifest = Manifest.parse(Path({str(tmp_path / 'manifest.json')!r}).read_bytes())\n"
         f"it = prepare_environment(Path({str(root)!r}), manifest, {{}},"
         " EnvOptions(installer='pip', pip_options=('--no-index',)))\n"
@@ -222,7 +221,7 @@ def test_a_requirement_asking_for_another_torch_fails_before_installing(
     with pytest.raises(EnvironmentSetupError) as caught:
         prepare_environment(root, model.manifest, model.config, options(installer))
 
-    from mar_tools.environment.host import distribution_version
+    from mar_tools.env.host import distribution_version
 
     assert caught.value.exit_code == ExitCode.ENVIRONMENT
     assert int(ExitCode.ENVIRONMENT) == 5
@@ -520,12 +519,12 @@ def test_a_run_that_finds_its_environment_loads_no_build_machinery(
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from mar_tools.environment import EnvOptions, prepare_environment\n"
-        "from mar_tools.manifest import Manifest\n"
+        "from mar_tools.env import EnvOptions, prepare_environment\n"
+        "from mar_tools.core.manifest import Manifest\n"
         f"manifest = Manifest.parse(Path({str(tmp_path / 'manifest.json')!r}).read_bytes())\n"
         f"it = prepare_environment(Path({str(root)!r}), manifest, {{}}, EnvOptions())\n"
         "heavy = ('filelock', 'packaging', 'virtualenv', 'urllib.request', 'importlib.metadata',"
-        " 'mar_tools.environment.builder')\n"
+        " 'mar_tools.env.builder')\n"
         "print(it.python, *sorted(name for name in heavy if name in sys.modules))\n"
     )
 

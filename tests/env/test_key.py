@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.archive import open_archive
-from mar_tools.environment.host import Host
-from mar_tools.environment.key import EnvKey, compute_key
-from mar_tools.environment.model_files import ArchiveFiles, DirectoryFiles, ModelFiles
-from mar_tools.environment.requirements import read_requirements
+from mar_tools.core.archive import open_archive
+from mar_tools.core.model_files import ArchiveFiles, DirectoryFiles, ModelFiles
+from mar_tools.core.requirements import read_requirements
+from mar_tools.env.host import Host
+from mar_tools.env.key import EnvKey, compute_key
 
 HOST = Host(
     base_python=Path("/usr/bin/python3.11"),

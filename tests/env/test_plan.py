@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import pytest
 
-from mar_tools.environment.options import EnvMode
-from mar_tools.environment.plan import EnvPlan, plan_environment
-from mar_tools.manifest import Manifest, ModelInfo
+from mar_tools.core.manifest import Manifest, ModelInfo
+from mar_tools.env.options import EnvMode
+from mar_tools.env.plan import EnvPlan, plan_environment
 
 NO_ENV = "no requirementsFile and no useVenv"
 IGNORED = "useVenv is ignored for runtime 'python3' (TorchServe honours it for 'python' only)."

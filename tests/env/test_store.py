@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.environment.errors import EnvironmentSetupError
-from mar_tools.environment.lock import exclusive, held, hold_shared, is_free
-from mar_tools.environment.pruning import Removed, prune
-from mar_tools.environment.record import EnvRecord, read_record, write_record
-from mar_tools.environment.store import EnvStore
+from mar_tools.core.errors import EnvironmentSetupError
+from mar_tools.env.lock import exclusive, held, hold_shared, is_free
+from mar_tools.env.pruning import Removed, prune
+from mar_tools.env.store import EnvStore
+from mar_tools.env.venv_files import EnvRecord, read_record, write_record
 
 DAY = 86400.0
 PAYLOAD = 2 * 1024 * 1024
@@ -165,7 +165,7 @@ def test_a_held_lock_makes_others_wait_and_say_so(tmp_path: Path) -> None:
 CLAIMER = """\
 import sys
 from pathlib import Path
-from mar_tools.environment.store import EnvStore
+from mar_tools.env.store import EnvStore
 found = EnvStore(Path(sys.argv[1])).claim(sys.argv[2])
 print(found is not None, flush=True)
 sys.stdin.read()

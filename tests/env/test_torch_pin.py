@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mar_tools.environment.requirements import NamedRequirement
-from mar_tools.environment.torch_pin import (
+from mar_tools.core.requirements import NamedRequirement
+from mar_tools.env.torch_pin import (
     TorchConflict,
     constraint_text,
     direct_conflicts,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.run.extraction import sha256_of
+from mar_tools.core.extraction import sha256_of
 from mar_tools.run.response import error_body
 from tests.run.support import build_archive, manifest, run_mar, source
 
@@ -259,7 +259,7 @@ def test_missing_and_broken_archives(tmp_path: Path, cache: Path) -> None:
     assert done.stderr.startswith(f"mar: error: {tmp_path / 'junk.mar'}: not a readable zip")
 
 
-def test_invalid_model_config_fails_the_load(tmp_path: Path, cache: Path) -> None:
+def test_invalid_model_config_is_a_broken_archive(tmp_path: Path, cache: Path) -> None:
     archive = _archive(
         tmp_path,
         {"echo.py": ECHO, "cfg.yaml": "batchSize: [1\n"},
@@ -267,7 +267,7 @@ def test_invalid_model_config_fails_the_load(tmp_path: Path, cache: Path) -> Non
         config_file="cfg.yaml",
     )
     done = run_mar([archive], cache=cache)
-    assert done.returncode == 4
+    assert done.returncode == 3
     assert done.stderr.startswith(
         f"mar: error: {_model_dir(cache, archive) / 'cfg.yaml'}: the model config file is not "
         "valid YAML: "

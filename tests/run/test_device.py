@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from mar_tools.errors import UsageError
+from mar_tools.core.errors import UsageError
 from mar_tools.run.device import DeviceChoice
 from mar_tools.worker.devices import DeviceUnavailable, check_device, gpu_id_for
 

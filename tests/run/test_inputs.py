@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.errors import UsageError
+from mar_tools.core.errors import UsageError
 from mar_tools.run.headers import java_hashmap_order
 from mar_tools.run.inputs import (
     InputSpec,

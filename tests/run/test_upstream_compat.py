@@ -520,7 +520,7 @@ def test_the_worker_uses_a_real_torchserve_when_the_interpreter_has_one(
 ) -> None:
     """Same archive, same requests: our worker with upstream's ``ts`` package (found first on
     the path of the torchserve venv's interpreter) answers exactly like with ours."""
-    from mar_tools.environment import Interpreter
+    from mar_tools.env import Interpreter
     from mar_tools.run import InputSpec, RunOptions, run_archive
 
     monkeypatch.setenv("MAR_CACHE_DIR", str(cache))

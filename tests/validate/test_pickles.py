@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.validate import pickles, torch_zip
-from mar_tools.validate.pickle_ops import scan_pickles
-from mar_tools.validate.pickle_policy import classify
-from mar_tools.validate.pickles import scan_member
+from mar_tools.validate.pickle import scan as pickles
+from mar_tools.validate.pickle import torch_zip
+from mar_tools.validate.pickle.ops import scan_pickles
+from mar_tools.validate.pickle.policy import classify
+from mar_tools.validate.pickle.scan import scan_member
 from tests.validate.builders import (
     RunsCommand,
     TorchFiles,

@@ -177,8 +177,8 @@ def test_file_named_by_the_manifest_but_linked_is_one_finding(
 def test_unreadable_file_of_a_directory_is_reported_not_skipped(
     tmp_path: Path, weights: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mar_tools.archive import DirectoryView, Member
-    from mar_tools.errors import ArchiveError
+    from mar_tools.core.archive import DirectoryView, Member
+    from mar_tools.core.errors import ArchiveError
     from tests.validate.builders import write_dir
 
     model = write_dir(tmp_path / "m1", members(weights))

@@ -1,14 +1,14 @@
 """The ``torch-model-archiver`` command: upstream 0.12's flags on click, plus a few of ours.
 
 Only this package imports click and rich. Errors become exit codes in one place,
-``mar_tools.cli.boundary.run_command`` (codes in ``torch_model_archiver.errors``).
+``mar_tools.terminal.boundary.run_command`` (codes in ``torch_model_archiver.errors``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mar_tools.cli.boundary import run_command
+from mar_tools.terminal.boundary import run_command
 from torch_model_archiver.cli.command import PROG, command
 
 

@@ -7,7 +7,7 @@ from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
-from mar_tools.cli import console
+from mar_tools.terminal import console
 from torch_model_archiver.builder import BuildResult, build_archive
 from torch_model_archiver.cli.reporter import RichReporter
 from torch_model_archiver.model_archiver_config import ModelArchiverConfig

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from mar_tools.manifest import RUNTIMES
+from mar_tools.core.manifest import RUNTIMES
 
 PROG = "torch-model-archiver"
 #: The values of ``spec.ArchiveFormat`` (in upstream's order) and ``spec.ExtraFilesLayout``,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from mar_tools.cli import console
+from mar_tools.terminal import console
 from torch_model_archiver.cli.command import PROG
 
 if TYPE_CHECKING:

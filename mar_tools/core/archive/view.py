@@ -1,0 +1,57 @@
+"""The read-only interface shared by the zip, tar.gz and directory views."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import IO
+
+from mar_tools.core.archive.member import ContainerFormat, Member
+
+
+class ArchiveView:
+    """Base class of the three views. Use :func:`open_archive` to get one."""
+
+    format: ContainerFormat
+
+    def __init__(self, path: Path, members: list[Member]) -> None:
+        self.path = path
+        self.members: tuple[Member, ...] = tuple(members)
+
+    def files(self) -> list[Member]:
+        """Regular-file members, in container order."""
+        return [m for m in self.members if m.kind == "file"]
+
+    def find(self, name: str) -> Member | None:
+        """The LAST regular file called *name* (what an extractor leaves on disk), or None."""
+        return self._files_by_name.get(name)
+
+    @functools.cached_property
+    def _files_by_name(self) -> dict[str, Member]:
+        return {member.name: member for member in self.files()}  # a later one wins
+
+    def open(self, member: Member) -> IO[bytes]:
+        """Return a binary stream of *member*'s bytes (zip streams check the CRC at EOF)."""
+        raise NotImplementedError
+
+    def open_range(self, member: Member) -> IO[bytes] | None:  # noqa: ARG002
+        """A cheap *seekable* stream of *member*'s bytes, or None when seeking is costly.
+
+        Available for directory files, STORED zip entries (a window on the archive file,
+        with no CRC check) and small tar members kept in memory.
+        """
+        return None
+
+    def read(self, member: Member, limit: int | None = None) -> bytes:
+        """Read *member* whole, or at most *limit* bytes."""
+        with self.open(member) as stream:
+            return stream.read() if limit is None else stream.read(limit)
+
+    def close(self) -> None:
+        """Release the underlying file."""
+
+    def __enter__(self) -> ArchiveView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,87 @@
+"""The view of a ``.mar`` zip archive."""
+
+from __future__ import annotations
+
+import functools
+import io
+import stat
+import zipfile
+from pathlib import Path
+from typing import IO
+
+from mar_tools.core.archive.member import ContainerFormat, Member, MemberKind
+from mar_tools.core.archive.view import ArchiveView
+from mar_tools.core.archive.zip_records import LocalHeader, RangeFile, read_local_header
+from mar_tools.core.errors import ArchiveError
+
+
+class ZipView(ArchiveView):
+    """A ``.mar``: members come from the central directory (zipfile's parse)."""
+
+    format = ContainerFormat.ZIP
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            raise ArchiveError(f"{path}: not a readable zip archive ({exc}).") from exc
+        self.infos: tuple[zipfile.ZipInfo, ...] = tuple(self._zip.infolist())
+        #: Offset of the central directory (after zipfile's correction for prefix bytes).
+        self.central_directory_offset: int = int(getattr(self._zip, "start_dir", 0))
+        super().__init__(path, [_zip_member(i, info) for i, info in enumerate(self.infos)])
+
+    def open(self, member: Member) -> IO[bytes]:
+        try:
+            return self._zip.open(self.infos[member.index])
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as exc:
+            raise ArchiveError(f"{self.path}: cannot read {member.raw_name} ({exc}).") from exc
+
+    @functools.cached_property
+    def local_headers(self) -> dict[int, LocalHeader | None]:
+        """Every member's parsed local header, by member index (read once, on first use);
+        None where there is no local header at the offset the central directory gives."""
+        headers: dict[int, LocalHeader | None] = {}
+        with open(self.path, "rb") as handle:
+            for member in self.members:
+                offset = member.header_offset
+                headers[member.index] = (
+                    None if offset is None else read_local_header(handle, offset)
+                )
+        return headers
+
+    def open_range(self, member: Member) -> IO[bytes] | None:
+        if member.kind != "file" or member.encrypted or member.compress_type != 0:
+            return None
+        header = self.local_headers.get(member.index)
+        if header is None:
+            return None
+        raw = RangeFile(self.path, header.data_offset, member.compressed_size)
+        return io.BufferedReader(raw, buffer_size=1 << 16)
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+def _zip_member(index: int, info: zipfile.ZipInfo) -> Member:
+    mode = (info.external_attr >> 16) & 0xFFFF
+    kind: MemberKind = "file"
+    if info.filename.endswith("/"):
+        kind = "dir"
+    elif stat.S_ISLNK(mode):
+        kind = "symlink"
+    elif mode and not stat.S_ISREG(mode) and stat.S_IFMT(mode):
+        kind = "other"
+    return Member(
+        index=index,
+        name=info.filename,
+        raw_name=info.orig_filename,
+        kind=kind,
+        size=info.file_size,
+        compressed_size=info.compress_size,
+        mode=mode or None,
+        encrypted=bool(info.flag_bits & 0x1),
+        crc=info.CRC,
+        compress_type=info.compress_type,
+        header_offset=info.header_offset,
+        flag_bits=info.flag_bits,
+    )

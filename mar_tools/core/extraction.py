@@ -1,0 +1,211 @@
+"""Safe, cached extraction of a model archive into the directory the worker runs in.
+
+A directory archive is used in place (a lone sub-directory is the model directory, as in
+TorchServe). A ``.mar`` zip or ``.tar.gz`` (first path component stripped) is extracted once
+into ``<cache>/extracted/sha256-<digest of the archive>``:
+
+* **Keyed by content.** Two copies of one archive share an extraction; a changed archive
+  never reuses a stale one.
+* **Cheap when cached.** Hashing 1 GiB on every run would cost about a second, so the digest
+  is remembered in ``index/<key>``, where the key hashes the archive's path, device, inode,
+  size, mtime and ctime (nanoseconds). Any write to the file changes its ctime, which
+  ``touch``/``utime`` cannot set back, so an unchanged key means unchanged bytes; a hit costs
+  one ``stat`` and two small reads.
+* **Atomic and safe under concurrency.** Members are written into a temporary directory
+  beside the target, which is renamed into place; of two processes extracting the same
+  archive, one rename wins and the other discards its copy. A half-extracted directory is
+  never visible under the final name. The archive's stat is checked again after extracting,
+  so an archive replaced meanwhile is not cached under the old digest.
+* **Safe.** Absolute names, ``..`` components, drive letters, backslashes, symlinks,
+  devices and encrypted members are refused before anything is written.
+"""
+
+# Why: os.rename/os.replace/os.unlink are the atomic primitives used on purpose.
+# ruff: noqa: PTH104, PTH105
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mar_tools.core.archive import ArchiveView, model_root, open_archive, unsafe_name_reason
+from mar_tools.core.errors import ArchiveError, UsageError
+
+_CHUNK = 1 << 20
+#: Temporary directories older than this are leftovers of a killed run.
+_STALE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class ExtractedModel:
+    """The model directory, and how it got there: ``in-place``, ``cached`` or ``extracted``."""
+
+    model_dir: Path
+    how: str
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of the file at *path* (read in 1 MiB chunks)."""
+    digest = hashlib.sha256()
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb") as handle:
+        while count := handle.readinto(buffer):
+            digest.update(view[:count])
+    return digest.hexdigest()
+
+
+def _identity(path: Path) -> tuple[str, str]:
+    """(index key, stat fingerprint) of the archive file."""
+    info = path.stat()
+    fingerprint = (
+        f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+    )
+    key = hashlib.sha256(f"{path.resolve()}\0{fingerprint}".encode()).hexdigest()
+    return key, fingerprint
+
+
+def prepare_model_dir(archive: Path, cache: Path | None) -> ExtractedModel:
+    """The model directory for *archive* (see the module docstring).
+
+    With *cache* None the archive is extracted into a fresh temporary directory that the
+    caller owns (``--no-cache``). Raises :class:`ArchiveError` for a missing, unreadable or
+    unsafe archive, and :class:`UsageError` when the cache directory cannot be written.
+    """
+    if archive.is_dir():
+        return ExtractedModel(model_root(archive.absolute()), "in-place")
+    if not archive.exists():
+        raise ArchiveError(f"{archive}: no such file or directory.")
+    if cache is None:
+        target = Path(tempfile.mkdtemp(prefix="mar-run-"))
+        try:
+            with open_archive(archive) as view:
+                _extract(view, target)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        return ExtractedModel(target, "extracted")
+    try:
+        return _from_cache(archive, cache)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot use the extraction cache {cache} ({exc.strerror or exc}).",
+            hint="choose another directory with --cache-dir (or MAR_CACHE_DIR), or use --no-cache.",
+        ) from exc
+
+
+def _from_cache(archive: Path, cache: Path) -> ExtractedModel:
+    key, fingerprint = _identity(archive)
+    index = cache / "index" / key
+    digest = _read_text(index)
+    if digest is not None and (cache / f"sha256-{digest}").is_dir():
+        return ExtractedModel(cache / f"sha256-{digest}", "cached")
+    if digest is None:
+        try:
+            digest = sha256_of(archive)
+        except OSError as exc:
+            raise ArchiveError(f"{archive}: cannot read ({exc.strerror or exc}).") from exc
+    final = cache / f"sha256-{digest}"
+    how = "cached"
+    if not final.is_dir():
+        _extract_atomically(archive, final)
+        how = "extracted"
+    if _identity(archive)[1] != fingerprint:
+        raise ArchiveError(
+            f"{archive}: the archive changed while it was being read; run again.",
+        )
+    _write_text(index, digest)
+    return ExtractedModel(final, how)
+
+
+def _extract_atomically(archive: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(final.parent)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    try:
+        with open_archive(archive) as view:
+            _extract(view, staging)
+        # mkdtemp made it private (0700); the model directory gets a directory's usual mode.
+        staging.chmod(0o755)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if not final.is_dir():
+                raise
+            # Another run extracted the same archive first: its copy is identical.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _extract(view: ArchiveView, target: Path) -> None:
+    problems = []
+    for member in view.members:
+        if member.kind == "dir" and member.name.strip("/") == "":
+            continue  # the tgz top-level directory, stripped to nothing
+        reason = unsafe_name_reason(
+            member.name.rstrip("/") if member.kind == "dir" else member.name
+        )
+        if reason is None and member.kind in ("symlink", "other"):
+            reason = f"a {member.kind} (only files and directories are extracted)"
+        if reason is None and member.encrypted:
+            reason = "encrypted"
+        if reason is not None:
+            problems.append(f"{member.raw_name!r}: {reason}")
+    if problems:
+        shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
+        raise ArchiveError(
+            f"{view.path}: refusing to extract unsafe members: {shown}.",
+            hint="rebuild the archive with torch-model-archiver; `mar validate` lists problems.",
+        )
+    try:
+        for member in view.members:
+            destination = target.joinpath(*[p for p in member.name.split("/") if p])
+            if member.kind == "dir":
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
+            if destination == target:
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with view.open(member) as source, open(destination, "wb") as sink:
+                shutil.copyfileobj(source, sink, _CHUNK)
+    except ArchiveError:
+        raise
+    except (OSError, EOFError, ValueError) as exc:
+        raise ArchiveError(f"{view.path}: cannot extract ({exc}).") from exc
+    except Exception as exc:  # zipfile.BadZipFile (CRC mismatch), tarfile errors, zlib.error
+        raise ArchiveError(f"{view.path}: the archive is corrupt ({exc}).") from exc
+
+
+def _remove_stale_temporaries(parent: Path) -> None:
+    now = time.time()
+    for entry in parent.glob(".tmp-*"):
+        try:
+            if now - entry.stat().st_mtime > _STALE_SECONDS:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else None
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

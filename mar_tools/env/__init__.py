@@ -1,0 +1,77 @@
+"""Per-model Python environments for ``mar run``.
+
+The runner asks :func:`prepare_environment` which interpreter to start the worker with.
+A model that ships a ``requirementsFile`` (or sets ``useVenv: true``) gets a virtualenv of
+its own, built once per content key and cached; it inherits the launching environment's
+packages (torch, mar-tools, ...) behind its own. Everything else runs in the current
+interpreter. See ``docs/environments.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mar_tools.core.errors import EnvironmentSetupError
+from mar_tools.core.manifest import Manifest
+from mar_tools.env.options import EnvMode, EnvOptions, InstallerChoice, Interpreter
+
+if TYPE_CHECKING:
+    from mar_tools.env.store import StoredEnv
+
+__all__ = [
+    "EnvMode",
+    "EnvOptions",
+    "EnvironmentSetupError",
+    "InstallerChoice",
+    "Interpreter",
+    "interpreter_for",
+    "prepare_environment",
+]
+
+
+def prepare_environment(
+    model_dir: Path,
+    manifest: Manifest,
+    model_config: Mapping[str, Any],
+    options: EnvOptions,
+    log: Callable[[str], None] = lambda _message: None,
+) -> Interpreter:
+    """Return the interpreter for the model extracted at *model_dir*.
+
+    Builds the model's environment first when it needs one and none is cached (installers
+    run with *model_dir* as their working directory, so relative paths in the requirements
+    resolve as in TorchServe). Progress goes to *log*. Raises
+    :class:`EnvironmentSetupError` (exit code 5) when the environment cannot be built, and
+    :class:`~mar_tools.core.errors.ArchiveError` when the manifest names a requirements file
+    that *model_dir* lacks.
+    """
+    from mar_tools.env.plan import plan_environment
+
+    plan = plan_environment(manifest, model_config, options.mode)
+    if plan.note:
+        log(plan.note)
+    if not plan.needed:
+        return Interpreter(python=Path(sys.executable))
+    # Imported only now: most models need no environment, and the machinery (virtualenv,
+    # filelock, packaging) costs a noticeable part of `mar run`'s start-up.
+    from mar_tools.core.model_files import DirectoryFiles
+    from mar_tools.env.provision import ensure_environment, resolve_target
+
+    target = resolve_target(DirectoryFiles(model_dir), manifest, model_config, options)
+    return interpreter_for(ensure_environment(target, lambda: model_dir, options, log))
+
+
+def interpreter_for(env: StoredEnv) -> Interpreter:
+    """The worker interpreter of a finished environment, with ``VIRTUAL_ENV`` and ``PATH``
+    set as activation would (so the handler's subprocesses find the environment's tools)."""
+    layout = env.layout
+    path = os.environ.get("PATH", os.defpath)
+    return Interpreter(
+        python=layout.python,
+        env={"VIRTUAL_ENV": str(layout.root), "PATH": f"{layout.scripts}{os.pathsep}{path}"},
+        description=f"virtualenv {env.short} (model {env.record.model})",
+    )

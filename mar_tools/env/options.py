@@ -1,0 +1,53 @@
+"""The values the runner and the ``mar env`` commands exchange with this package."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+EnvMode = Literal["auto", "venv", "none"]
+InstallerChoice = Literal["auto", "pip", "uv"]
+
+
+@dataclass(frozen=True)
+class EnvOptions:
+    """How to pick or build the model's environment (from ``mar run`` / ``mar env`` flags).
+
+    ``mode``: ``auto`` builds an environment when the archive has a requirements file or
+    its model-config sets ``useVenv: true``; ``venv`` always; ``none`` never.
+    ``installer``: ``auto`` uses uv when it is installed and falls back to pip when uv
+    fails; ``pip`` and ``uv`` use only that one. The index options and ``pip_options``
+    are passed to the installer as given (paths must be absolute: the installer runs in
+    the model directory).
+    """
+
+    mode: EnvMode = "auto"
+    rebuild: bool = False
+    cache_dir: Path | None = None
+    installer: InstallerChoice = "auto"
+    find_links: tuple[str, ...] = ()
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    pip_options: tuple[str, ...] = ()
+
+    def index_arguments(self) -> list[str]:
+        """The index options as installer arguments (the same spelling for pip and uv)."""
+        args: list[str] = []
+        for link in self.find_links:
+            args += ["--find-links", link]
+        if self.index_url:
+            args += ["--index-url", self.index_url]
+        for url in self.extra_index_urls:
+            args += ["--extra-index-url", url]
+        return [*args, *self.pip_options]
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The interpreter a worker runs in, and what to add to its environment variables."""
+
+    python: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    description: str = "current interpreter"

@@ -1,0 +1,223 @@
+"""Safe, content-keyed, atomic extraction of archives into the cache."""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import stat
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from mar_tools.core.errors import ArchiveError, UsageError
+from mar_tools.core.extraction import prepare_model_dir, sha256_of
+from tests.run.support import build_archive, manifest
+
+FILES = {"handler.py": "def handle(d, c):\n    return d\n", "sub/data.txt": "x"}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tgz"])
+def test_extracts_into_a_directory_named_by_the_archive_digest(tmp_path: Path, fmt: str) -> None:
+    archive = build_archive(tmp_path / "m", FILES, manifest("handler.py"), fmt)
+    cache = tmp_path / "cache"
+    first = prepare_model_dir(archive, cache)
+    assert first.how == "extracted"
+    assert first.model_dir == cache / f"sha256-{sha256_of(archive)}"
+    # The tgz's first path component ("m/") is stripped, as TorchServe does.
+    assert _tree(first.model_dir) == {
+        "MAR-INF/MANIFEST.json": manifest("handler.py").encode(),
+        "handler.py": FILES["handler.py"].encode(),
+        "sub/data.txt": b"x",
+    }
+    assert sorted(p.name for p in cache.iterdir()) == ["index", first.model_dir.name]
+
+
+def test_second_run_uses_the_cache_without_extracting_again(tmp_path: Path) -> None:
+    archive = build_archive(tmp_path / "m", FILES, manifest("handler.py"))
+    cache = tmp_path / "cache"
+    first = prepare_model_dir(archive, cache)
+    marker = first.model_dir / "written-by-the-test"
+    marker.write_text("still here")  # an extraction would not produce this file
+    second = prepare_model_dir(archive, cache)
+    assert (second.model_dir, second.how) == (first.model_dir, "cached")
+    assert marker.read_text() == "still here"
+
+
+def test_a_changed_archive_gets_a_new_directory(tmp_path: Path) -> None:
+    archive = build_archive(tmp_path / "m", FILES, manifest("handler.py"))
+    cache = tmp_path / "cache"
+    first = prepare_model_dir(archive, cache)
+    archive.unlink()
+    build_archive(tmp_path / "m", {**FILES, "sub/data.txt": "changed"}, manifest("handler.py"))
+    second = prepare_model_dir(archive, cache)
+    assert second.how == "extracted" and second.model_dir != first.model_dir
+    assert (second.model_dir / "sub/data.txt").read_text() == "changed"
+
+
+def test_touching_the_archive_rehashes_and_finds_the_same_content(tmp_path: Path) -> None:
+    archive = build_archive(tmp_path / "m", FILES, manifest("handler.py"))
+    cache = tmp_path / "cache"
+    first = prepare_model_dir(archive, cache)
+    os.utime(archive, (1_000_000_000, 1_000_000_000))
+    second = prepare_model_dir(archive, cache)
+    assert (second.model_dir, second.how) == (first.model_dir, "cached")
+    assert len(list((cache / "index").iterdir())) == 2  # one entry per file identity
+
+
+def test_a_copy_of_the_archive_shares_the_extraction(tmp_path: Path) -> None:
+    archive = build_archive(tmp_path / "m", FILES, manifest("handler.py"))
+    copy = tmp_path / "copy.mar"
+    copy.write_bytes(archive.read_bytes())
+    cache = tmp_path / "cache"
+    assert prepare_model_dir(archive, cache).model_dir == prepare_model_dir(copy, cache).model_dir
+
+
+def test_directories_are_used_in_place_and_a_lone_subdirectory_is_the_model(tmp_path: Path) -> None:
+    model = build_archive(tmp_path / "outer" / "m", FILES, manifest("handler.py"), "dir")
+    for path in (model, model.parent):
+        found = prepare_model_dir(path, tmp_path / "cache")
+        assert (found.model_dir, found.how) == (model, "in-place")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_no_cache_extracts_into_a_fresh_directory(tmp_path: Path) -> None:
+    archive = build_archive(tmp_path / "m", FILES, manifest("handler.py"))
+    first = prepare_model_dir(archive, None)
+    second = prepare_model_dir(archive, None)
+    assert first.how == second.how == "extracted"
+    assert first.model_dir != second.model_dir
+    assert _tree(first.model_dir) == _tree(second.model_dir)
+
+
+def _zip_with(tmp_path: Path, name: str, *, symlink: bool = False) -> Path:
+    path = tmp_path / "bad.mar"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("MAR-INF/MANIFEST.json", manifest("handler.py"))
+        info = zipfile.ZipInfo(name)
+        if symlink:
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(info, "/etc/passwd" if symlink else "payload")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("member", "symlink", "reason"),
+    [
+        ("../evil.py", False, "'..' path component"),
+        ("/abs/evil.py", False, "absolute path"),
+        ("a\\..\\evil.py", False, "backslash in name (a path separator on Windows)"),
+        ("C:/evil.py", False, "drive letter"),
+        ("link.py", True, "a symlink (only files and directories are extracted)"),
+    ],
+)
+def test_unsafe_zip_members_are_refused_and_nothing_is_left(
+    tmp_path: Path, member: str, symlink: bool, reason: str
+) -> None:
+    archive = _zip_with(tmp_path, member, symlink=symlink)
+    cache = tmp_path / "cache"
+    with pytest.raises(ArchiveError) as caught:
+        prepare_model_dir(archive, cache)
+    assert caught.value.message == (
+        f"{archive}: refusing to extract unsafe members: {member!r}: {reason}."
+    )
+    assert [p.name for p in cache.iterdir()] == []  # no temporary, no final directory
+    assert not (tmp_path / "evil.py").exists()
+
+
+def test_tar_symlinks_and_traversal_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        data = manifest("h.py").encode()
+        info = tarfile.TarInfo("m/MAR-INF/MANIFEST.json")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("m/h.py")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        archive.addfile(link)
+        escape = tarfile.TarInfo("m/../../x.py")
+        escape.size = 1
+        archive.addfile(escape, io.BytesIO(b"x"))
+    with pytest.raises(ArchiveError, match=r"'m/h.py': a symlink .*'m/../../x.py': '..' path"):
+        prepare_model_dir(path, tmp_path / "cache")
+
+
+def test_corrupt_and_missing_archives(tmp_path: Path) -> None:
+    archive = build_archive(tmp_path / "m", {"big.bin": os.urandom(4096)}, manifest("h.py"))
+    data = bytearray(archive.read_bytes())
+    offset = data.index(b"big.bin") + 40  # inside the stored member's data
+    data[offset] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match=r"corrupt|cannot extract"):
+        prepare_model_dir(archive, tmp_path / "cache")
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == []
+    with pytest.raises(ArchiveError, match=r"nope.mar: no such file or directory\."):
+        prepare_model_dir(tmp_path / "nope.mar", tmp_path / "cache")
+    (tmp_path / "text.mar").write_text("not an archive")
+    with pytest.raises(ArchiveError, match="not a model archive"):
+        prepare_model_dir(tmp_path / "text.mar", tmp_path / "cache")
+
+
+def test_stale_temporary_directories_are_removed(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    stale = cache / ".tmp-leftover"
+    fresh = cache / ".tmp-running"
+    for path in (stale, fresh):
+        path.mkdir(parents=True)
+    old = time.time() - 3 * 24 * 3600
+    os.utime(stale, (old, old))
+    prepare_model_dir(build_archive(tmp_path / "m", FILES, manifest("handler.py")), cache)
+    assert not stale.exists() and fresh.exists()
+
+
+def _extract_in_child(archive: str, cache: str) -> str:
+    return str(prepare_model_dir(Path(archive), Path(cache)).model_dir)
+
+
+def test_concurrent_extractions_of_one_archive_agree(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {**FILES, "weights.bin": os.urandom(2 << 20)}
+    archive = build_archive(tmp_path / "m", files, manifest("handler.py"))
+    cache = tmp_path / "cache"
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        results = pool.starmap(_extract_in_child, [(str(archive), str(cache))] * 4)
+    assert len(set(results)) == 1
+    assert sorted(p.name for p in cache.iterdir()) == ["index", Path(results[0]).name]
+    assert _tree(Path(results[0]))["weights.bin"] == files["weights.bin"]
+
+
+def test_an_unusable_cache_directory_is_a_usage_error(tmp_path: Path) -> None:
+    archive = build_archive(tmp_path / "m", FILES, manifest("handler.py"))
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache should be")
+    with pytest.raises(UsageError) as caught:
+        prepare_model_dir(archive, blocker / "cache")
+    assert caught.value.message.startswith(f"cannot use the extraction cache {blocker / 'cache'} (")
+    assert caught.value.hint == (
+        "choose another directory with --cache-dir (or MAR_CACHE_DIR), or use --no-cache."
+    )
+
+
+def test_no_cache_leaves_nothing_behind_when_extraction_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with pytest.raises(ArchiveError, match="refusing to extract"):
+        prepare_model_dir(_zip_with(tmp_path, "../evil.py"), None)
+    assert list(scratch.iterdir()) == []
