@@ -15,6 +15,9 @@ import click
 from mar_tools.cli.env_options import env_options_from, environment_options
 from mar_tools.core.errors import ExitCode
 from mar_tools.core.fs import write_atomically
+from mar_tools.core.interpreter import Interpreter
+from mar_tools.core.model_source import ModelSource
+from mar_tools.env import prepare_environment
 from mar_tools.run import (
     ENVELOPES,
     DeviceChoice,
@@ -109,6 +112,7 @@ def command(**params: Any) -> int:
     3 archive, 4 load failed, 5 environment, 6 device unavailable, 7 worker died,
     130 interrupted, 143/129 terminated (SIGTERM/SIGHUP). See docs/run.md.
     """
+    env_options = env_options_from(params)
     specs = [InputSpec.parse_input(value) for value in params["inputs"]]
     specs += [InputSpec.from_data(value, i + 1) for i, value in enumerate(params["data"])]
     options = RunOptions(
@@ -124,15 +128,19 @@ def command(**params: Any) -> int:
         model_name=params["model_name"],
         repeat=params["repeat"],
         use_cache=not params["no_cache"],
+        cache_dir=env_options.cache_dir,
         quiet=params["quiet"],
-        env=env_options_from(params),
     )
+
+    def environment(model: ModelSource, model_dir: Path) -> Interpreter:
+        return prepare_environment(model, model_dir, env_options, _info)
+
     try:
         with _exit_on_termination():
             result = run_archive(
                 options,
                 read_stdin=lambda: sys.stdin.buffer.read(),
-                log=_info,
+                environment=environment,
                 warn=console.warning,
             )
     except (LoadFailed, WorkerDied) as exc:

@@ -25,13 +25,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import mar_tools.compat
 import mar_tools.worker
 from mar_tools.core.handler_ref import HandlerRef
 from mar_tools.worker.wire import WireError, read_message, write_message
 
 ENTRY_SCRIPT = Path(mar_tools.worker.__file__).resolve().parent / "entry.py"
-COMPAT_DIR = Path(mar_tools.compat.__file__).resolve().parent
+#: The directory holding our ``ts`` package. Located, never imported: that code is for the
+#: worker's interpreter (handlers import it as ``ts``), not for this process.
+COMPAT_DIR = Path(mar_tools.worker.__file__).resolve().parents[1] / "compat"
 #: How long a worker may take to exit after its last answer before it is killed.
 EXIT_GRACE_SECONDS = 5.0
 

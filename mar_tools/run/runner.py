@@ -18,20 +18,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mar_tools.core.archive import detect_format
 from mar_tools.core.cache import cache_subdir
-from mar_tools.core.errors import MarToolsError, UsageError
+from mar_tools.core.errors import ArchiveError, MarToolsError, UsageError
 from mar_tools.core.extraction import ExtractedModel, prepare_model_dir
-from mar_tools.core.model_source import Model, load_model_files, read_yaml
-from mar_tools.env import EnvOptions, Interpreter, prepare_environment
+from mar_tools.core.interpreter import Interpreter
+from mar_tools.core.model_files import ModelFiles
+from mar_tools.core.model_source import ModelSource, read_model
 from mar_tools.run.conversation import expect_loaded, expect_response
 from mar_tools.run.device import DeviceChoice
 from mar_tools.run.inputs import InputSpec, Request, build_requests
 from mar_tools.run.process import COMPAT_DIR, WorkerProcess, worker_environment
 from mar_tools.run.response import Response, frames_from_message, http_responses
+from mar_tools.run.yaml_file import read_yaml
 from mar_tools.worker.inputs import batch_message
 
 DEFAULT_METRICS_CONFIG = COMPAT_DIR / "ts" / "configs" / "metrics.yaml"
 ENVELOPES = ("body", "json", "kserve", "kservev2")
+
+#: Chooses (and builds, when needed) the interpreter a model runs in, given the model and
+#: its directory. The CLI passes the per-model environments' ``prepare_environment``; the
+#: library default is the interpreter running mar-tools.
+EnvironmentProvider = Callable[[ModelSource, Path], Interpreter]
+
+
+def current_interpreter(_model: ModelSource, _model_dir: Path) -> Interpreter:
+    """The :data:`EnvironmentProvider` that runs every model in this interpreter."""
+    return Interpreter()
 
 
 @dataclass(frozen=True)
@@ -50,10 +63,9 @@ class RunOptions:
     model_name: str | None = None
     repeat: int = 1
     use_cache: bool = True
+    #: The cache root (``--cache-dir``); None: ``$MAR_CACHE_DIR`` or the user cache dir.
+    cache_dir: Path | None = None
     quiet: bool = False
-    env: EnvOptions = field(default_factory=EnvOptions)
-    #: Run the worker in this interpreter instead of the one the environment chooses.
-    interpreter: Interpreter | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,9 @@ class BatchFailure:
 class RunResult:
     """The responses of the first repetition, and how the run went."""
 
-    model: Model
+    model: ModelSource
+    model_name: str
+    model_dir: Path
     extraction: str
     interpreter: Interpreter
     entry_point: str
@@ -105,17 +119,18 @@ def run_archive(
     options: RunOptions,
     *,
     read_stdin: Callable[[], bytes],
-    log: Callable[[str], None] = lambda _message: None,
+    environment: EnvironmentProvider = current_interpreter,
     warn: Callable[[str], None] = lambda _message: None,
 ) -> RunResult:
     """Run the archive's handler on the inputs (see the module docstring).
 
-    *log* receives progress messages (the environment's), *warn* the loader's and the
-    service's warnings (also kept in :attr:`RunResult.warnings`).
+    *environment* picks the interpreter; *warn* receives the loader's and the service's
+    warnings (also kept in :attr:`RunResult.warnings`).
 
-    Raises :class:`UsageError` (bad inputs or metrics config), ``ArchiveError``,
-    :class:`LoadFailed`, :class:`DeviceUnavailable`, :class:`WorkerDied` or the
-    environment's ``EnvironmentSetupError``.
+    Raises :class:`UsageError` (bad inputs or metrics config), ``ArchiveError`` (a
+    ``BrokenModel`` for a broken manifest or config), :class:`LoadFailed`,
+    :class:`DeviceUnavailable`, :class:`WorkerDied` or the environment's
+    ``EnvironmentSetupError``.
     """
     requests = build_requests(
         options.inputs,
@@ -126,15 +141,18 @@ def run_archive(
     )
     metrics_path = (options.metrics_config or DEFAULT_METRICS_CONFIG).absolute()
     metrics_document = _metrics_document(options.metrics_config)
-    cache = cache_subdir("extracted", options.env.cache_dir) if options.use_cache else None
+    cache = cache_subdir("extracted", options.cache_dir) if options.use_cache else None
+    fmt = detect_format(options.archive)
     extracted = prepare_model_dir(options.archive, cache)
     try:
-        model = load_model_files(
-            extracted.model_dir, default_model_name(options.archive), options.model_name
-        )
-        interpreter = options.interpreter or prepare_environment(
-            extracted.model_dir, model.manifest, model.config, options.env, log
-        )
+        files = ModelFiles.directory(extracted.model_dir)
+        model = read_model(files, str(options.archive), fmt)
+        if model.manifest.runtime == "LSP":
+            raise ArchiveError(
+                f"{options.archive}: runtime LSP (TorchServe's C++ backend) is not supported "
+                "by mar run."
+            )
+        interpreter = environment(model, extracted.model_dir)
         return _run_worker(
             options, extracted, model, interpreter, requests, metrics_path, metrics_document, warn
         )
@@ -156,7 +174,7 @@ def _metrics_document(given: Path | None) -> Any:
 def _run_worker(
     options: RunOptions,
     extracted: ExtractedModel,
-    model: Model,
+    model: ModelSource,
     interpreter: Interpreter,
     requests: Sequence[Request],
     metrics_path: Path,
@@ -164,10 +182,11 @@ def _run_worker(
     warn: Callable[[str], None],
 ) -> RunResult:
     batch_size = model.batch_size(options.batch_size)
+    model_name = model.name(default_model_name(options.archive), options.model_name)
     batches = [list(requests[i : i + batch_size]) for i in range(0, len(requests), batch_size)]
     load = {
         "type": "load",
-        "model_name": model.name,
+        "model_name": model_name,
         "model_dir": str(extracted.model_dir),
         "handler": model.handler,
         "device": options.device.kind,
@@ -223,6 +242,8 @@ def _run_worker(
                 )
     return RunResult(
         model=model,
+        model_name=model_name,
+        model_dir=extracted.model_dir,
         extraction=extracted.how,
         interpreter=interpreter,
         entry_point=str(loaded.get("entry_point", "")),

@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
-from mar_tools.core.model_files import ArchiveFiles, FileKind, normalize
+from mar_tools.core.model_files import FileKind, ModelFiles, normalize
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.subject import READ_ERRORS, Subject
@@ -137,7 +137,7 @@ def _read(subject: Subject, name: str) -> RequirementsSet | None:
         return None
 
 
-class _ArchiveOnly(ArchiveFiles):
+class _ArchiveOnly(ModelFiles):
     """The archive's files as the requirements reader sees them, read through the subject
     (each once, at most its text limit). Absolute names are not looked up on this machine:
     they are not in the archive, and reading them could leak local files into the report."""

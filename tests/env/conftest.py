@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mar_tools.env import EnvOptions
+from mar_tools.core.interpreter import Interpreter
+from mar_tools.core.model_files import ModelFiles
+from mar_tools.core.model_source import read_model
+from mar_tools.env import EnvOptions, prepare_environment
 from tests.support.wheels import write_wheel
 
 MAR = Path(sys.executable).with_name("mar")
@@ -98,3 +101,11 @@ def env_python(python: Path, code: str, extra_env: dict[str, str] | None = None)
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+def prepare_in(
+    model_dir: Path, env_options: EnvOptions, log: Callable[[str], None] = lambda _m: None
+) -> Interpreter:
+    """The interpreter ``mar run`` would choose for the model directory *model_dir*."""
+    model = read_model(ModelFiles.directory(model_dir), str(model_dir))
+    return prepare_environment(model, model_dir, env_options, log)
