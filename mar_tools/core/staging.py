@@ -34,8 +34,6 @@ import contextlib
 import errno
 import functools
 import os
-import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +71,7 @@ class TempNames:
 
     def fresh(self, target: Path) -> Path:
         """A new temporary name beside *target* (random, so no two writers share one)."""
-        return target.with_name(f"{self.prefix(target)}{secrets.token_hex(4)}{SUFFIX}")
+        return target.with_name(f"{self.prefix(target)}{os.urandom(4).hex()}{SUFFIX}")
 
     def matches(self, name: str) -> bool:
         """True when *name* is one of these temporaries, of any target."""
@@ -218,6 +216,8 @@ def remove(path: Path) -> None:
     """Delete the file, link or directory tree *path*; nothing when it does not exist."""
     with contextlib.suppress(FileNotFoundError):
         if _is_dir(path):
+            import shutil  # here: most writes never delete a tree
+
             shutil.rmtree(path)
         else:
             path.unlink()
