@@ -28,11 +28,12 @@ from torch_model_archiver.errors import (
 )
 from torch_model_archiver.members import ArchivePlan, plan_members
 from torch_model_archiver.output import (
+    ARCHIVER_TEMPS,
     FORCE_HINT,
-    StagedOutput,
     output_exists,
     output_problems,
-    temporary_prefix,
+    publish,
+    staged_output,
 )
 from torch_model_archiver.pipeline import default_jobs
 from torch_model_archiver.progress import Reporter, SilentReporter
@@ -138,16 +139,14 @@ def _write(
     target: Path,
 ) -> tuple[EntryRecord, ...]:
     is_dir = spec.archive_format.is_directory
-    with StagedOutput(target, is_dir=is_dir) as staged:
+    with staged_output(target, is_dir=is_dir) as staged:
         if is_dir:
             entries = write_directory(job, staged.path, reporter)
         else:
             write = write_tgz if spec.archive_format is ArchiveFormat.TGZ else write_zip
-            # "r+b", not "wb": the file is new and empty, and truncating it would make ext4
-            # flush it to disk on close (its replace-via-truncate heuristic).
-            with open(staged.path, "r+b") as out:
+            with staged.open() as out:
                 entries = write(job, out, settings, reporter)
-        staged.publish(spec.force)
+        publish(staged, spec.force)
     return entries
 
 
@@ -164,7 +163,7 @@ def _os_error(exc: OSError, target: Path) -> ModelArchiverError:
     """Tell a source that could not be read from an output that could not be written."""
     name = str(exc.filename) if exc.filename else ""
     path = Path(name)
-    temporary = temporary_prefix(target)
+    temporary = ARCHIVER_TEMPS.prefix(target)
     ours = (
         not name
         or path == target

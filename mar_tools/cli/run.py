@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 from mar_tools.cli.env_options import env_options_from, environment_options
+from mar_tools.cli.output_file import check_output, write_output
 from mar_tools.core.errors import ExitCode
-from mar_tools.core.fs import write_atomically
 from mar_tools.core.interpreter import Interpreter
 from mar_tools.core.model_source import ModelSource
 from mar_tools.env import prepare_environment
@@ -112,6 +112,8 @@ def command(**params: Any) -> int:
     3 archive, 4 load failed, 5 environment, 6 device unavailable, 7 worker died,
     130 interrupted, 143/129 terminated (SIGTERM/SIGHUP). See docs/run.md.
     """
+    if params["output"] is not None:
+        check_output(params["output"])
     env_options = env_options_from(params)
     specs = [InputSpec.parse_input(value) for value in params["inputs"]]
     specs += [InputSpec.from_data(value, i + 1) for i, value in enumerate(params["data"])]
@@ -157,7 +159,7 @@ def command(**params: Any) -> int:
         else render_bodies(result.responses)
     )
     if params["output"] is not None:
-        write_atomically(params["output"], data)
+        write_output(params["output"], data)
     else:
         _write_stdout(data)
     return int(ExitCode.OK if result.ok else ExitCode.FAILURE)

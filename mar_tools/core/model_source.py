@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import json
 import posixpath
-import tarfile
-import zipfile
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mar_tools.core.archive.member import ContainerFormat, name_problems
+from mar_tools.core.archive.view import READ_ERRORS
 from mar_tools.core.errors import ArchiveError
 from mar_tools.core.manifest import (
     CONFIG_FILE,
@@ -296,6 +294,6 @@ def _read_limited(files: ModelFiles, name: str, size: int) -> bytes | None:
         raise
     except OSError as exc:
         raise ArchiveError(f"{name}: cannot read ({exc.strerror or exc}).") from exc
-    except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, ValueError) as exc:
+    except READ_ERRORS as exc:
         raise ArchiveError(f"{name}: the archive is corrupt ({exc}).") from exc
     return None if len(data) > TEXT_LIMIT else data

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mar_tools.core.errors import EnvironmentSetupError
+from mar_tools.core.fs import write_atomically
 from mar_tools.core.requirements import RequirementsSet
 from mar_tools.env.diagnosis import diagnose, tail
 from mar_tools.env.host import Host
@@ -154,7 +155,8 @@ def _install_failure(
 ) -> EnvironmentSetupError:
     log_path = store.log_path(request.key.short)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.write_text(" ".join(result.argv) + "\n\n" + result.output, encoding="utf-8")
+    text = " ".join(result.argv) + "\n\n" + result.output
+    write_atomically(log_path, text.encode("utf-8"), durable=False)
     found = diagnose(result.output)
     message = (
         f"installing {request.requirements_file} for model {request.model} with "

@@ -18,10 +18,11 @@ import shlex
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
+from mar_tools.core.archive import READ_ERRORS
 from mar_tools.core.model_files import FileKind, ModelFiles, normalize
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
-from mar_tools.validate.subject import READ_ERRORS, Subject
+from mar_tools.validate.subject import Subject
 
 if TYPE_CHECKING:
     from mar_tools.core.requirements import RequirementsSet

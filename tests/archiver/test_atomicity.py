@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mar_tools.core.staging import sweep
 from tests.archiver.outputs import MANIFEST, entries, write
 from torch_model_archiver import (
     ArchiveSpec,
@@ -22,7 +23,7 @@ from torch_model_archiver import (
     SourceChangedError,
     build_archive,
 )
-from torch_model_archiver.output import remove_stale
+from torch_model_archiver.output import ARCHIVER_TEMPS
 from torch_model_archiver.spec import ArchiveFormat
 
 OUTPUTS = {"default": "m.mar", "tgz": "m.tar.gz", "no-archive": "m"}
@@ -250,7 +251,7 @@ def test_stale_leftovers_are_removed_unless_a_live_build_holds_them(tmp_path: Pa
     holder = os.open(alive, os.O_RDONLY)
     try:
         fcntl.flock(holder, fcntl.LOCK_EX)
-        removed = remove_stale(target)
+        removed = sweep(tmp_path, ARCHIVER_TEMPS, target=target)
     finally:
         os.close(holder)
     assert sorted(path.name for path in removed) == [

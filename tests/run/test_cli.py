@@ -285,6 +285,8 @@ def test_invalid_model_config_is_a_broken_archive(tmp_path: Path, cache: Path) -
          "config file does not exist.\n"),
         (["-H", "NoColon"], "mar: error: --header 'NoColon' is not of the form 'Name: value'.\n"
          "hint: for example --header 'X-Request-Source: cli'\n"),
+        (["--data", "x", "--output", "nowhere/out.txt"], "mar: error: --output nowhere/out.txt: "
+         "the directory nowhere does not exist.\n"),
     ],
 )  # fmt: skip
 def test_usage_errors(tmp_path: Path, cache: Path, args: list[str], message: str) -> None:

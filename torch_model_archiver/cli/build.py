@@ -7,6 +7,7 @@ from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
+from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console
 from torch_model_archiver.builder import BuildResult, build_archive
 from torch_model_archiver.cli.reporter import RichReporter
@@ -36,8 +37,8 @@ def summary(result: BuildResult, seconds: float) -> str:
     files = len(result.entries)
     size = _output_size(result)
     return (
-        f"Wrote {result.path} ({files} files, {_mib(result.input_size)} in, "
-        f"{_mib(size)} out, {seconds:.1f} s)"
+        f"Wrote {result.path} ({files} files, {human_size(result.input_size)} in, "
+        f"{human_size(size)} out, {seconds:.1f} s)"
     )
 
 
@@ -45,7 +46,3 @@ def _output_size(result: BuildResult) -> int:
     if result.path.is_file():
         return result.path.stat().st_size
     return sum(entry.stored_size for entry in result.entries)
-
-
-def _mib(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB"
