@@ -10,7 +10,6 @@ every outcome is in the returned :class:`RunResult` or a raised :class:`MarTools
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -27,8 +26,8 @@ from mar_tools.run.conversation import expect_loaded, expect_response
 from mar_tools.run.device import DeviceChoice
 from mar_tools.run.inputs import InputSpec, Request, build_requests
 from mar_tools.run.process import COMPAT_DIR, WorkerProcess, worker_environment
-from mar_tools.run.response import Response, frames_from_message, http_responses
-from mar_tools.worker.inputs import batch_message
+from mar_tools.run.response import Response, http_responses
+from mar_tools.worker.messages import LoadRequest, Predict, ToWorker
 
 DEFAULT_METRICS_CONFIG = COMPAT_DIR / "ts" / "configs" / "metrics.yaml"
 ENVELOPES = ("body", "json", "kserve", "kservev2")
@@ -165,28 +164,25 @@ def _run_worker(
 ) -> RunResult:
     batch_size = model.batch_size(options.batch_size)
     batches = [list(requests[i : i + batch_size]) for i in range(0, len(requests), batch_size)]
-    load = {
-        "type": "load",
-        "model_name": model.name,
-        "model_dir": str(extracted.model_dir),
-        "handler": model.handler,
-        "device": options.device.kind,
-        "device_index": options.device.index,
-        "device_flag": options.device.flag,
-        "batch_size": batch_size,
-        "envelope": options.envelope,
-        "limit_max_image_pixels": True,
-        "metrics_config": str(metrics_path),
-        "manifest": model.manifest.raw,
-    }
-    documents = [
-        pickle.dumps(metrics_document, protocol=4),
-        pickle.dumps(model.model_yaml_config, protocol=4),
-    ]
-    messages: list[tuple[dict[str, Any], Sequence[bytes]]] = [(load, documents)]
+    load = LoadRequest(
+        model_name=model.name,
+        model_dir=str(extracted.model_dir),
+        handler=model.handler,
+        device=options.device.kind,
+        device_index=options.device.index,
+        device_flag=options.device.flag,
+        batch_size=batch_size,
+        envelope=options.envelope,
+        limit_max_image_pixels=True,
+        metrics_config=str(metrics_path),
+        metrics_document=metrics_document,
+        model_yaml_config=model.model_yaml_config,
+        manifest=model.manifest.raw,
+    )
+    messages: list[ToWorker] = [load]
     for repetition in range(options.repeat):
         for index, batch in enumerate(batches):
-            messages.append(batch_message(repetition * len(batches) + index, batch))
+            messages.append(Predict(repetition * len(batches) + index, tuple(batch)))
     labels = {request.request_id: request.label for request in requests}
     env = worker_environment(os.environ, interpreter.env, extracted.model_dir, model.handler)
     started = time.perf_counter()
@@ -196,41 +192,38 @@ def _run_worker(
         worker.send_all(messages)
         loaded = expect_loaded(worker, options.metrics_config or metrics_path)
         startup_ms = (time.perf_counter() - started) * 1000
-        warnings = [str(w) for w in loaded.get("warnings", [])]
+        warnings = list(loaded.warnings)
         for warning in warnings:
             warn(warning)
-        metrics = list(loaded.get("metrics", []))
+        metrics = list(loaded.metrics)
         responses: list[Response] = []
         latencies: list[float] = []
         failures: list[BatchFailure] = []
         for number in range(len(batches) * options.repeat):
-            header, blobs = expect_response(worker, number)
-            metrics.extend(header.get("metrics", []))
-            latencies.append(float(header["elapsed_ms"]))
+            answer = expect_response(worker, number)
+            metrics.extend(answer.metrics)
+            latencies.append(answer.elapsed_ms)
             if number >= len(batches):
                 continue
-            for warning in header.get("warnings", []):
-                warnings.append(str(warning))
-                warn(str(warning))
-            frames = frames_from_message(header, blobs)
-            responses.extend(http_responses(frames, labels, number))
-            failure = header.get("failure")
-            if failure:
+            for warning in answer.warnings:
+                warnings.append(warning)
+                warn(warning)
+            responses.extend(http_responses(answer.frames, labels, number))
+            if answer.failure is not None:
+                failure = answer.failure
                 failures.append(
-                    BatchFailure(
-                        number, failure["error_type"], failure["message"], failure["traceback"]
-                    )
+                    BatchFailure(number, failure.error_type, failure.message, failure.traceback)
                 )
     return RunResult(
         model=model,
         extraction=extracted.how,
         interpreter=interpreter,
-        entry_point=str(loaded.get("entry_point", "")),
-        ts_package=str(loaded.get("ts_package", "")),
+        entry_point=loaded.entry_point,
+        ts_package=loaded.ts_package,
         batch_size=batch_size,
         device=options.device,
         startup_ms=startup_ms,
-        load_ms=float(loaded.get("load_ms", 0.0)),
+        load_ms=loaded.load_ms,
         responses=tuple(responses),
         requests=tuple(requests),
         batch_latencies_ms=tuple(latencies),
