@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mar_tools.core.errors import EnvironmentSetupError
 from mar_tools.core.manifest import Manifest
+from mar_tools.core.reporter import Reporter, SilentReporter
 from mar_tools.env.options import EnvMode, EnvOptions, InstallerChoice, Interpreter
 
 if TYPE_CHECKING:
@@ -38,22 +39,23 @@ def prepare_environment(
     manifest: Manifest,
     model_config: Mapping[str, Any],
     options: EnvOptions,
-    log: Callable[[str], None] = lambda _message: None,
+    reporter: Reporter | None = None,
 ) -> Interpreter:
     """Return the interpreter for the model extracted at *model_dir*.
 
     Builds the model's environment first when it needs one and none is cached (installers
     run with *model_dir* as their working directory, so relative paths in the requirements
-    resolve as in TorchServe). Progress goes to *log*. Raises
+    resolve as in TorchServe). Progress messages go to *reporter*. Raises
     :class:`EnvironmentSetupError` (exit code 5) when the environment cannot be built, and
     :class:`~mar_tools.core.errors.ArchiveError` when the manifest names a requirements file
     that *model_dir* lacks.
     """
     from mar_tools.env.plan import plan_environment
 
+    reporter = reporter or SilentReporter()
     plan = plan_environment(manifest, model_config, options.mode)
     if plan.note:
-        log(plan.note)
+        reporter.info(plan.note)
     if not plan.needed:
         return Interpreter(python=Path(sys.executable))
     # Imported only now: most models need no environment, and the machinery (virtualenv,
@@ -62,7 +64,7 @@ def prepare_environment(
     from mar_tools.env.provision import ensure_environment, resolve_target
 
     target = resolve_target(DirectoryFiles(model_dir), manifest, model_config, options)
-    return interpreter_for(ensure_environment(target, lambda: model_dir, options, log))
+    return interpreter_for(ensure_environment(target, lambda: model_dir, options, reporter))
 
 
 def interpreter_for(env: StoredEnv) -> Interpreter:

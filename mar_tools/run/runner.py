@@ -3,7 +3,7 @@
 :func:`run_archive` joins the pieces: requests are built first (so a missing input file
 fails before any work), the archive is extracted (or found in the cache), the environment
 chooses the interpreter, and one worker process loads the handler and answers every batch
-(``repeat`` times). It never prints: warnings and progress go to the *log* callable, and
+(``repeat`` times). It never prints: warnings and progress go to the reporter, and
 every outcome is in the returned :class:`RunResult` or a raised :class:`MarToolsError`.
 """
 
@@ -21,6 +21,7 @@ from mar_tools.core.cache import cache_subdir
 from mar_tools.core.errors import MarToolsError, UsageError
 from mar_tools.core.extraction import ExtractedModel, prepare_model_dir
 from mar_tools.core.model_source import Model, load_model_files, read_yaml
+from mar_tools.core.reporter import Reporter, SilentReporter
 from mar_tools.env import EnvOptions, Interpreter, prepare_environment
 from mar_tools.run.conversation import expect_loaded, expect_response
 from mar_tools.run.device import DeviceChoice
@@ -104,18 +105,18 @@ def run_archive(
     options: RunOptions,
     *,
     read_stdin: Callable[[], bytes],
-    log: Callable[[str], None] = lambda _message: None,
-    warn: Callable[[str], None] = lambda _message: None,
+    reporter: Reporter | None = None,
 ) -> RunResult:
     """Run the archive's handler on the inputs (see the module docstring).
 
-    *log* receives progress messages (the environment's), *warn* the loader's and the
+    *reporter* receives progress messages (the environment's) and the loader's and the
     service's warnings (also kept in :attr:`RunResult.warnings`).
 
     Raises :class:`UsageError` (bad inputs or metrics config), ``ArchiveError``,
     :class:`LoadFailed`, :class:`DeviceUnavailable`, :class:`WorkerDied` or the
     environment's ``EnvironmentSetupError``.
     """
+    reporter = reporter or SilentReporter()
     requests = build_requests(
         options.inputs,
         content_type=options.content_type,
@@ -132,10 +133,17 @@ def run_archive(
             extracted.model_dir, default_model_name(options.archive), options.model_name
         )
         interpreter = options.interpreter or prepare_environment(
-            extracted.model_dir, model.manifest, model.config, options.env, log
+            extracted.model_dir, model.manifest, model.config, options.env, reporter
         )
         return _run_worker(
-            options, extracted, model, interpreter, requests, metrics_path, metrics_document, warn
+            options,
+            extracted,
+            model,
+            interpreter,
+            requests,
+            metrics_path,
+            metrics_document,
+            reporter,
         )
     finally:
         if extracted.how == "extracted" and cache is None:
@@ -160,7 +168,7 @@ def _run_worker(
     requests: Sequence[Request],
     metrics_path: Path,
     metrics_document: Any,
-    warn: Callable[[str], None],
+    reporter: Reporter,
 ) -> RunResult:
     batch_size = model.batch_size(options.batch_size)
     batches = [list(requests[i : i + batch_size]) for i in range(0, len(requests), batch_size)]
@@ -194,7 +202,7 @@ def _run_worker(
         startup_ms = (time.perf_counter() - started) * 1000
         warnings = list(loaded.warnings)
         for warning in warnings:
-            warn(warning)
+            reporter.warning(warning)
         metrics = list(loaded.metrics)
         responses: list[Response] = []
         latencies: list[float] = []
@@ -207,7 +215,7 @@ def _run_worker(
                 continue
             for warning in answer.warnings:
                 warnings.append(warning)
-                warn(warning)
+                reporter.warning(warning)
             responses.extend(http_responses(answer.frames, labels, number))
             if answer.failure is not None:
                 failure = answer.failure

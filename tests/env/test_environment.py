@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mar_tools.core.errors import ArchiveError, ExitCode
+from mar_tools.core.reporter import SilentReporter
 from mar_tools.env import EnvironmentSetupError, EnvOptions, prepare_environment
 from mar_tools.env.installers import find_uv
 from mar_tools.env.venv_files import PTH_NAME, VenvLayout
@@ -46,11 +47,10 @@ def test_first_run_builds_the_environment_and_second_run_reuses_it_without_insta
     root = tmp_path / "model"
     wheel = copy_wheel(wheels, GREET, root, "wheels")
     model = make_model(root, requirements=f"{wheel}\n")
-    messages: list[str] = []
+    reporter = SilentReporter()
+    messages = reporter.infos
 
-    first = prepare_environment(
-        root, model.manifest, model.config, options(installer), messages.append
-    )
+    first = prepare_environment(root, model.manifest, model.config, options(installer), reporter)
 
     assert first.python.parent.parent.parent == cache_dir / "envs"
     assert first.env["VIRTUAL_ENV"] == str(first.python.parent.parent)
@@ -63,9 +63,7 @@ def test_first_run_builds_the_environment_and_second_run_reuses_it_without_insta
     inode = first.python.parent.parent.stat().st_ino
 
     messages.clear()
-    second = prepare_environment(
-        root, model.manifest, model.config, options(installer), messages.append
-    )
+    second = prepare_environment(root, model.manifest, model.config, options(installer), reporter)
 
     assert second == first
     assert pip_log.calls() == pip_calls  # no pip call at all on the second run
@@ -354,11 +352,10 @@ def test_uv_failure_falls_back_to_pip_in_auto_mode(
     root = tmp_path / "model"
     wheel = copy_wheel(wheels, "uses_tqdm-1.0-py3-none-any.whl", root)
     model = make_model(root, requirements=f"{wheel}\n")
-    messages: list[str] = []
+    reporter = SilentReporter()
+    messages = reporter.infos
 
-    interpreter = prepare_environment(
-        root, model.manifest, model.config, options("auto"), messages.append
-    )
+    interpreter = prepare_environment(root, model.manifest, model.config, options("auto"), reporter)
 
     assert any(
         m.startswith("uv failed (") and m.endswith("retrying with virtualenv + pip")
@@ -392,11 +389,10 @@ def test_use_venv_is_ignored_for_other_runtimes_and_env_none_skips_everything(
 ) -> None:
     root = tmp_path / "model"
     model = make_model(root, config={"useVenv": True}, runtime="python3")
-    messages: list[str] = []
+    reporter = SilentReporter()
+    messages = reporter.infos
 
-    current = prepare_environment(
-        root, model.manifest, model.config, options("pip"), messages.append
-    )
+    current = prepare_environment(root, model.manifest, model.config, options("pip"), reporter)
 
     assert current.python == Path(sys.executable)
     assert messages == [
@@ -409,7 +405,7 @@ def test_use_venv_is_ignored_for_other_runtimes_and_env_none_skips_everything(
         with_reqs.manifest,
         with_reqs.config,
         options("pip", mode="none"),
-        messages.append,
+        reporter,
     )
     assert skipped.python == Path(sys.executable)
     assert messages == ["--env none: requirements.txt is not installed."]
