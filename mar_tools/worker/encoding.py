@@ -67,8 +67,12 @@ class Frame:
     message: str
     entries: tuple[FrameEntry, ...] = ()
 
+    def blobs(self) -> list[bytes]:
+        """The entries' bodies, as the blobs of a message."""
+        return [entry.body for entry in self.entries]
+
     def to_json(self) -> dict[str, Any]:
-        """The frame in a message header (the entries' bodies travel as blobs)."""
+        """The frame in a message header (the entries' bodies travel as :meth:`blobs`)."""
         entries = [entry.to_json() for entry in self.entries]
         return {"code": self.code, "message": self.message, "entries": entries}
 

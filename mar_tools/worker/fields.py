@@ -133,7 +133,8 @@ def _describe(value: object, expected: str) -> str:
         return "a list with other items" if expected.startswith("a list") else "a list"
     if isinstance(value, dict):
         return "an object with other values" if expected.startswith("an object") else "an object"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 class Blobs:

@@ -41,8 +41,12 @@ class Request:
     headers: tuple[tuple[str, str], ...]
     parameters: tuple[Parameter, ...]
 
+    def blobs(self) -> list[bytes]:
+        """The parameter values, as the blobs of a message."""
+        return [parameter.value for parameter in self.parameters]
+
     def to_json(self) -> dict[str, Any]:
-        """The request in a message header (the parameter values travel as blobs)."""
+        """The request in a message header (the parameter values travel as :meth:`blobs`)."""
         return {
             "id": self.request_id,
             "headers": [list(pair) for pair in self.headers],

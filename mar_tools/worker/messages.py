@@ -9,10 +9,12 @@ each answer to its request.
 
 Each message is a frozen dataclass with ``to_json()`` (a JSON header and the blobs, as
 :mod:`.wire` frames them: request and response bodies travel as raw bytes) and
-``from_json(header, blobs)``. Every header carries ``type`` and ``version``; reading a
-message of another :data:`PROTOCOL_VERSION`, of an unknown type or with a missing or
-mistyped field raises :class:`MessageError` naming it. Standard library only and relative
-imports only: the worker loads this package as ``_mar_worker``, the parent imports it as
+``from_json(header, blobs)``. The header holds ``type``, ``version`` and every field under
+its own name, so the wire names cannot drift from the field names; each field is read back
+with the check its annotation calls for. Reading a message of another
+:data:`PROTOCOL_VERSION`, of an unknown type or with a missing or mistyped field raises
+:class:`MessageError` naming it. Standard library only and relative imports only: the
+worker loads this package as ``_mar_worker``, the parent imports it as
 ``mar_tools.worker.messages``.
 """
 
@@ -20,9 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, ClassVar, Final, Literal, TypeAlias
+from typing import IO, Any, ClassVar, Final, Literal, Protocol, TypeAlias, TypeVar
 
 # The payload types are exported too: the parent reads and builds messages from here alone.
 from .encoding import Frame as Frame
@@ -39,7 +41,6 @@ PROTOCOL_VERSION: Final = 1
 
 Header: TypeAlias = dict[str, Any]
 Encoded: TypeAlias = tuple[Header, list[bytes]]
-
 LoadFailureKind: TypeAlias = Literal["device", "metrics-config", "handler", "exception"]
 LOAD_FAILURE_KINDS: Final[tuple[LoadFailureKind, ...]] = (
     "device",
@@ -48,30 +49,86 @@ LOAD_FAILURE_KINDS: Final[tuple[LoadFailureKind, ...]] = (
     "exception",
 )
 
+M = TypeVar("M", bound="_Message")
 
-def _header(message: Any, *, skip: tuple[str, ...] = (), **special: Any) -> Header:
-    """The header of *message*: its type and version, then each field under its own name
-    (tuples as lists, a :class:`Failure` as an object), but *special* ones as given and
-    *skip* ones (sent as blobs) not at all."""
-    header: Header = {"type": message.TYPE, "version": PROTOCOL_VERSION}
-    for field in dataclasses.fields(message):
-        name = field.name
-        if name in special:
-            header[name] = special[name]
-        elif name not in skip:
-            value = getattr(message, name)
+
+def _failure(fields: Fields, name: str) -> Failure | None:
+    found = fields.optional_object(name)
+    return None if found is None else Failure.from_json(found)
+
+
+def _required_failure(fields: Fields, name: str) -> Failure:
+    failure = _failure(fields, name)
+    if failure is None:
+        raise MessageError(f"{fields.where}: field {name!r} must be an object, not null")
+    return failure
+
+
+def _failure_kind(fields: Fields, name: str) -> LoadFailureKind:
+    kind = fields.text(name)
+    if kind not in LOAD_FAILURE_KINDS:
+        raise MessageError(f"{fields.where}: unknown failure kind {kind!r}")
+    return kind
+
+
+#: How a header field is read back, by the annotation of the dataclass field.
+_READERS: Final[dict[str, Callable[[Fields, str], Any]]] = {
+    "str": Fields.text,
+    "str | None": Fields.optional_text,
+    "int": Fields.integer,
+    "int | None": Fields.optional_integer,
+    "float": Fields.number,
+    "bool": Fields.flag,
+    "tuple[str, ...]": Fields.texts,
+    "Any": Fields.value,
+    "Failure": _required_failure,
+    "Failure | None": _failure,
+    "LoadFailureKind": _failure_kind,
+}
+
+
+class _Message:
+    """What every message shares: the header and blobs it is written as and read from.
+
+    :meth:`to_json` writes each field under its own name (tuples as lists, a
+    :class:`Failure` as an object); :meth:`from_json` reads each back by its annotation. A
+    message that carries blobs adjusts :meth:`to_json` and reads those fields in
+    :meth:`_from_blobs`.
+    """
+
+    TYPE: ClassVar[str]
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def to_json(self) -> Encoded:
+        """The header and blobs of this message (framed by :mod:`.wire`)."""
+        header: Header = {"type": self.TYPE, "version": PROTOCOL_VERSION}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
             if isinstance(value, Failure):
                 value = value.to_json()
-            header[name] = list(value) if isinstance(value, tuple) else value
-    return header
+            header[field.name] = list(value) if isinstance(value, tuple) else value
+        return header, []
 
+    @classmethod
+    def from_json(cls: type[M], header: Mapping[str, Any], blobs: Sequence[bytes]) -> M:
+        """The message :meth:`to_json` wrote. Raises :class:`MessageError` for a message of
+        another type or protocol version, a missing or mistyped field, or the wrong number
+        of blobs."""
+        _check_version(header)
+        if header.get("type") != cls.TYPE:
+            raise MessageError(f"expected a {cls.TYPE!r} message, got {header.get('type')!r}")
+        fields = Fields(header, f"{cls.TYPE!r} message")
+        taken = Blobs(blobs, fields.where)
+        values = cls._from_blobs(fields, taken)
+        for field in dataclasses.fields(cls):
+            if field.name not in values:
+                values[field.name] = _READERS[str(field.type)](fields, field.name)
+        return taken.finish(cls(**values))
 
-def _opened(header: Mapping[str, Any], kind: str) -> Fields:
-    """The fields of *header* once its version and type are the expected ones."""
-    _check_version(header)
-    if header.get("type") != kind:
-        raise MessageError(f"expected a {kind!r} message, got {header.get('type')!r}")
-    return Fields(header, f"{kind!r} message")
+    @classmethod
+    def _from_blobs(cls, _fields: Fields, _blobs: Blobs, /) -> dict[str, Any]:
+        """The fields that travel in blobs, read from *_blobs* in order (none here)."""
+        return {}
 
 
 def _check_version(header: Mapping[str, Any]) -> None:
@@ -91,19 +148,29 @@ def _unpickled(blob: bytes, where: str) -> Any:
         raise MessageError(f"{where}: a document blob does not unpickle ({exc})") from exc
 
 
-def _failure(fields: Fields, name: str) -> Failure | None:
-    found = fields.optional_object(name)
-    return None if found is None else Failure.from_json(found)
+class _Part(Protocol):
+    """What a message carries a list of (requests, frames): a header part and its blobs."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+    def blobs(self) -> list[bytes]: ...
+
+
+def _with_parts(encoded: Encoded, name: str, parts: Sequence[_Part]) -> Encoded:
+    """*encoded* with *parts* as its field *name*, and their blobs in order."""
+    header, _ = encoded
+    header[name] = [part.to_json() for part in parts]
+    return header, [blob for part in parts for blob in part.blobs()]
 
 
 # -- parent -> worker --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class LoadRequest:
+class LoadRequest(_Message):
     """Load the model (the fields of TorchServe's load message). The two documents travel
-    pickled (YAML may hold values JSON cannot): the parsed metrics configuration and
-    ``model-config.yaml``."""
+    pickled as blobs (YAML may hold values JSON cannot): the parsed metrics configuration
+    and ``model-config.yaml``."""
 
     TYPE: ClassVar[str] = "load"
 
@@ -123,35 +190,20 @@ class LoadRequest:
     manifest: Any
 
     def to_json(self) -> Encoded:
-        header = _header(self, skip=("metrics_document", "model_yaml_config"))
-        documents = (self.metrics_document, self.model_yaml_config)
+        header, _ = super().to_json()
+        documents = [header.pop("metrics_document"), header.pop("model_yaml_config")]
         return header, [pickle.dumps(document, protocol=4) for document in documents]
 
     @classmethod
-    def from_json(cls, header: Mapping[str, Any], blobs: Sequence[bytes]) -> LoadRequest:
-        fields = _opened(header, cls.TYPE)
-        documents = Blobs(blobs, fields.where)
-        return documents.finish(
-            cls(
-                model_name=fields.text("model_name"),
-                model_dir=fields.text("model_dir"),
-                handler=fields.text("handler"),
-                device=fields.text("device"),
-                device_index=fields.optional_integer("device_index"),
-                device_flag=fields.text("device_flag"),
-                batch_size=fields.integer("batch_size"),
-                envelope=fields.optional_text("envelope"),
-                limit_max_image_pixels=fields.flag("limit_max_image_pixels"),
-                metrics_config=fields.text("metrics_config"),
-                metrics_document=_unpickled(documents.take(), fields.where),
-                model_yaml_config=_unpickled(documents.take(), fields.where),
-                manifest=fields.value("manifest"),
-            )
-        )
+    def _from_blobs(cls, fields: Fields, blobs: Blobs, /) -> dict[str, Any]:
+        return {
+            "metrics_document": _unpickled(blobs.take(), fields.where),
+            "model_yaml_config": _unpickled(blobs.take(), fields.where),
+        }
 
 
 @dataclass(frozen=True)
-class Predict:
+class Predict(_Message):
     """Run one batch. Parameter values travel as blobs, in request then parameter order."""
 
     TYPE: ClassVar[str] = "predict"
@@ -160,23 +212,19 @@ class Predict:
     requests: tuple[Request, ...]
 
     def to_json(self) -> Encoded:
-        requests = [request.to_json() for request in self.requests]
-        values = [p.value for request in self.requests for p in request.parameters]
-        return _header(self, requests=requests), values
+        return _with_parts(super().to_json(), "requests", self.requests)
 
     @classmethod
-    def from_json(cls, header: Mapping[str, Any], blobs: Sequence[bytes]) -> Predict:
-        fields = _opened(header, cls.TYPE)
-        values = Blobs(blobs, fields.where)
-        requests = tuple(Request.from_json(item, values) for item in fields.objects("requests"))
-        return values.finish(cls(fields.integer("batch_id"), requests))
+    def _from_blobs(cls, fields: Fields, blobs: Blobs, /) -> dict[str, Any]:
+        requests = (Request.from_json(item, blobs) for item in fields.objects("requests"))
+        return {"requests": tuple(requests)}
 
 
 # -- worker -> parent --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Loaded:
+class Loaded(_Message):
     """The handler is initialized: how long that took, which entry point and ``ts`` package
     it runs with, the loader's warnings and the metric lines logged while loading."""
 
@@ -188,25 +236,9 @@ class Loaded:
     warnings: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
 
-    def to_json(self) -> Encoded:
-        return _header(self), []
-
-    @classmethod
-    def from_json(cls, header: Mapping[str, Any], blobs: Sequence[bytes]) -> Loaded:
-        fields = _opened(header, cls.TYPE)
-        return Blobs(blobs, fields.where).finish(
-            cls(
-                load_ms=fields.number("load_ms"),
-                entry_point=fields.text("entry_point"),
-                ts_package=fields.text("ts_package"),
-                warnings=fields.texts("warnings"),
-                metrics=fields.texts("metrics"),
-            )
-        )
-
 
 @dataclass(frozen=True)
-class LoadFailure:
+class LoadFailure(_Message):
     """The model did not load. ``kind``: ``device`` (the device is not there), ``metrics-config``
     (a malformed metrics configuration), ``handler`` (no entry point found) or ``exception``
     (the handler's import or ``initialize`` raised: ``failure`` says what)."""
@@ -219,31 +251,9 @@ class LoadFailure:
     failure: Failure | None = None
     metrics: tuple[str, ...] = ()
 
-    def to_json(self) -> Encoded:
-        return _header(self), []
-
-    @classmethod
-    def from_json(cls, header: Mapping[str, Any], blobs: Sequence[bytes]) -> LoadFailure:
-        fields = _opened(header, cls.TYPE)
-        kind = fields.text("kind")
-        if kind not in LOAD_FAILURE_KINDS:
-            raise MessageError(f"{fields.where}: unknown failure kind {kind!r}")
-        failure = _failure(fields, "failure")
-        if kind == "exception" and failure is None:
-            raise MessageError(f"{fields.where}: an 'exception' failure needs its 'failure'")
-        return Blobs(blobs, fields.where).finish(
-            cls(
-                kind=kind,
-                message=fields.text("message"),
-                hint=fields.optional_text("hint"),
-                failure=failure,
-                metrics=fields.texts("metrics"),
-            )
-        )
-
 
 @dataclass(frozen=True)
-class BatchResponse:
+class BatchResponse(_Message):
     """The answer to :class:`Predict` ``batch_id``: the frames the handler streamed, then the
     batch's final frame (``frames[-1]``); bodies travel as blobs in frame then entry order.
     ``failure`` is the exception behind an error frame; ``warnings`` what the service noticed
@@ -264,31 +274,18 @@ class BatchResponse:
         return self.frames[-1]
 
     def to_json(self) -> Encoded:
-        frames = [frame.to_json() for frame in self.frames]
-        bodies = [entry.body for frame in self.frames for entry in frame.entries]
-        return _header(self, frames=frames), bodies
+        return _with_parts(super().to_json(), "frames", self.frames)
 
     @classmethod
-    def from_json(cls, header: Mapping[str, Any], blobs: Sequence[bytes]) -> BatchResponse:
-        fields = _opened(header, cls.TYPE)
-        bodies = Blobs(blobs, fields.where)
-        frames = tuple(Frame.from_json(item, bodies) for item in fields.objects("frames"))
+    def _from_blobs(cls, fields: Fields, blobs: Blobs, /) -> dict[str, Any]:
+        frames = tuple(Frame.from_json(item, blobs) for item in fields.objects("frames"))
         if not frames:
             raise MessageError(f"{fields.where}: no frames (the final one is missing)")
-        return bodies.finish(
-            cls(
-                batch_id=fields.integer("batch_id"),
-                frames=frames,
-                elapsed_ms=fields.number("elapsed_ms"),
-                failure=_failure(fields, "failure"),
-                warnings=fields.texts("warnings"),
-                metrics=fields.texts("metrics"),
-            )
-        )
+        return {"frames": frames}
 
 
 @dataclass(frozen=True)
-class Fatal:
+class Fatal(_Message):
     """The worker failed outside any handler call it could answer for (``reason`` says how,
     ``failure`` with what exception) and is ending."""
 
@@ -296,17 +293,6 @@ class Fatal:
 
     reason: str
     failure: Failure
-
-    def to_json(self) -> Encoded:
-        return _header(self), []
-
-    @classmethod
-    def from_json(cls, header: Mapping[str, Any], blobs: Sequence[bytes]) -> Fatal:
-        fields = _opened(header, cls.TYPE)
-        failure = _failure(fields, "failure")
-        if failure is None:
-            raise MessageError(f"{fields.where}: field 'failure' must be an object, not null")
-        return Blobs(blobs, fields.where).finish(cls(fields.text("reason"), failure))
 
 
 ToWorker: TypeAlias = LoadRequest | Predict
