@@ -28,8 +28,8 @@ from typing import IO
 import mar_tools.compat
 import mar_tools.worker
 from mar_tools.core.handler_ref import HandlerRef
-from mar_tools.worker.messages import FromWorker, MessageError, ToWorker, receive, send
-from mar_tools.worker.wire import WireError
+from mar_tools.worker.messages import FromWorker, MessageError, ToWorker, receive
+from mar_tools.worker.wire import WireError, write_message
 
 ENTRY_SCRIPT = Path(mar_tools.worker.__file__).resolve().parent / "entry.py"
 COMPAT_DIR = Path(mar_tools.compat.__file__).resolve().parent
@@ -109,13 +109,15 @@ class WorkerProcess:
         """Send *messages* from a background thread, then close the pipe (end of input).
 
         Writing in the background lets the worker read requests while this process reads
-        answers, whatever the size of either.
+        answers, whatever the size of either. The messages are encoded here first, so an
+        error in one is raised to the caller.
         """
+        encoded = [message.to_json() for message in messages]
 
         def write() -> None:
             try:
-                for message in messages:
-                    send(self._to_worker, message)
+                for header, blobs in encoded:
+                    write_message(self._to_worker, header, blobs)
             except (BrokenPipeError, ValueError, OSError):
                 pass  # the worker stopped reading: its answer (or its death) says why
             finally:
