@@ -6,6 +6,6 @@ started as a script by path; it loads this directory as the private package ``_m
 so that none of its module names can collide with the model's modules.
 
 The parent process imports :mod:`mar_tools.worker.messages` (the typed messages both sides
-speak, with what they carry: requests, response frames, failures; framed by
-:mod:`~mar_tools.worker.wire`), never the rest.
+speak, with what they carry: requests, response frames, failures) and
+:mod:`mar_tools.worker.wire` (their framing), never the rest.
 """
