@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mar_tools.core.manifest import Manifest, format_created_on
+from mar_tools.core.reporter import Reporter, SilentReporter
 from torch_model_archiver.compression import Backend, select_backend
 from torch_model_archiver.dir_writer import write_directory
 from torch_model_archiver.errors import (
@@ -36,7 +37,6 @@ from torch_model_archiver.output import (
     staged_output,
 )
 from torch_model_archiver.pipeline import default_jobs
-from torch_model_archiver.progress import Reporter, SilentReporter
 from torch_model_archiver.sources import Problems
 from torch_model_archiver.spec import ArchiveFormat, ArchiveSpec, spec_problems
 from torch_model_archiver.tgz_writer import write_tgz
@@ -109,7 +109,7 @@ def build_archive(
         prefix=f"{spec.model_name}/" if spec.archive_format is ArchiveFormat.TGZ else "",
     )
     target = spec.output_path
-    reporter.start(plan.total_size + len(job.manifest), len(plan.members) + 1)
+    reporter.start("archiving", plan.total_size + len(job.manifest))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         entries = _write(spec, job, settings, reporter, target)

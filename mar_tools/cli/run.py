@@ -32,6 +32,7 @@ from mar_tools.run.inputs import parse_header
 from mar_tools.run.render import render_bodies, render_json
 from mar_tools.run.stats import LatencySummary
 from mar_tools.terminal import console
+from mar_tools.terminal.reporter import TerminalReporter
 
 #: Signals that stop ``mar run`` the way Ctrl-C does (see :func:`_exit_on_termination`).
 _TERMINATION = (signal.SIGTERM, signal.SIGHUP)
@@ -134,8 +135,12 @@ def command(**params: Any) -> int:
         quiet=params["quiet"],
     )
 
+    reporter = TerminalReporter(
+        prog="mar", show_progress=console.is_interactive() and not params["quiet"]
+    )
+
     def environment(model: ModelSource, model_dir: Path) -> Interpreter:
-        return prepare_environment(model, model_dir, env_options, _info)
+        return prepare_environment(model, model_dir, env_options, reporter)
 
     try:
         with _exit_on_termination():
@@ -143,7 +148,7 @@ def command(**params: Any) -> int:
                 options,
                 read_stdin=lambda: sys.stdin.buffer.read(),
                 environment=environment,
-                warn=console.warning,
+                reporter=reporter,
             )
     except (LoadFailed, WorkerDied) as exc:
         if exc.details and not params["quiet"]:
@@ -183,10 +188,6 @@ def _exit_on_termination() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _info(message: str) -> None:
-    console.stderr().print(f"mar: {message}", markup=False)
 
 
 def _write_stderr(text: str) -> None:
@@ -237,4 +238,4 @@ def _report_timings(result: RunResult) -> None:
             f"(min {summary.minimum:.1f}, max {summary.maximum:.1f})"
         )
     for line in lines:
-        _info(line)
+        console.info(line)

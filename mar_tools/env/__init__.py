@@ -10,13 +10,13 @@ interpreter. See ``docs/environments.md``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mar_tools.core.errors import EnvironmentSetupError
 from mar_tools.core.interpreter import Interpreter
 from mar_tools.core.model_source import ModelSource
+from mar_tools.core.reporter import Reporter, SilentReporter
 from mar_tools.env.options import EnvMode, EnvOptions, InstallerChoice
 
 if TYPE_CHECKING:
@@ -37,20 +37,21 @@ def prepare_environment(
     model: ModelSource,
     model_dir: Path,
     options: EnvOptions,
-    log: Callable[[str], None] = lambda _message: None,
+    reporter: Reporter | None = None,
 ) -> Interpreter:
     """Return the interpreter for *model*, extracted at *model_dir*.
 
     Builds the model's environment first when it needs one and none is cached (installers
     run with *model_dir* as their working directory, so relative paths in the requirements
-    resolve as in TorchServe). Progress goes to *log*. Raises
+    resolve as in TorchServe). Progress messages go to *reporter*. Raises
     :class:`EnvironmentSetupError` (exit code 5) when the environment cannot be built.
     """
     from mar_tools.env.plan import plan_environment
 
+    reporter = reporter or SilentReporter()
     plan = plan_environment(model.manifest, model.model_yaml_config, options.mode)
     if plan.note:
-        log(plan.note)
+        reporter.info(plan.note)
     if not plan.needed:
         return Interpreter()
     # Imported only now: most models need no environment, and the machinery (virtualenv,
@@ -58,7 +59,7 @@ def prepare_environment(
     from mar_tools.env.provision import ensure_environment, resolve_target
 
     target = resolve_target(model.files, model.manifest, model.model_yaml_config, options)
-    return interpreter_for(ensure_environment(target, lambda: model_dir, options, log))
+    return interpreter_for(ensure_environment(target, lambda: model_dir, options, reporter))
 
 
 def interpreter_for(env: StoredEnv) -> Interpreter:

@@ -10,7 +10,6 @@ archive is read and installed from in place, as ``mar run`` uses it in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from mar_tools.core.archive import open_archive
@@ -18,6 +17,7 @@ from mar_tools.core.cache import cache_subdir
 from mar_tools.core.errors import EnvironmentSetupError, UsageError
 from mar_tools.core.model_files import ModelFiles
 from mar_tools.core.model_source import read_model
+from mar_tools.core.reporter import Reporter, SilentReporter
 from mar_tools.env.options import EnvOptions
 from mar_tools.env.provision import EnvTarget, ensure_environment, resolve_target
 from mar_tools.env.store import StoredEnv
@@ -32,15 +32,19 @@ def locate(archive: Path, options: EnvOptions) -> EnvTarget:
 
 
 def create(
-    archive: Path, options: EnvOptions, log: Callable[[str], None]
+    archive: Path, options: EnvOptions, reporter: Reporter | None = None
 ) -> tuple[EnvTarget, StoredEnv | None]:
-    """Build (or find) the environment of *archive*; None when it needs none."""
+    """Build (or find) the environment of *archive*; None when it needs none. Progress
+    messages go to *reporter*."""
+    reporter = reporter or SilentReporter()
     target = locate(archive, options)
     if target.plan.note:
-        log(target.plan.note)
+        reporter.info(target.plan.note)
     if not target.plan.needed:
         return target, None
-    return target, ensure_environment(target, lambda: _extracted(archive, options), options, log)
+    return target, ensure_environment(
+        target, lambda: _extracted(archive, options), options, reporter
+    )
 
 
 def _extracted(archive: Path, options: EnvOptions) -> Path:

@@ -19,11 +19,12 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mar_tools.core.reporter import Reporter
 from mar_tools.core.staging import rename_into_place
 from mar_tools.env.lock import held, hold_shared, is_free
 from mar_tools.env.venv_files import RECORD_NAME, EnvRecord, VenvLayout, read_record, relocate
@@ -72,11 +73,9 @@ class EnvStore:
         record = read_record(path)
         return None if record is None else StoredEnv(path, record)
 
-    def lock(
-        self, short: str, what: str, log: Callable[[str], None]
-    ) -> AbstractContextManager[None]:
+    def lock(self, short: str, what: str, reporter: Reporter) -> AbstractContextManager[None]:
         """The lock held while *short* is built or removed."""
-        return held(self.lock_path(short), what, log)
+        return held(self.lock_path(short), what, reporter)
 
     def lock_path(self, short: str) -> Path:
         """The build lock of *short* (see :meth:`lock`)."""

@@ -3,14 +3,13 @@
 :func:`run_archive` joins the pieces: requests are built first (so a missing input file
 fails before any work), the archive is extracted (or found in the cache), the environment
 chooses the interpreter, and one worker process loads the handler and answers every batch
-(``repeat`` times). It never prints: warnings and progress go to the *log* callable, and
+(``repeat`` times). It never prints: warnings and progress go to the reporter, and
 every outcome is in the returned :class:`RunResult` or a raised :class:`MarToolsError`.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -25,13 +24,14 @@ from mar_tools.core.extraction import ExtractedModel, prepare_model_dir
 from mar_tools.core.interpreter import Interpreter
 from mar_tools.core.model_files import ModelFiles
 from mar_tools.core.model_source import ModelSource, read_model
+from mar_tools.core.reporter import Reporter, SilentReporter
 from mar_tools.run.conversation import expect_loaded, expect_response
 from mar_tools.run.device import DeviceChoice
 from mar_tools.run.inputs import InputSpec, Request, build_requests
 from mar_tools.run.process import COMPAT_DIR, WorkerProcess, worker_environment
-from mar_tools.run.response import Response, frames_from_message, http_responses
+from mar_tools.run.response import Response, http_responses
 from mar_tools.run.yaml_file import read_yaml
-from mar_tools.worker.inputs import batch_message
+from mar_tools.worker.messages import LoadRequest, Predict, ToWorker
 
 DEFAULT_METRICS_CONFIG = COMPAT_DIR / "ts" / "configs" / "metrics.yaml"
 ENVELOPES = ("body", "json", "kserve", "kservev2")
@@ -120,18 +120,19 @@ def run_archive(
     *,
     read_stdin: Callable[[], bytes],
     environment: EnvironmentProvider = current_interpreter,
-    warn: Callable[[str], None] = lambda _message: None,
+    reporter: Reporter | None = None,
 ) -> RunResult:
     """Run the archive's handler on the inputs (see the module docstring).
 
-    *environment* picks the interpreter; *warn* receives the loader's and the service's
-    warnings (also kept in :attr:`RunResult.warnings`).
+    *environment* picks the interpreter; *reporter* receives progress messages and the
+    loader's and the service's warnings (also kept in :attr:`RunResult.warnings`).
 
     Raises :class:`UsageError` (bad inputs or metrics config), ``ArchiveError`` (a
     ``BrokenModel`` for a broken manifest or config), :class:`LoadFailed`,
     :class:`DeviceUnavailable`, :class:`WorkerDied` or the environment's
     ``EnvironmentSetupError``.
     """
+    reporter = reporter or SilentReporter()
     requests = build_requests(
         options.inputs,
         content_type=options.content_type,
@@ -154,7 +155,14 @@ def run_archive(
             )
         interpreter = environment(model, extracted.model_dir)
         return _run_worker(
-            options, extracted, model, interpreter, requests, metrics_path, metrics_document, warn
+            options,
+            extracted,
+            model,
+            interpreter,
+            requests,
+            metrics_path,
+            metrics_document,
+            reporter,
         )
     finally:
         if extracted.how == "extracted" and cache is None:
@@ -179,33 +187,30 @@ def _run_worker(
     requests: Sequence[Request],
     metrics_path: Path,
     metrics_document: Any,
-    warn: Callable[[str], None],
+    reporter: Reporter,
 ) -> RunResult:
     batch_size = model.batch_size(options.batch_size)
     model_name = model.name(default_model_name(options.archive), options.model_name)
     batches = [list(requests[i : i + batch_size]) for i in range(0, len(requests), batch_size)]
-    load = {
-        "type": "load",
-        "model_name": model_name,
-        "model_dir": str(extracted.model_dir),
-        "handler": model.handler,
-        "device": options.device.kind,
-        "device_index": options.device.index,
-        "device_flag": options.device.flag,
-        "batch_size": batch_size,
-        "envelope": options.envelope,
-        "limit_max_image_pixels": True,
-        "metrics_config": str(metrics_path),
-        "manifest": model.manifest.raw,
-    }
-    documents = [
-        pickle.dumps(metrics_document, protocol=4),
-        pickle.dumps(model.model_yaml_config, protocol=4),
-    ]
-    messages: list[tuple[dict[str, Any], Sequence[bytes]]] = [(load, documents)]
+    load = LoadRequest(
+        model_name=model_name,
+        model_dir=str(extracted.model_dir),
+        handler=model.handler,
+        device=options.device.kind,
+        device_index=options.device.index,
+        device_flag=options.device.flag,
+        batch_size=batch_size,
+        envelope=options.envelope,
+        limit_max_image_pixels=True,
+        metrics_config=str(metrics_path),
+        metrics_document=metrics_document,
+        model_yaml_config=model.model_yaml_config,
+        manifest=model.manifest.raw,
+    )
+    messages: list[ToWorker] = [load]
     for repetition in range(options.repeat):
         for index, batch in enumerate(batches):
-            messages.append(batch_message(repetition * len(batches) + index, batch))
+            messages.append(Predict(repetition * len(batches) + index, tuple(batch)))
     labels = {request.request_id: request.label for request in requests}
     env = worker_environment(os.environ, interpreter.env, extracted.model_dir, model.handler)
     started = time.perf_counter()
@@ -215,30 +220,27 @@ def _run_worker(
         worker.send_all(messages)
         loaded = expect_loaded(worker, options.metrics_config or metrics_path)
         startup_ms = (time.perf_counter() - started) * 1000
-        warnings = [str(w) for w in loaded.get("warnings", [])]
+        warnings = list(loaded.warnings)
         for warning in warnings:
-            warn(warning)
-        metrics = list(loaded.get("metrics", []))
+            reporter.warning(warning)
+        metrics = list(loaded.metrics)
         responses: list[Response] = []
         latencies: list[float] = []
         failures: list[BatchFailure] = []
         for number in range(len(batches) * options.repeat):
-            header, blobs = expect_response(worker, number)
-            metrics.extend(header.get("metrics", []))
-            latencies.append(float(header["elapsed_ms"]))
+            answer = expect_response(worker, number)
+            metrics.extend(answer.metrics)
+            latencies.append(answer.elapsed_ms)
             if number >= len(batches):
                 continue
-            for warning in header.get("warnings", []):
-                warnings.append(str(warning))
-                warn(str(warning))
-            frames = frames_from_message(header, blobs)
-            responses.extend(http_responses(frames, labels, number))
-            failure = header.get("failure")
-            if failure:
+            for warning in answer.warnings:
+                warnings.append(warning)
+                reporter.warning(warning)
+            responses.extend(http_responses(answer.frames, labels, number))
+            if answer.failure is not None:
+                failure = answer.failure
                 failures.append(
-                    BatchFailure(
-                        number, failure["error_type"], failure["message"], failure["traceback"]
-                    )
+                    BatchFailure(number, failure.error_type, failure.message, failure.traceback)
                 )
     return RunResult(
         model=model,
@@ -246,12 +248,12 @@ def _run_worker(
         model_dir=extracted.model_dir,
         extraction=extracted.how,
         interpreter=interpreter,
-        entry_point=str(loaded.get("entry_point", "")),
-        ts_package=str(loaded.get("ts_package", "")),
+        entry_point=loaded.entry_point,
+        ts_package=loaded.ts_package,
         batch_size=batch_size,
         device=options.device,
         startup_ms=startup_ms,
-        load_ms=float(loaded.get("load_ms", 0.0)),
+        load_ms=loaded.load_ms,
         responses=tuple(responses),
         requests=tuple(requests),
         batch_latencies_ms=tuple(latencies),

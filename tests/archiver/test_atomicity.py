@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mar_tools.core.reporter import SilentReporter
 from mar_tools.core.staging import sweep
 from tests.archiver.outputs import MANIFEST, entries, write
 from torch_model_archiver import (
@@ -32,27 +33,19 @@ BUILD_BIG = [sys.executable, "-m", "torch_model_archiver", "--model-name", "m", 
              "handler.py", "-v", "1", "--serialized-file", "big.bin", "-f"]  # fmt: skip
 
 
-class _Sabotage:
+class _Sabotage(SilentReporter):
     """A reporter that does something nasty when the first bytes are written."""
 
     def __init__(self, action: object) -> None:
+        super().__init__()
         self.action = action
         self.done = False
 
-    def warning(self, message: str) -> None:
-        pass
-
-    def start(self, total_bytes: int, entries: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        if nbytes and not self.done:
+    def advance(self, amount: int, /) -> None:
+        if amount and not self.done:
             self.done = True
             assert callable(self.action)
             self.action()
-
-    def finish(self) -> None:
-        pass
 
 
 def leftovers(directory: Path) -> list[str]:

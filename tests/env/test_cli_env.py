@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from mar_tools.cli import cli
+from mar_tools.core.reporter import SilentReporter
 from mar_tools.env.lock import held
 from mar_tools.env.store import EnvStore
 from tests.env.conftest import MAR, PipLog, env_python, options, prepare_in
@@ -201,7 +202,7 @@ def test_concurrent_first_runs_build_one_environment_and_all_succeed(
     argv = [str(MAR), "env", "create", str(archive), *OFFLINE_PIP]
     logs = [tmp_path / f"run{i}.err" for i in range(4)]
 
-    with held(store.lock_path(env_dir.name), "holding the door", lambda _m: None):
+    with held(store.lock_path(env_dir.name), "holding the door", SilentReporter()):
         runs = []
         for log in logs:
             with log.open("w") as err:

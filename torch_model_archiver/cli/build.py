@@ -9,14 +9,15 @@ from typing import Any
 
 from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console
+from mar_tools.terminal.reporter import TerminalReporter
 from torch_model_archiver.builder import BuildResult, build_archive
-from torch_model_archiver.cli.reporter import RichReporter
 from torch_model_archiver.model_archiver_config import ModelArchiverConfig
 from torch_model_archiver.spec import ExtraFilesLayout, source_date_epoch_from
 
 
-def run_build(options: Mapping[str, Any], environ: Mapping[str, str]) -> int:
-    """Build from the parsed *options*; return the exit code (errors are raised)."""
+def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str) -> int:
+    """Build from the parsed *options*; return the exit code (errors are raised). Messages
+    are printed as *prog*."""
     # The flags are upstream's ModelArchiverConfig fields (no --export-path: None, "here").
     config = ModelArchiverConfig.from_args(Namespace(**options))
     spec = config.to_spec(
@@ -24,7 +25,7 @@ def run_build(options: Mapping[str, Any], environ: Mapping[str, str]) -> int:
         extra_files_layout=ExtraFilesLayout(options["extra_files_layout"]),
     )
     interactive = console.is_interactive() and not options["quiet"]
-    reporter = RichReporter(show_progress=interactive)
+    reporter = TerminalReporter(prog=prog, show_progress=interactive)
     started = time.perf_counter()
     result = build_archive(spec, reporter=reporter, jobs=options["jobs"])
     if interactive:
