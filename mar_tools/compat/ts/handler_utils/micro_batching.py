@@ -31,7 +31,7 @@ HANDLER_METHODS = ["preprocess", "inference", "postprocess"]
 PROFILER_AVAILABLE = True
 
 #: How often an idle thread checks whether it was asked to stop, in seconds.
-_POLL_SECONDS = 0.5
+_POLL_SECONDS = 0.1
 
 
 class _Failed:

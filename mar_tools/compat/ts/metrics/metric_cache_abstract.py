@@ -16,6 +16,7 @@ import os
 from typing import Any
 
 from . import metric_cache_errors as merrors
+from ._request_id import request_id_for
 from .dimension import Dimension
 from .metric_abstract import MetricAbstract
 from .metric_type_enum import MetricTypes
@@ -58,11 +59,7 @@ class MetricCacheAbstract(metaclass=abc.ABCMeta):
 
     def _get_req(self, idx: Any) -> Any:
         """The request id for *idx*, else all ids of the batch joined by commas."""
-        ids = self.request_ids
-        everything = ",".join(ids.values()) if isinstance(ids, dict) else ids
-        if idx is None or ids is None or idx not in ids:
-            return everything
-        return ids[idx]
+        return request_id_for(self.request_ids, idx)
 
     def _record(
         self,
