@@ -36,12 +36,12 @@ class TextIteratorStreamerBatch(BaseStreamer):  # type: ignore[misc]
         timeout: float | None = None,
         **decode_kwargs: Any,
     ) -> None:
-        self.batch_size = batch_size
         self.streamers = [
             TextIteratorStreamer(tokenizer, skip_prompt, timeout, **decode_kwargs)
             for _ in range(batch_size)
         ]
-        self.streamer_iterators = [iter(streamer) for streamer in self.streamers]
+        self.streamer_iterators = list(map(iter, self.streamers))
+        self.batch_size = batch_size
 
     def put(self, value: Any) -> None:
         """Hand row *i* of *value* (shape ``[batch_size, ...]``) to streamer *i*."""

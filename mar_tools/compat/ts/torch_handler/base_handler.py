@@ -147,12 +147,11 @@ class BaseHandler(abc.ABC):  # abstract in name only, as upstream
     map_location: str | None
 
     def __init__(self) -> None:
+        self.profiler_args: dict[str, Any] = {}
+        self.explain, self.target = False, 0
         for name in _SET_LATER:
             setattr(self, name, None)
         self.initialized = False
-        self.explain = False
-        self.target = 0
-        self.profiler_args: dict[str, Any] = {}
 
     def initialize(self, context: Any) -> None:
         """Pick the device, load the model and the label mapping.
