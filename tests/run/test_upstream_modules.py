@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from mar_tools.run.response import Response
 from tests.run.support import (
     build_archive,
+    compare_responses,
     manifest,
+    normalized_metrics,
     responses_of,
+    run_both,
     run_mar,
     run_upstream,
-    sent_requests,
     source,
 )
-from tests.run.test_upstream_compat import _compare, _normalized
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
 
@@ -78,35 +78,6 @@ MICRO_BATCHING = source(
 )
 
 
-def _run_both(
-    tmp_path: Path,
-    cache: Path,
-    upstream_python: Path,
-    metrics_config: Path,
-    archive: Path,
-    handler: str,
-    arguments: list[str],
-    values: list[list[bytes]],
-    *,
-    batch_size: int = 1,
-    extra_path: tuple[Path, ...] = (),
-) -> tuple[list[dict[str, Any]], list[Response] | str, dict[str, Any]]:
-    done = run_mar([archive, "--format", "json", *arguments], cache=cache)
-    assert done.returncode in (0, 1), done.stderr
-    document = done.json()
-    theirs = run_upstream(
-        upstream_python,
-        Path(document["model"]["model_dir"]),
-        handler=handler,
-        requests=sent_requests(document, values),
-        batch_size=batch_size,
-        metrics_config=metrics_config,
-        work=tmp_path / "upstream",
-        extra_path=extra_path,
-    )
-    return responses_of(document), theirs, document
-
-
 def _json_inputs(rows: list[list[float]]) -> tuple[list[str], list[list[bytes]]]:
     arguments = ["--content-type", "application/json"]
     values = []
@@ -147,11 +118,11 @@ def test_micro_batching_batches_of_six_and_five_in_micro_batches_of_two(
     # batch of 5 (micro-batches of 2, 2 and 1).
     rows = [[float(i), -1.0, 0.5 * i] for i in range(11)]
     arguments, values = _json_inputs(rows)
-    ours, theirs, _ = _run_both(
+    ours, theirs, _ = run_both(
         tmp_path, cache, upstream_python, upstream_metrics_config, archive, "mb_handler.py",
         [*arguments, "--batch-size", "6"], values, batch_size=6,
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     answers = [json.loads(item["body"]) for item in ours]
     assert [answer["out"] for answer in answers] == [[2 * x + 1 for x in row] for row in rows]
     indexes = [answer["micro_batch"][0] for answer in answers]
@@ -286,7 +257,7 @@ def test_legacy_metrics_service_timeit_and_heavy_modules(
     arguments = ["--content-type", "text/plain"]
     for command in LEGACY_COMMANDS:
         arguments += ["--data", command]
-    ours, theirs, document = _run_both(
+    ours, theirs, document = run_both(
         tmp_path, cache, upstream_python, upstream_metrics_config, archive, "legacy.py",
         arguments, [[command.encode()] for command in LEGACY_COMMANDS],
     )  # fmt: skip
@@ -297,7 +268,9 @@ def test_legacy_metrics_service_timeit_and_heavy_modules(
     mine, upstream = by_command.pop("timeit")
     assert upstream.status == 503
     assert (mine["status"], json.loads(mine["body"])) == (200, {"sum": 5, "name": "timed_sum"})
-    _compare([mine for mine, _ in by_command.values()], [up for _, up in by_command.values()])
+    compare_responses(
+        [mine for mine, _ in by_command.values()], [up for _, up in by_command.values()]
+    )
 
     store = json.loads(by_command["store"][0]["body"])
     # Only add_counter honours its dimensions; the others keep them as the metric method.
@@ -312,7 +285,7 @@ def test_legacy_metrics_service_timeit_and_heavy_modules(
     upstream_metrics = json.loads((tmp_path / "upstream" / "metrics.json").read_text())
     timeit_id = mine["request_id"]
     our_metrics = [line for line in document["metrics"] if not line.endswith(timeit_id)]
-    assert _normalized(our_metrics) == _normalized(upstream_metrics)
+    assert normalized_metrics(our_metrics) == normalized_metrics(upstream_metrics)
     assert any(line.startswith("[METRICS]Hits.Count:2|#Kind:a,") for line in our_metrics)
     assert any(line.startswith("[METRICS]Direct.Milliseconds:0|#A:b|") for line in our_metrics)
 
@@ -363,11 +336,11 @@ def test_legacy_model_service(
     # mar run sends the --input requests first, then --data; every part is declared JSON,
     # so the Python literal fails to decode and reaches the handler as bytes.
     values = [[b"{'a': (1, 2), 'b': None}"], [b"[3, 4]"], [b'{"k": [1, 2]}']]
-    ours, theirs, _ = _run_both(
+    ours, theirs, _ = run_both(
         tmp_path, cache, upstream_python, upstream_metrics_config, archive,
         "legacy_service.py", arguments, values,
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     answers = [json.loads(item["body"]) for item in ours]
     assert [answer["rows"][0]["in"] for answer in answers] == [
         "{'a': (1, 2), 'b': None}",  # bytes of the signature's input: a Python literal
@@ -456,12 +429,12 @@ def test_hf_batch_streamer_streams_each_request(
     arguments = ["--content-type", "text/plain", "--batch-size", "2", "-H", "shout: no"]
     for prompt in prompts:
         arguments += ["--data", prompt]
-    ours, theirs, _ = _run_both(
+    ours, theirs, _ = run_both(
         tmp_path, cache, upstream_python, upstream_metrics_config, archive, "stream.py",
         arguments, [[prompt.encode()] for prompt in prompts], batch_size=2,
         extra_path=(transformers_overlay,),
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     assert all(item["status"] == 200 for item in ours)
     first = ours[0]["body"]
     assert first.startswith(b"Hello world, how are you?\n Fine!11 steps; ")
