@@ -62,10 +62,10 @@ class Legit:
 
 
 @contextlib.contextmanager
-def model_module(name: str = "model") -> Iterator[types.ModuleType]:
-    """The module *name* made from :data:`MODEL_SOURCE`, importable for the time of the block."""
+def model_module(name: str = "model", source: str = MODEL_SOURCE) -> Iterator[types.ModuleType]:
+    """The module *name* made from *source*, importable for the time of the block."""
     module = types.ModuleType(name)
-    exec(compile(MODEL_SOURCE, f"{name}.py", "exec"), module.__dict__)  # our own source
+    exec(compile(source, f"{name}.py", "exec"), module.__dict__)  # our own source
     saved = sys.modules.get(name)
     sys.modules[name] = module
     try:

@@ -30,6 +30,14 @@ _PUT_OPS: Final = frozenset({"PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"})
 _GET_OPS: Final = frozenset({"GET", "BINGET", "LONG_BINGET"})
 _CALL_OPS: Final = frozenset({"REDUCE", "NEWOBJ", "NEWOBJ_EX"})
 _CHANGE_OPS: Final = frozenset({"APPEND", "SETITEM", "APPENDS", "SETITEMS", "ADDITEMS"})
+#: Opcodes whose offset a report may name.
+_LOCATED: Final = (
+    _CALL_OPS
+    | _CHANGE_OPS
+    | {"BUILD", "GLOBAL", "INST", "STACK_GLOBAL", "OBJ", "EXT1", "EXT2", "EXT4"}
+)
+#: The opcode table as a list indexed by code (faster than the dict in the hot loop).
+_BY_CODE: Final = [OPS.get(code) for code in range(256)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +121,17 @@ def run_pickle(reader: Reader, observer: Observer, seen: set[int]) -> object:
     stack: list[object] = []
     memo: dict[int, object] = {}
     proto = 0
+    byte, argument = reader.byte, reader.argument
     while True:
-        start = reader.offset
-        code = reader.byte()
-        op = OPS.get(code)
+        code = byte()
+        op = _BY_CODE[code]
         if op is None:
             raise Malformed(f"unknown opcode 0x{code:02x}")
         seen.add(code)
         name = op.name
-        arg = reader.argument(op.arg) if op.arg else None
+        # The offset of the opcode, for messages: read before its argument when it has one.
+        start = reader.offset - 1 if name in _LOCATED else 0
+        arg = argument(op.arg) if op.arg else None
         if name in _PUT_OPS:
             if not stack or stack[-1] is _MARK:
                 raise Malformed(f"{name} on an empty stack")

@@ -10,7 +10,7 @@ them are kept.
 from __future__ import annotations
 
 import struct
-from typing import IO, Final
+from typing import IO, Final, cast
 
 from mar_tools.validate.pickle.opcodes import ArgKind
 
@@ -147,13 +147,12 @@ class Reader:
         of a counted argument (None when it was too long to keep)."""
         fixed = _FIXED.get(kind)
         if fixed is not None:
-            return fixed.unpack(self.read(fixed.size))[0]
+            return self._unpack(fixed)
         if kind == "line":
             return self.line()
         if kind == "line2":
             return (_utf8(self.line()), _utf8(self.line()))
-        counter = _COUNTED[kind]
-        length = int(counter.unpack(self.read(counter.size))[0])
+        length = cast(int, self._unpack(_COUNTED[kind]))
         if length < 0:
             raise Malformed("negative length")
         if length <= MAX_KEPT_STRING:
@@ -163,6 +162,14 @@ class Reader:
             return self.read(length)
         self.skip(length)
         return None
+
+    def _unpack(self, fixed: struct.Struct) -> object:
+        pos = self._pos
+        if pos + fixed.size > len(self._buf):
+            self._fill(fixed.size)
+            pos = 0
+        self._pos = pos + fixed.size
+        return fixed.unpack_from(self._buf, pos)[0]
 
     def _keeps(self, length: int) -> bool:
         """True for a long argument that may be a nested torch file and fits the limits."""
