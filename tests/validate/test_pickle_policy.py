@@ -133,6 +133,21 @@ def test_nested_torch_files_are_followed_two_deep() -> None:
     assert too_deep == {"pickle.unsafe-operation"}
 
 
+def test_calls_forwarded_by_rebuild_functions_are_checked() -> None:
+    rebuild = stack_global("torch._tensor", "_rebuild_from_type_v2")
+    tensor = stack_global("torch", "Tensor")
+    loads = stack_global("torch.storage", "_load_from_bytes")
+    clean = p4(call(rebuild, loads, tensor, tup(binbytes(torch_zip(p2(EMPTY_DICT)))), EMPTY_DICT))
+    assert found("x.pkl", clean) == set()
+    computed = p4(call(rebuild, loads, tensor, tup(call(stack_global("builtins", "bytes"))),
+                       EMPTY_DICT))  # fmt: skip
+    assert found("x.pkl", computed) == {"pickle.unsafe-operation"}
+    nested = tup(loads, tensor, tup(binbytes(torch_zip(p2(EMPTY_DICT)))), EMPTY_DICT)
+    for _ in range(5):
+        nested = tup(rebuild, tensor, nested, EMPTY_DICT)
+    assert found("x.pkl", p4(rebuild + nested + REDUCE)) == {"pickle.unsafe-operation"}
+
+
 # --- legacy tar --------------------------------------------------------------------------------
 def test_legacy_tar_links_and_polyglots_are_refused() -> None:
     buffer = io.BytesIO()
@@ -141,7 +156,7 @@ def test_legacy_tar_links_and_polyglots_are_refused() -> None:
         link.type = tarfile.SYMTYPE
         link.linkname = "/etc/passwd"
         archive.addfile(link)
-    assert found("w.pt", buffer.getvalue()) == {"pickle.malformed"}
+    assert found("w.pt", buffer.getvalue()) == {"pickle.unscannable"}
     polyglot = bytearray(legacy_tar(obj=p2(EMPTY_DICT)))
     polyglot[0:2] = b"\x80\x02"  # the first member's name now starts like a pickle
     polyglot[148:156] = b"%06o\x00 " % (sum(polyglot[:148]) + 256 + sum(polyglot[156:512]))

@@ -94,6 +94,13 @@ ARGUMENT_RULES: Final[dict[tuple[str, str], tuple[tuple[int, Requirement], ...]]
     ("torch.storage", "_load_from_bytes"): ((0, "torch-file"),),
 }
 
+#: Callables that call one argument with another: (position of the function, position of
+#: its argument tuple). The forwarded call is checked as if the pickle made it.
+FORWARDS: Final[dict[tuple[str, str], tuple[int, int]]] = {
+    ("torch._tensor", "_rebuild_from_type_v2"): (0, 2),
+    ("torch._tensor", "_rebuild_from_type"): (0, 2),
+}
+
 #: Globals that a TorchScript file's pickles name, resolved by torch's C++ unpickler (which
 #: cannot run Python): its own list builders, and classes compiled from the file's code.
 TORCHSCRIPT_ENTRIES: Final[tuple[tuple[frozenset[Use], str, str], ...]] = (

@@ -21,15 +21,17 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from mar_tools.validate.pickle import weights_only
-from mar_tools.validate.pickle.allowlist import ARGUMENT_RULES, Requirement, Use
+from mar_tools.validate.pickle.allowlist import ARGUMENT_RULES, FORWARDS, Requirement, Use
 from mar_tools.validate.pickle.machine import HIDDEN, NOTHING, OPAQUE, Blob, Global, Made, Tup
 from mar_tools.validate.pickle.policy import TORCH_MODULE_MAPPING, Trust, reaches, uses_of
 from mar_tools.validate.pickle.reader import NESTED_LIMIT
 
 #: Distinct problems kept per stream (an attacker can make millions).
 MAX_PROBLEMS: Final = 20
-#: How deep torch files loaded from a pickle's own bytes are followed.
+#: How deep torch files loaded from a pickle's own bytes are followed, and calls forwarded
+#: by rebuild functions to rebuild functions.
 MAX_DEPTH: Final = 2
+MAX_FORWARDS: Final = 4
 _NEW_OPS: Final = frozenset({"NEWOBJ", "NEWOBJ_EX"})
 _CHANGES: Final = {
     "BUILD": "sets the state of",
@@ -80,6 +82,11 @@ class PickleScan:
             more = f" ({self._dropped} more problems in this pickle are not listed.)"
             found[-1] = Problem(last.code, last.message + more)
         return found
+
+    @property
+    def calls_refused(self) -> bool:
+        """True when the pickle calls or builds a refused global (not just imports it)."""
+        return any(strength > 0 for _, strength in self._refused.values())
 
     def refused_opcodes(self) -> list[str]:
         """The opcodes met that torch.load(weights_only=True) does not implement."""
@@ -172,7 +179,9 @@ class PickleScan:
         else:
             self._dropped += 1
 
-    def _check_arguments(self, callee: Global, args: object, offset: int) -> object | None:
+    def _check_arguments(
+        self, callee: Global, args: object, offset: int, forwarded: int = 0
+    ) -> object | None:
         """Check the arguments a rule-bearing callable calls or loads; return the value the
         call makes when the scanner can follow it (decoded bytes), else None."""
         module = TORCH_MODULE_MAPPING.get(callee.module, callee.module)
@@ -190,6 +199,9 @@ class PickleScan:
         for position, need in rules:
             if position < len(args.items):
                 self._check_argument(callee, args.items[position], need, offset)
+        forward = FORWARDS.get((module, callee.name))
+        if forward is not None and max(forward) < len(args.items):
+            self._check_forwarded(args.items[forward[0]], args.items[forward[1]], offset, forwarded)
         first = args.items[0] if args.items else None
         if isinstance(first, Blob) and (module, callee.name) == ("_codecs", "encode"):
             try:
@@ -197,6 +209,21 @@ class PickleScan:
             except (UnicodeDecodeError, UnicodeEncodeError):
                 return None
         return None
+
+    def _check_forwarded(self, function: object, args: object, offset: int, depth: int) -> None:
+        """A rebuild function calls *function* with *args*: check that call like a direct one
+        (its own argument rules, a nested torch file to scan)."""
+        if not isinstance(function, Global) or not self._uses_of(function):
+            return  # reported as an argument that may not be called
+        if depth >= MAX_FORWARDS:
+            self._add(
+                ("forwarded", function.full),
+                "pickle.unsafe-operation",
+                f"nests rebuild functions that call each other more than {MAX_FORWARDS} deep "
+                f"(pickle byte {offset}).",
+            )
+            return
+        self._check_arguments(function, args, offset, depth + 1)
 
     def _check_argument(self, callee: Global, value: object, need: Requirement, at: int) -> None:
         if need == "latin1":

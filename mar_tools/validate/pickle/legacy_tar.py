@@ -10,7 +10,8 @@ opens it as a tar archive and unpickles three members, whatever else the file is
 * ``pickle``: the object, whose persistent ids refer to the above.
 
 Every pickle is scanned; raw bytes are skipped by the sizes the pickles state. Members of
-those names that are links are refused (torch would read the file they point to).
+those names that are links are refused (torch would read the file they point to), and so
+is a tar file that :mod:`tarfile` fails to read past its first header.
 """
 
 from __future__ import annotations
@@ -46,23 +47,16 @@ class LegacyTar:
 
 
 def is_tar(head: bytes) -> bool:
-    """True when *head* starts with a tar header whose checksum is right (what makes
-    :mod:`tarfile`, and so ``torch.load``, accept the file as a tar archive)."""
+    """True when *head* starts with a tar header that :mod:`tarfile` (and so ``torch.load``)
+    accepts as the first member: a right checksum (octal or base-256) and valid fields."""
     block = head[:BLOCK]
-    if len(block) < BLOCK or block.count(0) == BLOCK:
+    if len(block) < BLOCK:
         return False
-    field_ = block[148:156]
-    if field_[:1] in (b"\x80", b"\xff"):  # base-256: no checksum is ever that large
-        return False
-    digits = field_.split(b"\0", 1)[0].strip()
     try:
-        stored = int(digits or b"0", 8)
-    except ValueError:
+        tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
+    except (tarfile.HeaderError, *TAR_ERRORS):
         return False
-    rest = block[:148] + b" " * 8 + block[156:]
-    unsigned = sum(rest)
-    signed = unsigned - 256 * sum(1 for byte in rest if byte >= 128)
-    return stored in (unsigned, signed)
+    return True
 
 
 def scan_legacy_tar(stream: IO[bytes], trust: Trust) -> LegacyTar:
@@ -77,9 +71,9 @@ def scan_legacy_tar(stream: IO[bytes], trust: Trust) -> LegacyTar:
                 if not member.isfile():
                     result.problems.append(
                         Problem(
-                            "pickle.malformed",
+                            "pickle.unscannable",
                             f"has a tar member {member.name!r} that is a link or special "
-                            "file; torch.load would read what it points to.",
+                            "file; torch.load would unpickle what it points to.",
                         )
                     )
                     continue
@@ -87,8 +81,10 @@ def scan_legacy_tar(stream: IO[bytes], trust: Trust) -> LegacyTar:
                 if data is not None:
                     result.scans.append((member.name, _walk(walk, data, trust)))
     except TAR_ERRORS as exc:
+        # torch.load may still read what tarfile read before failing, or fall back to
+        # reading the file as pickles: what could not be followed is not vouched for.
         message = f"cannot be read as torch's legacy tar format ({exc or type(exc).__name__})."
-        result.problems.append(Problem("pickle.malformed", message))
+        result.problems.append(Problem("pickle.unscannable", message))
     return result
 
 

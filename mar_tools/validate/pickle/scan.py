@@ -127,7 +127,9 @@ def _problems(
             if certain:
                 yield Problem("pickle.malformed", f"cannot be read ({exc}).")
             return
-        if certain or scan.error is None:  # else: data that merely starts like a pickle
+        # Data that merely starts like a pickle is left alone, unless what was parsed before
+        # the error already calls a refused global (a loader would run it, then fail).
+        if certain or scan.error is None or scan.calls_refused:
             yield from _judged(scan, None, torch_load=scan.legacy)
     elif kind == "zip":
         yield from _zip_problems(stream, seekable, trust)
@@ -142,13 +144,15 @@ def _zip_problems(stream: IO[bytes], seekable: bool, trust: Trust) -> Iterator[P
     torchscript = is_torchscript(names)
     entry_trust = replace(trust, torchscript=torchscript)
     for entry in inner:
+        # torch's own zip reader may read what zipfile refuses (an encryption flag, a bad
+        # CRC): an unreadable pickle entry is not vouched for, even in a disguised file.
         if entry.stream is None:
-            yield Problem("pickle.malformed", f"({entry.name}) cannot be read ({entry.problem}).")
+            yield Problem("pickle.unscannable", f"({entry.name}) cannot be read ({entry.problem}).")
             continue
         try:
             scan = scan_pickles(entry.stream, None, entry_trust)
         except ZIP_ERRORS as exc:
-            yield Problem("pickle.malformed", f"({entry.name}) cannot be read ({exc}).")
+            yield Problem("pickle.unscannable", f"({entry.name}) cannot be read ({exc}).")
             continue
         if entry.partial:
             scan.error = None
