@@ -54,7 +54,7 @@ def is_tar(head: bytes) -> bool:
         return False
     try:
         tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
-    except (tarfile.HeaderError, *TAR_ERRORS):
+    except TAR_ERRORS:  # tarfile.HeaderError is a TarError
         return False
     return True
 
