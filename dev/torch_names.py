@@ -99,6 +99,17 @@ def _text(value: str, indent: str) -> list[str]:
     return [f'{indent}"{part} "' for part in parts[:-1]] + [f'{indent}"{parts[-1]}"']
 
 
+def _names_table(name: str, what: str, table: dict[str, set[str]]) -> list[str]:
+    """The lines of a ``NAME: dict[module, space-separated names]`` constant."""
+    lines = [f"#: Module -> {what}, space-separated.", f"{name}: Final[dict[str, str]] = {{"]
+    for module, names in sorted(table.items()):
+        lines.append(f'    "{module}": (')
+        lines.extend(_text(" ".join(sorted(names)), "        "))
+        lines.append("    ),")
+    lines.append("}")
+    return lines
+
+
 def render() -> str:
     """The text of the generated module (formatted by ruff afterwards)."""
     import torch
@@ -116,21 +127,13 @@ def render() -> str:
         "",
         "from typing import Final",
         "",
-        "#: Module -> the nn.Module subclasses (and module helpers) it defines, space-separated.",
-        "NN_CLASSES: Final[dict[str, str]] = {",
     ]
-    for module, names in sorted(nn_classes().items()):
-        lines.append(f'    "{module}": (')
-        lines.extend(_text(" ".join(sorted(names)), "        "))
-        lines.append("    ),")
-    lines.append("}")
-    lines.append("#: Module -> the functions of torch.nn.functional it defines, space-separated.")
-    lines.append("NN_FUNCTIONS: Final[dict[str, str]] = {")
-    for module, names in sorted(nn_functions().items()):
-        lines.append(f'    "{module}": (')
-        lines.extend(_text(" ".join(sorted(names)), "        "))
-        lines.append("    ),")
-    lines.append("}")
+    lines += _names_table(
+        "NN_CLASSES", "the nn.Module subclasses (and module helpers) it defines", nn_classes()
+    )
+    lines += _names_table(
+        "NN_FUNCTIONS", "the functions of torch.nn.functional it defines", nn_functions()
+    )
     lines.append("#: Storage classes (``module.Name``) -> element size in bytes (0: untyped).")
     lines.append("STORAGES: Final[dict[str, int]] = {")
     lines.extend(f'    "{name}": {size},' for name, size in sorted(storages().items()))
