@@ -33,6 +33,7 @@ from benchmarks.report import AreaResult, RunInfo, render
 AREAS: tuple[tuple[str, str, str], ...] = (
     ("archiver", "Archiving: ours vs upstream torch-model-archiver 0.12", "benchmarks.archiver"),
     ("validate", "Validation: mar validate vs unzip -t", "benchmarks.validate"),
+    ("pickle", "Pickle scan: mar's scanner vs pickletools.genops", "benchmarks.pickle_scan"),
     ("run", "Running: mar run vs a hand-written script", "benchmarks.run"),
     ("env", "Per-model environments: cached venvs vs none", "benchmarks.env"),
     (
