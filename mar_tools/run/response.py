@@ -17,10 +17,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from mar_tools.core.gson import gson_pretty
 
 ERROR_TYPE = "InternalServerException"
 
@@ -58,12 +59,7 @@ class Frame:
 
 def error_body(code: int, message: str) -> bytes:
     """The frontend's error body for *code* and *message* (see the module docstring)."""
-    text = json.dumps(
-        {"code": code, "type": ERROR_TYPE, "message": message}, indent=2, ensure_ascii=False
-    )
-    # Gson escapes the two Unicode line separators that json.dumps leaves as they are.
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return (text + "\n").encode("utf-8")
+    return gson_pretty({"code": code, "type": ERROR_TYPE, "message": message})
 
 
 def frames_from_message(header: Mapping[str, Any], blobs: Sequence[bytes]) -> list[Frame]:
