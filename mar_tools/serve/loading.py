@@ -1,0 +1,122 @@
+"""An archive made ready for workers: extracted, read, its environment chosen.
+
+:func:`prepare_model` does what TorchServe does at registration before any worker starts,
+with ``mar run``'s machinery: safe extraction into the content-keyed cache (a directory
+model is used in place), the manifest and ``model-config.yaml`` read through the core's
+model source, the interpreter (a cached per-model virtualenv when
+``install_py_dep_per_model`` is on and the model needs one, else this one), and the worker's
+``load`` message. It blocks (extraction, environment builds): the server runs it in a thread.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mar_tools.core.cache import cache_subdir
+from mar_tools.core.extraction import prepare_model_dir
+from mar_tools.core.model_source import Model, load_model_files, read_yaml
+from mar_tools.env import EnvMode, EnvOptions, prepare_environment
+from mar_tools.run.process import COMPAT_DIR, worker_environment
+
+DEFAULT_METRICS_CONFIG = COMPAT_DIR / "ts" / "configs" / "metrics.yaml"
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """Everything a worker pool needs to start workers of one model version."""
+
+    model: Model
+    archive: Path
+    python: Path
+    env: dict[str, str]
+    load_header: dict[str, Any]
+    load_blobs: list[bytes]
+
+    @property
+    def version(self) -> str:
+        """The manifest's ``modelVersion``, or TorchServe's default ``1.0``."""
+        return self.model.manifest.model.model_version or "1.0"
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Server-wide settings that shape every model's workers."""
+
+    envelope: str | None = None
+    metrics_config: Path | None = None
+    install_dependencies: bool = False
+    decode_input_request: bool = True
+    limit_max_image_pixels: bool = True
+    blacklist_env_vars: str | None = None
+    default_handler: str | None = None
+    cache_dir: Path | None = None
+
+
+def default_name(archive: Path) -> str:
+    """The name TorchServe gives a model whose manifest has none: the file's stem."""
+    name = archive.resolve().name if archive.is_dir() else archive.name
+    for suffix in (".tar.gz", ".tgz", ".mar", ".zip"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def prepare_model(
+    archive: Path,
+    name: str | None,
+    handler: str | None,
+    options: LoadOptions,
+    log: Callable[[str], None],
+) -> PreparedModel:
+    """Extract and read *archive*, choose its interpreter, build its ``load`` message.
+
+    Raises the core's ``ArchiveError`` / ``ModelConfigError`` for a bad archive and the
+    environment's ``EnvironmentSetupError`` when its environment cannot be built.
+    """
+    extracted = prepare_model_dir(archive, cache_subdir("extracted", options.cache_dir))
+    model = load_model_files(extracted.model_dir, default_name(archive), name)
+    if handler:
+        model = replace(model, handler=handler)
+    mode: EnvMode = "auto" if options.install_dependencies else "none"
+    interpreter = prepare_environment(
+        model.model_dir,
+        model.manifest,
+        model.config,
+        EnvOptions(mode=mode, cache_dir=options.cache_dir),
+        log,
+    )
+    base = _filtered_environment(options.blacklist_env_vars)
+    env = worker_environment(base, interpreter.env, model.model_dir, model.handler)
+    env["TS_DECODE_INPUT_REQUEST"] = "true" if options.decode_input_request else "false"
+    metrics_path = (options.metrics_config or DEFAULT_METRICS_CONFIG).absolute()
+    header = {
+        "type": "load",
+        "model_name": model.name,
+        "model_dir": str(model.model_dir),
+        "handler": model.handler,
+        "batch_size": 1,  # the registry sets the model's batch size
+        "envelope": options.envelope,
+        "limit_max_image_pixels": options.limit_max_image_pixels,
+        "metrics_config": str(metrics_path),
+        "manifest": model.manifest.raw,
+    }
+    blobs = [
+        pickle.dumps(read_yaml(metrics_path, "metrics config"), protocol=4),
+        pickle.dumps(model.model_yaml_config, protocol=4),
+    ]
+    return PreparedModel(model, archive, interpreter.python, env, header, blobs)
+
+
+def _filtered_environment(pattern: str | None) -> dict[str, str]:
+    """This process's environment less the ``blacklist_env_vars`` matches (as TorchServe)."""
+    env = dict(os.environ)
+    if pattern:
+        regex = re.compile(pattern)
+        env = {key: value for key, value in env.items() if not regex.fullmatch(key)}
+    return env
