@@ -45,7 +45,7 @@ class PoolEvents(Protocol):
 
     def worker_loaded(self, worker_name: str, elapsed_ms: float) -> None: ...
     def backend_metrics(self, lines: Sequence[str]) -> None: ...
-    def batch_done(self, jobs: Sequence[Job], name: str, version_label: str) -> None: ...
+    def batch_done(self, jobs: Sequence[Job], name: str, overhead_ms: float) -> None: ...
     def info(self, message: str) -> None: ...
     def warning(self, message: str) -> None: ...
 
@@ -253,6 +253,7 @@ class WorkerPool:
             await self._run_batch(slot, link, jobs)
 
     async def _run_batch(self, slot: WorkerSlot, link: WorkerLink, jobs: list[Job]) -> None:
+        begun = time.perf_counter()
         header, blobs = batch_message(next(self._batches), [job.request for job in jobs])
         loop = asyncio.get_running_loop()
         timed_out = False
@@ -264,8 +265,10 @@ class WorkerPool:
                 link.process.kill()
 
         timer = loop.call_later(self.settings.response_timeout, expire)
+        sent = time.perf_counter()
         try:
             answer, answer_blobs = await link.exchange(header, blobs)
+            backend = time.perf_counter() - sent
         except WorkerGone:
             why = (
                 f"no answer within response_timeout={self.settings.response_timeout} s; killed"
@@ -292,7 +295,8 @@ class WorkerPool:
                 job.future.set_result(result)
             else:
                 job.future.set_exception(result or internal(503, "Invalid model predict output"))
-        self._events.batch_done(jobs, self.recipe.model_name, self.recipe.version)
+        overhead = (time.perf_counter() - begun - backend) * 1000
+        self._events.batch_done(jobs, self.recipe.model_name, overhead)
 
 
 def _fail(jobs: Sequence[Job], error: ApiError) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,9 +71,7 @@ class _Events:
         if lines:
             self._metrics.backend_lines(lines)
 
-    def batch_done(self, jobs: Sequence[Job], name: str, version_label: str) -> None:
-        import time
-
+    def batch_done(self, jobs: Sequence[Job], name: str, overhead_ms: float) -> None:
         now = time.perf_counter()
         metrics = self._metrics
         for job in jobs:
@@ -82,7 +81,7 @@ class _Events:
                 "ts_queue_latency_microseconds", labels, (job.scheduled - job.received) * 1e6
             )
             metrics.host("QueueTime", round((job.scheduled - job.received) * 1000))
-        del version_label
+        metrics.host("WorkerThreadTime", round(overhead_ms))
 
     def info(self, message: str) -> None:
         self._log.info(message)

@@ -110,11 +110,13 @@ class TorchServe:
         *,
         model_store: Path | None = None,
         vmargs: str | None = None,
+        properties: Mapping[str, str] | None = None,
         timeout: float = 120.0,
         attempts: int = 3,
     ) -> TorchServe:
         """Start TorchServe from *venv* (which holds ``torchserve==0.12.0``) in *home*.
 
+        *properties* are extra ``config.properties`` lines (they win over the defaults).
         *model_store* defaults to ``home/model-store``. *vmargs* are extra JVM options (e.g.
         a smaller heap for tests). Raises
         :class:`JavaNotFound` without Java 17+, and :class:`TorchServeError` with the log tail
@@ -128,7 +130,7 @@ class TorchServe:
         for attempt in range(1, attempts + 1):
             ports = dict(zip(_PORT_KEYS, free_ports(len(_PORT_KEYS)), strict=True))
             config = home / "config.properties"
-            config.write_text(_config_properties(store, ports, vmargs))
+            config.write_text(_config_properties(store, ports, vmargs, properties or {}))
             output = home / "logs" / "launcher.out"
             group = ProcessGroup.start(
                 [
@@ -244,7 +246,9 @@ class TorchServe:
         raise TorchServeError(f"TorchServe did not answer within {timeout:.0f} s:\n{self.logs()}")
 
 
-def _config_properties(store: Path, ports: Mapping[str, int], vmargs: str | None) -> str:
+def _config_properties(
+    store: Path, ports: Mapping[str, int], vmargs: str | None, extra: Mapping[str, str]
+) -> str:
     lines = [
         f"inference_address=http://127.0.0.1:{ports['inference']}",
         f"management_address=http://127.0.0.1:{ports['management']}",
@@ -261,6 +265,8 @@ def _config_properties(store: Path, ports: Mapping[str, int], vmargs: str | None
     ]
     if vmargs:
         lines.append(f"vmargs={vmargs}")
+    lines = [line for line in lines if line.split("=", 1)[0] not in extra]
+    lines += [f"{key}={value}" for key, value in extra.items()]
     return "\n".join(lines) + "\n"
 
 
