@@ -68,4 +68,14 @@ TARGETS: tuple[Target, ...] = (
         "vs TorchServe installing requirements at every registration (reported)",
         ("torchserve", "requirements"),
     ),
+    Target(
+        10,
+        "`mar serve` ≥ 1.5× TorchServe's requests/s at concurrency 1 and 16",
+        ("serve: time per request",),
+    ),
+    Target(10, "`mar serve` p99 ≤ TorchServe's at concurrency 1 and 16", ("serve: p99",)),
+    Target(
+        10, "`mar serve` start-up to first prediction ≤ 0.5× TorchServe's", ("serve: start-up",)
+    ),
+    Target(10, "`mar serve` process RSS ≤ 0.25× TorchServe's frontend", ("serve: server process",)),
 )

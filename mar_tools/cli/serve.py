@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from mar_tools.core.errors import ExitCode, UsageError
-from mar_tools.terminal import console
 
 #: TorchServe start flags accepted for compatibility that change nothing here.
 _IGNORED_FLAGS = ("log_config", "workflow_store", "plugins_path", "cpp_log_config")
@@ -46,13 +45,18 @@ def expand_models(args: Sequence[str]) -> list[str]:
 
 
 class TextLog:
-    """Messages as ``mar: ...`` lines on stderr (warnings highlighted)."""
+    """Messages as ``mar serve: ...`` lines on stderr.
+
+    Plain writes, not rich: a server's log is read from files and pipes, and importing rich
+    would add to the start-up time."""
 
     def info(self, message: str) -> None:
-        console.stderr().print(f"mar serve: {message}", markup=False, highlight=False)
+        sys.stderr.write(f"mar serve: {message}\n")
+        sys.stderr.flush()
 
     def warning(self, message: str) -> None:
-        console.warning(message, prog="mar serve")
+        sys.stderr.write(f"mar serve: warning: {message}\n")
+        sys.stderr.flush()
 
 
 class JsonLog:

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -111,12 +111,14 @@ class TorchServe:
         model_store: Path | None = None,
         vmargs: str | None = None,
         properties: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
         timeout: float = 120.0,
         attempts: int = 3,
     ) -> TorchServe:
         """Start TorchServe from *venv* (which holds ``torchserve==0.12.0``) in *home*.
 
-        *properties* are extra ``config.properties`` lines (they win over the defaults).
+        *properties* are extra ``config.properties`` lines (they win over the defaults);
+        *args* extra command-line arguments (``--models ...``).
         *model_store* defaults to ``home/model-store``. *vmargs* are extra JVM options (e.g.
         a smaller heap for tests). Raises
         :class:`JavaNotFound` without Java 17+, and :class:`TorchServeError` with the log tail
@@ -137,6 +139,7 @@ class TorchServe:
                     str(venv / "bin" / "torchserve"),
                     *("--start", "--foreground", "--ncs"),
                     *("--ts-config", str(config), "--model-store", str(store)),
+                    *args,
                 ],
                 cwd=home,
                 env=_environment(home, java),
