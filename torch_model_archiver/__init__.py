@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from torch_model_archiver.version import __version__
 
 if TYPE_CHECKING:
+    from mar_tools.core.reporter import Reporter, SilentReporter
     from torch_model_archiver.builder import BuildResult, build_archive, plan_archive
     from torch_model_archiver.errors import (
         InputError,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from torch_model_archiver.members import ArchivePlan, PlanEntry
     from torch_model_archiver.model_archiver_config import ModelArchiverConfig
     from torch_model_archiver.model_packaging import ModelArchiver, generate_model_archive
-    from torch_model_archiver.progress import Reporter, SilentReporter
     from torch_model_archiver.spec import ArchiveFormat, ArchiveSpec, ExtraFilesLayout, Runtime
     from torch_model_archiver.writing import EntryRecord
 
@@ -52,9 +52,9 @@ _EXPORTS = {
     "ModelArchiverError": "errors",
     "OutputExistsError": "errors",
     "OutputWriteError": "errors",
-    "Reporter": "progress",
+    "Reporter": "mar_tools.core.reporter",
     "Runtime": "spec",
-    "SilentReporter": "progress",
+    "SilentReporter": "mar_tools.core.reporter",
     "SourceChangedError": "errors",
     "build_archive": "builder",
     "generate_model_archive": "model_packaging",
@@ -91,4 +91,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'torch_model_archiver' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"torch_model_archiver.{module}"), name)
+    if "." not in module:
+        module = f"torch_model_archiver.{module}"
+    return getattr(importlib.import_module(module), name)

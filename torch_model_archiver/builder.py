@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mar_tools.core.manifest import Manifest, format_created_on
+from mar_tools.core.reporter import Reporter, SilentReporter
 from torch_model_archiver.compression import Backend, select_backend
 from torch_model_archiver.dir_writer import write_directory
 from torch_model_archiver.errors import (
@@ -28,14 +29,14 @@ from torch_model_archiver.errors import (
 )
 from torch_model_archiver.members import ArchivePlan, plan_members
 from torch_model_archiver.output import (
+    ARCHIVER_TEMPS,
     FORCE_HINT,
-    StagedOutput,
     output_exists,
     output_problems,
-    temporary_prefix,
+    publish,
+    staged_output,
 )
 from torch_model_archiver.pipeline import default_jobs
-from torch_model_archiver.progress import Reporter, SilentReporter
 from torch_model_archiver.sources import Problems
 from torch_model_archiver.spec import ArchiveFormat, ArchiveSpec, spec_problems
 from torch_model_archiver.tgz_writer import write_tgz
@@ -108,7 +109,7 @@ def build_archive(
         prefix=f"{spec.model_name}/" if spec.archive_format is ArchiveFormat.TGZ else "",
     )
     target = spec.output_path
-    reporter.start(plan.total_size + len(job.manifest), len(plan.members) + 1)
+    reporter.start("archiving", plan.total_size + len(job.manifest))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         entries = _write(spec, job, settings, reporter, target)
@@ -138,16 +139,14 @@ def _write(
     target: Path,
 ) -> tuple[EntryRecord, ...]:
     is_dir = spec.archive_format.is_directory
-    with StagedOutput(target, is_dir=is_dir) as staged:
+    with staged_output(target, is_dir=is_dir) as staged:
         if is_dir:
             entries = write_directory(job, staged.path, reporter)
         else:
             write = write_tgz if spec.archive_format is ArchiveFormat.TGZ else write_zip
-            # "r+b", not "wb": the file is new and empty, and truncating it would make ext4
-            # flush it to disk on close (its replace-via-truncate heuristic).
-            with open(staged.path, "r+b") as out:
+            with staged.open() as out:
                 entries = write(job, out, settings, reporter)
-        staged.publish(spec.force)
+        publish(staged, spec.force)
     return entries
 
 
@@ -164,7 +163,7 @@ def _os_error(exc: OSError, target: Path) -> ModelArchiverError:
     """Tell a source that could not be read from an output that could not be written."""
     name = str(exc.filename) if exc.filename else ""
     path = Path(name)
-    temporary = temporary_prefix(target)
+    temporary = ARCHIVER_TEMPS.prefix(target)
     ours = (
         not name
         or path == target

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from mar_tools.core.manifest import MANIFEST_PATH
-from torch_model_archiver.progress import Reporter
+from mar_tools.core.reporter import Reporter
 from torch_model_archiver.writing import EntryRecord, WriteJob, changed
 
 

@@ -14,9 +14,9 @@ import os
 import sys
 from typing import Optional
 
+from mar_tools.core.reporter import SilentReporter
 from torch_model_archiver.builder import build_archive
 from torch_model_archiver.model_archiver_config import ModelArchiverConfig
-from torch_model_archiver.progress import SilentReporter
 from torch_model_archiver.spec import source_date_epoch_from
 
 logger = logging.getLogger("torch_model_archiver")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeAlias
 
-from torch_model_archiver.output import PARTIAL, TEMP_MARK
+from torch_model_archiver.output import ARCHIVER_TEMPS
 from torch_model_archiver.spec import ExtraFilesLayout
 
 IGNORED_DIRS: Final = frozenset({"__pycache__", "__MACOSX"})
@@ -39,7 +39,7 @@ def is_ignored_dir(name: str) -> bool:
 
 def is_build_temporary(name: str) -> bool:
     """True for the temporaries of a build in progress (or a dead one): never archived."""
-    return name.startswith(".") and TEMP_MARK in name and name.endswith(PARTIAL)
+    return ARCHIVER_TEMPS.matches(name)
 
 
 def is_wildcard(item: str) -> bool:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from mar_tools.core.manifest import MANIFEST_PATH
+from mar_tools.core.reporter import Reporter
 from torch_model_archiver.compression import CHUNK_SIZE, END_OF_STREAM, Backend, deflate_chunk
 from torch_model_archiver.pipeline import Pool, in_order
-from torch_model_archiver.progress import Reporter
 from torch_model_archiver.writing import (
     EntryRecord,
     WriteJob,

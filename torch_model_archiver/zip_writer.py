@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 from mar_tools.core.manifest import MANIFEST_PATH
+from mar_tools.core.reporter import Reporter
 from torch_model_archiver.compression import (
     CHUNK_SIZE,
     END_OF_STREAM,
@@ -36,7 +37,6 @@ from torch_model_archiver.compression import (
 )
 from torch_model_archiver.members import PlanEntry
 from torch_model_archiver.pipeline import Pool, in_order
-from torch_model_archiver.progress import Reporter
 from torch_model_archiver.range_copy import RangeCopier
 from torch_model_archiver.writing import (
     EntryRecord,

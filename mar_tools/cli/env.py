@@ -18,6 +18,7 @@ from mar_tools.env.options import EnvOptions
 from mar_tools.env.pruning import DEFAULT_OLDER_THAN_DAYS, prune
 from mar_tools.env.store import EnvStore, StoredEnv
 from mar_tools.terminal import console
+from mar_tools.terminal.reporter import TerminalReporter
 
 _archive = click.argument("archive", type=click.Path(path_type=Path))
 
@@ -97,7 +98,8 @@ def path_command(ctx: click.Context, archive: Path, env_mode: str, cache_dir: Pa
 def create_command(archive: Path, **params: Any) -> None:
     """Create ARCHIVE's environment now (for example to warm a CI cache) and print its path."""
     options = env_options_from(params)
-    target, env = archive_env.create(archive, options, _progress)
+    reporter = TerminalReporter(prog="mar", show_progress=console.is_interactive())
+    target, env = archive_env.create(archive, options, reporter)
     if env is None:
         console.warning(
             f"model {target.model} needs no environment ({target.plan.reason}); "
@@ -131,10 +133,6 @@ def prune_command(older_than: float | None, everything: bool, cache_dir: Path | 
     click.echo(
         f"Removed {count} {'entry' if count == 1 else 'entries'}, freed {human_size(report.freed)}."
     )
-
-
-def _progress(message: str) -> None:
-    console.stderr().print(f"mar: {message}", markup=False, highlight=False)
 
 
 def _as_dict(env: StoredEnv) -> dict[str, Any]:

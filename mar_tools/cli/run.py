@@ -13,8 +13,11 @@ from typing import Any
 import click
 
 from mar_tools.cli.env_options import env_options_from, environment_options
+from mar_tools.cli.output_file import check_output, write_output
 from mar_tools.core.errors import ExitCode
-from mar_tools.core.fs import write_atomically
+from mar_tools.core.interpreter import Interpreter
+from mar_tools.core.model_source import ModelSource
+from mar_tools.env import prepare_environment
 from mar_tools.run import (
     ENVELOPES,
     DeviceChoice,
@@ -29,6 +32,7 @@ from mar_tools.run.inputs import parse_header
 from mar_tools.run.render import render_bodies, render_json
 from mar_tools.run.stats import LatencySummary
 from mar_tools.terminal import console
+from mar_tools.terminal.reporter import TerminalReporter
 
 #: Signals that stop ``mar run`` the way Ctrl-C does (see :func:`_exit_on_termination`).
 _TERMINATION = (signal.SIGTERM, signal.SIGHUP)
@@ -109,6 +113,9 @@ def command(**params: Any) -> int:
     3 archive, 4 load failed, 5 environment, 6 device unavailable, 7 worker died,
     130 interrupted, 143/129 terminated (SIGTERM/SIGHUP). See docs/run.md.
     """
+    if params["output"] is not None:
+        check_output(params["output"])
+    env_options = env_options_from(params)
     specs = [InputSpec.parse_input(value) for value in params["inputs"]]
     specs += [InputSpec.from_data(value, i + 1) for i, value in enumerate(params["data"])]
     options = RunOptions(
@@ -124,16 +131,24 @@ def command(**params: Any) -> int:
         model_name=params["model_name"],
         repeat=params["repeat"],
         use_cache=not params["no_cache"],
+        cache_dir=env_options.cache_dir,
         quiet=params["quiet"],
-        env=env_options_from(params),
     )
+
+    reporter = TerminalReporter(
+        prog="mar", show_progress=console.is_interactive() and not params["quiet"]
+    )
+
+    def environment(model: ModelSource, model_dir: Path) -> Interpreter:
+        return prepare_environment(model, model_dir, env_options, reporter)
+
     try:
         with _exit_on_termination():
             result = run_archive(
                 options,
                 read_stdin=lambda: sys.stdin.buffer.read(),
-                log=_info,
-                warn=console.warning,
+                environment=environment,
+                reporter=reporter,
             )
     except (LoadFailed, WorkerDied) as exc:
         if exc.details and not params["quiet"]:
@@ -149,7 +164,7 @@ def command(**params: Any) -> int:
         else render_bodies(result.responses)
     )
     if params["output"] is not None:
-        write_atomically(params["output"], data)
+        write_output(params["output"], data)
     else:
         _write_stdout(data)
     return int(ExitCode.OK if result.ok else ExitCode.FAILURE)
@@ -173,10 +188,6 @@ def _exit_on_termination() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _info(message: str) -> None:
-    console.stderr().print(f"mar: {message}", markup=False)
 
 
 def _write_stderr(text: str) -> None:
@@ -227,4 +238,4 @@ def _report_timings(result: RunResult) -> None:
             f"(min {summary.minimum:.1f}, max {summary.maximum:.1f})"
         )
     for line in lines:
-        _info(line)
+        console.info(line)

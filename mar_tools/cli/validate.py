@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from mar_tools.cli.output_file import check_output, write_output
 from mar_tools.core.errors import ExitCode
 from mar_tools.report.result import Report
 from mar_tools.terminal import console
@@ -130,6 +131,8 @@ def command(
         return
     if not paths:
         raise click.UsageError("give at least one PATH (a .mar, a .tar.gz or a directory).")
+    if output is not None:
+        check_output(output)
     options = ValidateOptions(
         quick=quick,
         limits=Limits(max_total_size=max_size, max_ratio=max_ratio, max_entries=max_entries),
@@ -150,7 +153,7 @@ def _emit(report: Report, output_format: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text.encode("utf-8"))
 
 
 def _render(report: Report, output_format: str) -> str:

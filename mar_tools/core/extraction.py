@@ -11,34 +11,31 @@ into ``<cache>/extracted/sha256-<digest of the archive>``:
   size, mtime and ctime (nanoseconds). Any write to the file changes its ctime, which
   ``touch``/``utime`` cannot set back, so an unchanged key means unchanged bytes; a hit costs
   one ``stat`` and two small reads.
-* **Atomic and safe under concurrency.** Members are written into a temporary directory
-  beside the target, which is renamed into place; of two processes extracting the same
-  archive, one rename wins and the other discards its copy. A half-extracted directory is
-  never visible under the final name. The archive's stat is checked again after extracting,
-  so an archive replaced meanwhile is not cached under the old digest.
+* **Atomic and safe under concurrency.** Members are written into a locked temporary
+  directory beside the target (:class:`~mar_tools.core.staging.Staged`), which is renamed
+  into place; of two processes extracting the same archive, one rename wins and the other
+  discards its copy. A half-extracted directory is never visible under the final name, and
+  the leftover of a killed extraction is deleted by the next one (it holds no lock any
+  more). The archive's stat is checked again after extracting, so an archive replaced
+  meanwhile is not cached under the old digest.
 * **Safe.** Absolute names, ``..`` components, drive letters, backslashes, symlinks,
   devices and encrypted members are refused before anything is written.
 """
 
-# Why: os.rename/os.replace/os.unlink are the atomic primitives used on purpose.
-# ruff: noqa: PTH104, PTH105
-
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from mar_tools.core.archive import ArchiveView, model_root, open_archive, unsafe_name_reason
 from mar_tools.core.errors import ArchiveError, UsageError
+from mar_tools.core.fs import write_atomically
+from mar_tools.core.staging import MAR_TEMPS, Staged, sweep
 
 _CHUNK = 1 << 20
-#: Temporary directories older than this are leftovers of a killed run.
-_STALE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -125,21 +122,16 @@ def _from_cache(archive: Path, cache: Path) -> ExtractedModel:
 
 def _extract_atomically(archive: Path, final: Path) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(final.parent)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
-    try:
+    sweep(final.parent, MAR_TEMPS)  # what killed extractions of any archive left
+    with Staged(final, is_dir=True) as staging:
         with open_archive(archive) as view:
-            _extract(view, staging)
-        # mkdtemp made it private (0700); the model directory gets a directory's usual mode.
-        staging.chmod(0o755)
+            _extract(view, staging.path)
         try:
-            os.rename(staging, final)
-        except OSError:
+            staging.publish(replace=False)
+        except FileExistsError:
             if not final.is_dir():
                 raise
             # Another run extracted the same archive first: its copy is identical.
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _extract(view: ArchiveView, target: Path) -> None:
@@ -181,16 +173,6 @@ def _extract(view: ArchiveView, target: Path) -> None:
         raise ArchiveError(f"{view.path}: the archive is corrupt ({exc}).") from exc
 
 
-def _remove_stale_temporaries(parent: Path) -> None:
-    now = time.time()
-    for entry in parent.glob(".tmp-*"):
-        try:
-            if now - entry.stat().st_mtime > _STALE_SECONDS:
-                shutil.rmtree(entry, ignore_errors=True)
-        except OSError:
-            continue
-
-
 def _read_text(path: Path) -> str | None:
     try:
         text = path.read_text(encoding="ascii").strip()
@@ -201,11 +183,5 @@ def _read_text(path: Path) -> str | None:
 
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    # Not durable: a damaged index entry reads as missing and costs one re-hash.
+    write_atomically(path, text.encode("ascii"), durable=False)

@@ -1,11 +1,16 @@
-"""Read-only access to a model's files, on disk or still inside an archive.
+"""Read-only access to a model's files by name, over any archive view.
 
-The cache key and the requirements parser read files through :class:`ModelFiles`, so
-``mar env path model.mar`` computes the same key from the archive as ``mar run`` does
-from the extracted model directory. Names are POSIX paths relative to the model
-directory. Absolute names are read from the local disk in both cases, as pip would read
-them; names that climb out with ``..`` resolve against a model directory on disk and count
-as missing inside an archive (there is nothing above an archive's root).
+:class:`ModelFiles` answers the questions the requirements reader and the environment key
+ask (is this name a file or a directory, what are its bytes, which files lie under it)
+for a ``.mar`` zip, a ``.tar.gz`` or a directory alike, through the same
+:class:`~mar_tools.core.archive.ArchiveView` every command reads archives with. So
+``mar env path model.mar`` computes from the archive the same key that ``mar run`` computes
+from the extracted model directory.
+
+Names are POSIX paths relative to the model directory. Names outside it follow pip, which
+reads them from the local disk: absolute names are read from this machine; names that
+climb out with ``..`` resolve against a model directory on disk and count as missing
+inside an archive (there is nothing above an archive's root).
 """
 
 from __future__ import annotations
@@ -13,27 +18,12 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal, Protocol
+from typing import IO, Literal
 
-from mar_tools.core.archive import ArchiveView
+from mar_tools.core.archive.directory_view import DirectoryView
+from mar_tools.core.archive.view import ArchiveView
 
 FileKind = Literal["file", "dir"]
-
-
-class ModelFiles(Protocol):
-    """What the environment code needs to know about a model's files."""
-
-    def kind(self, name: str) -> FileKind | None:
-        """``"file"``, ``"dir"``, or None when *name* does not exist."""
-
-    def read(self, name: str) -> bytes:
-        """The bytes of file *name* (call :meth:`kind` first)."""
-
-    def open(self, name: str) -> IO[bytes]:
-        """A binary stream of file *name*, for files too large to read whole."""
-
-    def walk(self, name: str) -> Iterator[str]:
-        """Names of the regular files under directory *name*, sorted."""
 
 
 def normalize(name: str) -> str:
@@ -42,52 +32,37 @@ def normalize(name: str) -> str:
 
 
 def is_outside(name: str) -> bool:
-    """True for names that are absolute or leave the model directory."""
+    """True for (normalized) names that are absolute or leave the model directory."""
     return name.startswith("/") or name == ".." or name.startswith("../")
 
 
-class DirectoryFiles:
-    """A model directory on disk (the extracted archive ``mar run`` works in)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _path(self, name: str) -> Path:
-        return Path(name) if name.startswith("/") else self.root / name
-
-    def kind(self, name: str) -> FileKind | None:
-        path = self._path(normalize(name))
-        if path.is_file():
-            return "file"
-        if path.is_dir():
-            return "dir"
-        return None
-
-    def read(self, name: str) -> bytes:
-        return self._path(normalize(name)).read_bytes()
-
-    def open(self, name: str) -> IO[bytes]:
-        return self._path(normalize(name)).open("rb")
-
-    def walk(self, name: str) -> Iterator[str]:
-        base = normalize(name)
-        top = self._path(base)
-        found = sorted(p for p in top.rglob("*") if p.is_file() and not p.is_symlink())
-        for path in found:
-            yield normalize(posixpath.join(base, path.relative_to(top).as_posix()))
-
-
-class ArchiveFiles:
-    """A model still inside its archive: members are read, never extracted."""
+class ModelFiles:
+    """The files of the model that *view* holds (see the module docstring)."""
 
     def __init__(self, view: ArchiveView) -> None:
         self.view = view
-        self._disk = DirectoryFiles(Path.cwd())
+        #: Where names outside the model resolve: the directory on disk, or only "/".
+        self._disk = view.root if isinstance(view, DirectoryView) else None
+
+    @classmethod
+    def directory(cls, root: Path) -> ModelFiles:
+        """The files of the model directory *root* (an extracted archive, say)."""
+        return cls(DirectoryView(root, exact=True))
+
+    def _host_path(self, name: str) -> Path | None:
+        """Where an outside *name* is on this machine, or None when it is nowhere."""
+        if name.startswith("/"):
+            return Path(name)
+        return None if self._disk is None else self._disk / name
 
     def kind(self, name: str) -> FileKind | None:
+        """``"file"``, ``"dir"``, or None when *name* does not exist."""
         base = normalize(name)
         if is_outside(base):
-            return self._disk.kind(base) if base.startswith("/") else None
+            path = self._host_path(base)
+            if path is None:
+                return None
+            return "file" if path.is_file() else "dir" if path.is_dir() else None
         if base == ".":
             return "dir"
         if self.view.find(base) is not None:
@@ -98,22 +73,33 @@ class ArchiveFiles:
         return None
 
     def read(self, name: str) -> bytes:
+        """The bytes of file *name* (call :meth:`kind` first)."""
         with self.open(name) as stream:
             return stream.read()
 
     def open(self, name: str) -> IO[bytes]:
+        """A binary stream of file *name*, for files too large to read whole."""
         base = normalize(name)
-        if base.startswith("/"):
-            return self._disk.open(base)
+        if is_outside(base):
+            path = self._host_path(base)
+            if path is None:
+                raise FileNotFoundError(base)
+            return path.open("rb")
         member = self.view.find(base)
         if member is None:
             raise FileNotFoundError(base)
         return self.view.open(member)
 
     def walk(self, name: str) -> Iterator[str]:
+        """Names of the regular files under directory *name*, sorted."""
         base = normalize(name)
-        if base.startswith("/"):
-            yield from self._disk.walk(base)
+        if is_outside(base):
+            top = self._host_path(base)
+            if top is None:
+                return
+            found = sorted(p for p in top.rglob("*") if p.is_file() and not p.is_symlink())
+            for path in found:
+                yield normalize(posixpath.join(base, path.relative_to(top).as_posix()))
             return
         prefix = "" if base == "." else base + "/"
         yield from sorted({m.name for m in self.view.files() if m.name.startswith(prefix)})

@@ -10,14 +10,14 @@ interpreter. See ``docs/environments.md``.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mar_tools.core.errors import EnvironmentSetupError
-from mar_tools.core.manifest import Manifest
-from mar_tools.env.options import EnvMode, EnvOptions, InstallerChoice, Interpreter
+from mar_tools.core.interpreter import Interpreter
+from mar_tools.core.model_source import ModelSource
+from mar_tools.core.reporter import Reporter, SilentReporter
+from mar_tools.env.options import EnvMode, EnvOptions, InstallerChoice
 
 if TYPE_CHECKING:
     from mar_tools.env.store import StoredEnv
@@ -34,35 +34,32 @@ __all__ = [
 
 
 def prepare_environment(
+    model: ModelSource,
     model_dir: Path,
-    manifest: Manifest,
-    model_config: Mapping[str, Any],
     options: EnvOptions,
-    log: Callable[[str], None] = lambda _message: None,
+    reporter: Reporter | None = None,
 ) -> Interpreter:
-    """Return the interpreter for the model extracted at *model_dir*.
+    """Return the interpreter for *model*, extracted at *model_dir*.
 
     Builds the model's environment first when it needs one and none is cached (installers
     run with *model_dir* as their working directory, so relative paths in the requirements
-    resolve as in TorchServe). Progress goes to *log*. Raises
-    :class:`EnvironmentSetupError` (exit code 5) when the environment cannot be built, and
-    :class:`~mar_tools.core.errors.ArchiveError` when the manifest names a requirements file
-    that *model_dir* lacks.
+    resolve as in TorchServe). Progress messages go to *reporter*. Raises
+    :class:`EnvironmentSetupError` (exit code 5) when the environment cannot be built.
     """
     from mar_tools.env.plan import plan_environment
 
-    plan = plan_environment(manifest, model_config, options.mode)
+    reporter = reporter or SilentReporter()
+    plan = plan_environment(model.manifest, model.model_yaml_config, options.mode)
     if plan.note:
-        log(plan.note)
+        reporter.info(plan.note)
     if not plan.needed:
-        return Interpreter(python=Path(sys.executable))
+        return Interpreter()
     # Imported only now: most models need no environment, and the machinery (virtualenv,
     # filelock, packaging) costs a noticeable part of `mar run`'s start-up.
-    from mar_tools.core.model_files import DirectoryFiles
     from mar_tools.env.provision import ensure_environment, resolve_target
 
-    target = resolve_target(DirectoryFiles(model_dir), manifest, model_config, options)
-    return interpreter_for(ensure_environment(target, lambda: model_dir, options, log))
+    target = resolve_target(model.files, model.manifest, model.model_yaml_config, options)
+    return interpreter_for(ensure_environment(target, lambda: model_dir, options, reporter))
 
 
 def interpreter_for(env: StoredEnv) -> Interpreter:

@@ -10,17 +10,14 @@ archive is read and installed from in place, as ``mar run`` uses it in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from mar_tools.core.archive import ArchiveView, DirectoryView, open_archive
+from mar_tools.core.archive import open_archive
 from mar_tools.core.cache import cache_subdir
-from mar_tools.core.errors import ArchiveError, EnvironmentSetupError, UsageError
-from mar_tools.core.manifest import MANIFEST_PATH, Manifest
-from mar_tools.core.model_files import ArchiveFiles, DirectoryFiles, ModelFiles
+from mar_tools.core.errors import EnvironmentSetupError, UsageError
+from mar_tools.core.model_files import ModelFiles
+from mar_tools.core.model_source import read_model
+from mar_tools.core.reporter import Reporter, SilentReporter
 from mar_tools.env.options import EnvOptions
 from mar_tools.env.provision import EnvTarget, ensure_environment, resolve_target
 from mar_tools.env.store import StoredEnv
@@ -29,30 +26,30 @@ from mar_tools.env.store import StoredEnv
 def locate(archive: Path, options: EnvOptions) -> EnvTarget:
     """Decide whether *archive* needs an environment and compute its key; build nothing."""
     with open_archive(archive) as view:
-        manifest = read_manifest(view)
-        config = read_model_config(view, manifest)
-        files: ModelFiles = (
-            DirectoryFiles(view.root) if isinstance(view, DirectoryView) else ArchiveFiles(view)
-        )
-        return resolve_target(files, manifest, config, options)
+        files = ModelFiles(view)
+        model = read_model(files, str(archive))
+        return resolve_target(files, model.manifest, model.model_yaml_config, options)
 
 
 def create(
-    archive: Path, options: EnvOptions, log: Callable[[str], None]
+    archive: Path, options: EnvOptions, reporter: Reporter | None = None
 ) -> tuple[EnvTarget, StoredEnv | None]:
-    """Build (or find) the environment of *archive*; None when it needs none."""
+    """Build (or find) the environment of *archive*; None when it needs none. Progress
+    messages go to *reporter*."""
+    reporter = reporter or SilentReporter()
     target = locate(archive, options)
     if target.plan.note:
-        log(target.plan.note)
+        reporter.info(target.plan.note)
     if not target.plan.needed:
         return target, None
-    return target, ensure_environment(target, lambda: _extracted(archive, options), options, log)
+    return target, ensure_environment(
+        target, lambda: _extracted(archive, options), options, reporter
+    )
 
 
 def _extracted(archive: Path, options: EnvOptions) -> Path:
     """The model directory ``mar run`` would use for *archive* (extracted into the cache)."""
-    # Imported here: the extraction belongs to `mar run`, whose package costs ~60 ms to
-    # import, and only a build needs it.
+    # Imported here: only a build needs the extraction machinery.
     from mar_tools.core.extraction import prepare_model_dir
 
     try:
@@ -61,25 +58,3 @@ def _extracted(archive: Path, options: EnvOptions) -> Path:
         raise EnvironmentSetupError(
             exc.message, hint="point --cache-dir or MAR_CACHE_DIR at a writable directory"
         ) from exc
-
-
-def read_manifest(view: ArchiveView) -> Manifest:
-    """The archive's manifest; :class:`ArchiveError` when it has none."""
-    member = view.find(MANIFEST_PATH)
-    if member is None:
-        raise ArchiveError(f"{view.path}: no {MANIFEST_PATH}; this is not a model archive.")
-    return Manifest.parse(view.read(member), source=f"{view.path}:{MANIFEST_PATH}")
-
-
-def read_model_config(view: ArchiveView, manifest: Manifest) -> Mapping[str, Any]:
-    """The parsed model-config.yaml the manifest names, or ``{}`` (as TorchServe's backend
-    reads it: ``yaml.safe_load``; a file that does not parse to a mapping counts as empty)."""
-    name = manifest.model.config_file
-    member = view.find(name) if name else None
-    if member is None:
-        return {}
-    try:
-        loaded = yaml.safe_load(view.read(member))
-    except yaml.YAMLError as exc:
-        raise ArchiveError(f"{view.path}: {name} is not valid YAML ({exc}).") from exc
-    return loaded if isinstance(loaded, dict) else {}

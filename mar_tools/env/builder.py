@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mar_tools.core.errors import EnvironmentSetupError
+from mar_tools.core.fs import write_atomically
+from mar_tools.core.reporter import Reporter
 from mar_tools.core.requirements import RequirementsSet
 from mar_tools.env.diagnosis import diagnose, tail
 from mar_tools.env.host import Host
@@ -59,7 +60,7 @@ class BuildRequest:
         return None if self.requirements is None else self.requirements.root
 
 
-def build(store: EnvStore, request: BuildRequest, log: Callable[[str], None]) -> StoredEnv:
+def build(store: EnvStore, request: BuildRequest, reporter: Reporter) -> StoredEnv:
     """Build and publish *request*'s environment; the caller holds the key's lock.
 
     Raises :class:`EnvironmentSetupError` when a requirement asks for another torch than the
@@ -69,26 +70,26 @@ def build(store: EnvStore, request: BuildRequest, log: Callable[[str], None]) ->
     installers = select_installers(request.options.installer)
     for index, installer in enumerate(installers):
         started = time.perf_counter()
-        log(
+        reporter.info(
             f"creating the environment for model {request.model} ({request.key.short}) "
             f"with {installer.description}..."
         )
         try:
-            env = build_environment(store, request, installer, log)
+            env = build_environment(store, request, installer, reporter)
         except EnvironmentSetupError as exc:
             if index == len(installers) - 1:
                 raise
             following = installers[index + 1].description
             reason = exc.message.splitlines()[0]
-            log(f"{installer.description} failed ({reason}); retrying with {following}")
+            reporter.info(f"{installer.description} failed ({reason}); retrying with {following}")
             continue
-        log(f"environment ready in {time.perf_counter() - started:.1f} s: {env.path}")
+        reporter.info(f"environment ready in {time.perf_counter() - started:.1f} s: {env.path}")
         return env
     raise AssertionError("select_installers() returned no installer")
 
 
 def build_environment(
-    store: EnvStore, request: BuildRequest, installer: Installer, log: Callable[[str], None]
+    store: EnvStore, request: BuildRequest, installer: Installer, reporter: Reporter
 ) -> StoredEnv:
     """Build *request* with *installer* and publish it; the caller holds the key's lock.
 
@@ -101,7 +102,7 @@ def build_environment(
         layout = installer.create(build_dir, request.host)
         write_inheritance(layout.site_packages, request.host.site_dirs)
         if request.requirements_file is not None:
-            log(f"installing {request.requirements_file} with {installer.description}...")
+            reporter.info(f"installing {request.requirements_file} with {installer.description}...")
             meta = build_dir / META_DIR
             meta.mkdir()
             torch = request.host.torch_version
@@ -154,7 +155,8 @@ def _install_failure(
 ) -> EnvironmentSetupError:
     log_path = store.log_path(request.key.short)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.write_text(" ".join(result.argv) + "\n\n" + result.output, encoding="utf-8")
+    text = " ".join(result.argv) + "\n\n" + result.output
+    write_atomically(log_path, text.encode("utf-8"), durable=False)
     found = diagnose(result.output)
     message = (
         f"installing {request.requirements_file} for model {request.model} with "

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from mar_tools.core.errors import EnvironmentSetupError
+from mar_tools.core.reporter import Reporter
 
 #: How long a run waits for another process building the same environment (seconds).
 WAIT_SECONDS = 3600.0
@@ -31,14 +32,14 @@ _SHARED: dict[Path, int] = {}
 def held(
     path: Path,
     what: str,
-    log: Callable[[str], None],
+    reporter: Reporter,
     *,
     wait: float = WAIT_SECONDS,
 ) -> Iterator[None]:
     """Hold the lock file *path* for the duration of the ``with`` block.
 
-    When another process holds it, log once that this one waits for *what*, then wait up
-    to *wait* seconds before raising :class:`EnvironmentSetupError`.
+    When another process holds it, tell *reporter* once that this one waits for *what*,
+    then wait up to *wait* seconds before raising :class:`EnvironmentSetupError`.
     """
     # Imported here: a run that finds its environment takes no build lock, and filelock
     # costs ~12 ms to import.
@@ -49,7 +50,7 @@ def held(
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        log(f"waiting for another mar process that is {what}...")
+        reporter.info(f"waiting for another mar process that is {what}...")
         try:
             lock.acquire(timeout=wait)
         except Timeout as exc:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -42,12 +41,3 @@ class EnvOptions:
         for url in self.extra_index_urls:
             args += ["--extra-index-url", url]
         return [*args, *self.pip_options]
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """The interpreter a worker runs in, and what to add to its environment variables."""
-
-    python: Path
-    env: Mapping[str, str] = field(default_factory=dict)
-    description: str = "current interpreter"

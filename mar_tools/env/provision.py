@@ -18,6 +18,7 @@ from mar_tools.core.cache import cache_subdir
 from mar_tools.core.errors import ArchiveError, EnvironmentSetupError
 from mar_tools.core.manifest import Manifest
 from mar_tools.core.model_files import ModelFiles
+from mar_tools.core.reporter import Reporter
 from mar_tools.core.requirements import RequirementsSet, read_requirements
 from mar_tools.env.host import Host
 from mar_tools.env.key import EnvKey, compute_key
@@ -82,7 +83,7 @@ def ensure_environment(
     target: EnvTarget,
     model_dir: Callable[[], Path],
     options: EnvOptions,
-    log: Callable[[str], None],
+    reporter: Reporter,
 ) -> StoredEnv:
     """The finished environment of *target*, built if not cached yet.
 
@@ -91,7 +92,7 @@ def ensure_environment(
     already there). Concurrent callers for the same key build it once: the others wait for
     the lock and then find it. With ``options.rebuild`` a new environment replaces the
     cached one. The environment returned is marked in use until this process exits (``mar
-    env prune`` leaves it alone).
+    env prune`` leaves it alone). What it finds, waits for and builds is told to *reporter*.
     """
     if target.key is None:
         raise ValueError("ensure_environment() needs a target that needs an environment")
@@ -101,13 +102,13 @@ def ensure_environment(
         if not options.rebuild:
             found = store.claim(short)
             if found is not None:
-                log(f"using the cached environment {found.path}")
+                reporter.info(f"using the cached environment {found.path}")
                 return found
-        with store.lock(short, f"building the environment {short}", log):
+        with store.lock(short, f"building the environment {short}", reporter):
             if not options.rebuild:
                 found = store.claim(short)
                 if found is not None:
-                    log(f"using the environment another process just built: {found.path}")
+                    reporter.info(f"using the environment another process just built: {found.path}")
                     return found
             # Imported only now: a run that finds its environment never needs them.
             from mar_tools.env.builder import BuildRequest, build
@@ -115,7 +116,7 @@ def ensure_environment(
             request = BuildRequest(
                 target.key, target.model, target.host, model_dir(), target.requirements, options
             )
-            built = build(store, request, log)
+            built = build(store, request, reporter)
             store.claim(short)  # still under the lock: nothing can remove it in between
             return built
     except OSError as exc:

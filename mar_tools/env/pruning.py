@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from mar_tools.core.errors import EnvironmentSetupError
+from mar_tools.core.reporter import SilentReporter
 from mar_tools.env.lock import exclusive, held
 from mar_tools.env.store import EnvStore, age_days, tree_size
 
@@ -58,7 +59,8 @@ def prune(
         trash = None
         try:
             with (
-                held(store.lock_path(env.short), "", _ignore, wait=0),
+                # Prune never waits, so the reporter hears nothing.
+                held(store.lock_path(env.short), "", SilentReporter(), wait=0),
                 exclusive(store.use_path(env.short)) as unused,
             ):
                 if unused:
@@ -75,7 +77,3 @@ def prune(
     if everything:
         shutil.rmtree(store.logs, ignore_errors=True)  # failed builds' installer output
     return report
-
-
-def _ignore(_message: str) -> None:
-    """Prune never waits, so it has nothing to say about waiting."""

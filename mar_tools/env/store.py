@@ -3,7 +3,7 @@
 Layout under the cache root (``$MAR_CACHE_DIR/envs`` or the user cache dir)::
 
     <short key>/             a finished environment (bin/, lib/, mar-env.json)
-    .build-<short>-<random>/ an environment being built (never trusted)
+    .build-<short>-<random>/ an environment being built, or the one it replaced being deleted
     .trash-<short>-<random>/ an environment being removed
     .locks/<short>.lock      held while building or removing <short key>
     .locks/<short>.use       held (shared) by every process running a model in it
@@ -19,11 +19,13 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mar_tools.core.reporter import Reporter
+from mar_tools.core.staging import rename_into_place
 from mar_tools.env.lock import held, hold_shared, is_free
 from mar_tools.env.venv_files import RECORD_NAME, EnvRecord, VenvLayout, read_record, relocate
 
@@ -71,11 +73,9 @@ class EnvStore:
         record = read_record(path)
         return None if record is None else StoredEnv(path, record)
 
-    def lock(
-        self, short: str, what: str, log: Callable[[str], None]
-    ) -> AbstractContextManager[None]:
+    def lock(self, short: str, what: str, reporter: Reporter) -> AbstractContextManager[None]:
         """The lock held while *short* is built or removed."""
-        return held(self.lock_path(short), what, log)
+        return held(self.lock_path(short), what, reporter)
 
     def lock_path(self, short: str) -> Path:
         """The build lock of *short* (see :meth:`lock`)."""
@@ -128,9 +128,10 @@ class EnvStore:
         """
         final = self.path(short)
         relocate(build, final, VenvLayout.standard(build).scripts)
-        if final.exists():
-            self.discard(final)
-        build.rename(final)
+        # One step: a run looking for *short* finds the old environment or the new one.
+        old = rename_into_place(build, final, replace=True, aside=self._trash_name(short))
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)  # a leftover under .build-* if we die here
         stored = self.get(short)
         if stored is None:
             raise RuntimeError(f"{final} has no record after publishing")
@@ -143,9 +144,12 @@ class EnvStore:
     def retire(self, path: Path) -> Path:
         """Rename environment directory *path* out of the way (atomic); return the new
         name, a leftover for :meth:`leftovers` until the caller deletes it."""
-        trash = self.root / f"{TRASH_PREFIX}{path.name}-{os.urandom(4).hex()}"
+        trash = self._trash_name(path.name)
         path.rename(trash)
         return trash
+
+    def _trash_name(self, name: str) -> Path:
+        return self.root / f"{TRASH_PREFIX}{name}-{os.urandom(4).hex()}"
 
     def environments(self) -> list[StoredEnv]:
         """Every finished environment, most recently used first."""

@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mar_tools.core.fs import write_atomically
+
 
 @dataclass(frozen=True)
 class VenvLayout:
@@ -135,11 +137,11 @@ class EnvRecord:
 
 
 def write_record(root: Path, record: EnvRecord) -> Path:
-    """Write *record* into environment *root* atomically (temp file, then rename)."""
+    """Write *record* into environment *root* atomically (see :func:`write_atomically`)."""
     target = root / RECORD_NAME
-    partial = root / (RECORD_NAME + ".partial")
-    partial.write_text(record.to_json(), encoding="utf-8")
-    partial.replace(target)
+    # Not durable: after a power loss an empty record makes the environment untrusted, and
+    # the next run builds it again.
+    write_atomically(target, record.to_json().encode("utf-8"), durable=False)
     return target
 
 

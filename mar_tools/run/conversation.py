@@ -1,76 +1,87 @@
-"""The conversation with a worker: the messages ``mar run`` sends, and what each answer means.
+"""The conversation with a worker: what each answer ``mar run`` receives means.
 
-``load`` (model, manifest, handler, device, batch size, envelope, metrics configuration,
-and two pickled blobs: the parsed metrics configuration and model-config.yaml) is answered
-by ``loaded``, ``load_failed`` (with a ``kind``: device, metrics-config, handler or
-exception) or ``fatal``; each ``predict`` (one batch, built by
-:func:`mar_tools.worker.inputs.batch_message`) by ``response`` (the backend frames, bodies
-as blobs) or ``fatal``. The worker ending without an answer means it died.
+The messages are those of :mod:`mar_tools.worker.messages`. A :class:`LoadRequest` is
+answered by :class:`Loaded`, :class:`LoadFailure` (its ``kind`` decides the error: device,
+metrics-config, handler or exception) or :class:`Fatal`; each :class:`Predict` by the
+:class:`BatchResponse` with its ``batch_id``, or :class:`Fatal`. The worker ending without
+an answer means it died; an answer it should not have sent (or one this version of the
+protocol cannot read) ends the run as :class:`WorkerDied` too.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from mar_tools.core.errors import DeviceUnavailable, LoadFailed, UsageError, WorkerDied
 from mar_tools.run.process import WorkerProcess
+from mar_tools.worker.messages import (
+    BatchResponse,
+    Fatal,
+    FromWorker,
+    Loaded,
+    LoadFailure,
+    MessageError,
+)
 
 
-def expect_loaded(worker: WorkerProcess, metrics_path: Path) -> dict[str, Any]:
-    """The ``loaded`` message; raises the error a failed load maps to."""
-    received = worker.receive()
-    if received is None:
+def expect_loaded(worker: WorkerProcess, metrics_path: Path) -> Loaded:
+    """The :class:`Loaded` answer; raises the error a failed load maps to."""
+    message = _receive(worker, ended="ended before loading the model", during="")
+    if isinstance(message, Loaded):
+        return message
+    if isinstance(message, LoadFailure):
+        raise _load_error(message, metrics_path)
+    raise _unexpected(message, "the load request")
+
+
+def expect_response(worker: WorkerProcess, number: int) -> BatchResponse:
+    """The :class:`BatchResponse` to batch *number*; raises :class:`WorkerDied` when there
+    is none."""
+    during = f" while handling batch {number + 1}"
+    message = _receive(worker, ended=f"died{during}", during=during)
+    if not isinstance(message, BatchResponse):
+        raise _unexpected(message, f"batch {number + 1}")
+    if message.batch_id != number:
+        raise WorkerDied(f"the worker answered batch {message.batch_id + 1}{during}.")
+    return message
+
+
+def _receive(worker: WorkerProcess, *, ended: str, during: str) -> FromWorker:
+    """The worker's next message. :class:`WorkerDied` when the worker *ended* without one,
+    failed (a :class:`Fatal` message) or sent one that cannot be read; *during* says what it
+    was doing (empty while it loads)."""
+    try:
+        message = worker.receive()
+    except MessageError as exc:
+        raise WorkerDied(f"the worker sent a message mar cannot read{during}: {exc}") from exc
+    if message is None:
         raise WorkerDied(
-            f"the worker process ended before loading the model ({worker.describe_exit()}).",
+            f"the worker process {ended} ({worker.describe_exit()}).",
             hint="run without --quiet to see its output.",
         )
-    header, _ = received
-    kind = header.get("type")
-    if kind == "loaded":
-        return header
-    if kind == "fatal":
+    if isinstance(message, Fatal):
         raise WorkerDied(
-            f"{header['reason']}: {_exception(header)}", details=header.get("traceback", "")
+            f"{message.reason}{during}: {message.failure.describe()}",
+            details=message.failure.traceback,
         )
-    failure_kind = header.get("kind")
-    message = str(header.get("message", ""))
-    hint = header.get("hint")
-    if failure_kind == "device":
-        raise DeviceUnavailable(message, hint=hint)
-    if failure_kind == "metrics-config":
-        raise UsageError(
-            f"--metrics-config {metrics_path}: {message}",
+    return message
+
+
+def _load_error(failure: LoadFailure, metrics_path: Path) -> Exception:
+    if failure.kind == "device":
+        return DeviceUnavailable(failure.message, hint=failure.hint)
+    if failure.kind == "metrics-config":
+        return UsageError(
+            f"--metrics-config {metrics_path}: {failure.message}",
             hint="TorchServe's worker would not start with this file either.",
         )
-    if failure_kind == "handler":
-        raise LoadFailed(f"the model failed to load: {message}", hint=hint)
-    raise LoadFailed(
-        f"the model failed to load: {_exception(header)}",
-        details=str(header.get("traceback", "")),
+    if failure.kind == "handler" or failure.failure is None:
+        return LoadFailed(f"the model failed to load: {failure.message}", hint=failure.hint)
+    return LoadFailed(
+        f"the model failed to load: {failure.failure.describe()}",
+        details=failure.failure.traceback,
     )
 
 
-def expect_response(worker: WorkerProcess, number: int) -> tuple[dict[str, Any], list[bytes]]:
-    """The ``response`` to batch *number*; raises :class:`WorkerDied` when there is none."""
-    received = worker.receive()
-    if received is None:
-        raise WorkerDied(
-            f"the worker process died while handling batch {number + 1} "
-            f"({worker.describe_exit()}).",
-            hint="run without --quiet to see its output.",
-        )
-    header, blobs = received
-    if header.get("type") == "fatal":
-        raise WorkerDied(
-            f"{header['reason']} while handling batch {number + 1}: {_exception(header)}",
-            details=header.get("traceback", ""),
-        )
-    return header, blobs
-
-
-def _exception(header: dict[str, Any]) -> str:
-    """``Type: message`` of the exception a worker message describes (``Type`` alone when
-    the message is empty, as the last line of a traceback shows it)."""
-    message = str(header.get("message", ""))
-    return f"{header.get('error_type')}: {message}" if message else str(header.get("error_type"))
+def _unexpected(message: FromWorker, request: str) -> WorkerDied:
+    return WorkerDied(f"the worker answered {request} with a {message.TYPE!r} message.")

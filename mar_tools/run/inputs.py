@@ -24,8 +24,8 @@ from urllib.parse import parse_qsl
 
 from mar_tools.core.errors import UsageError
 from mar_tools.run.headers import java_hashmap_order
-from mar_tools.worker.inputs import Parameter
-from mar_tools.worker.inputs import Request as WorkerRequest
+from mar_tools.worker.messages import Parameter
+from mar_tools.worker.messages import Request as WorkerRequest
 
 __all__ = ["InputSpec", "Parameter", "Request", "build_requests", "curl_file_type", "parse_header"]
 

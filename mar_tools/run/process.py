@@ -7,7 +7,7 @@ directory as its working directory and the environment TorchServe gives its work
 ``TS_DECODE_INPUT_REQUEST=true``, ``TS_IPEX_ENABLE=false``, ``TS_IPEX_GPU_ENABLE=false``.
 The environment is passed explicitly; this process's ``os.environ`` is never modified.
 
-Messages go over two pipes (see :mod:`mar_tools.worker.wire`); the worker's own output
+Messages (:mod:`mar_tools.worker.messages`) go over two pipes; the worker's own output
 (handler prints and logs) goes to this process's stderr, or nowhere with ``quiet``. The
 worker leads its own process group, killed when the run ends, so processes a handler
 starts and leaves running cannot outlive ``mar run``.
@@ -23,15 +23,17 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-import mar_tools.compat
 import mar_tools.worker
 from mar_tools.core.handler_ref import HandlerRef
-from mar_tools.worker.wire import WireError, read_message, write_message
+from mar_tools.worker.messages import FromWorker, MessageError, ToWorker, receive
+from mar_tools.worker.wire import WireError, write_message
 
 ENTRY_SCRIPT = Path(mar_tools.worker.__file__).resolve().parent / "entry.py"
-COMPAT_DIR = Path(mar_tools.compat.__file__).resolve().parent
+#: The directory holding our ``ts`` package. Located, never imported: that code is for the
+#: worker's interpreter (handlers import it as ``ts``), not for this process.
+COMPAT_DIR = Path(mar_tools.worker.__file__).resolve().parents[1] / "compat"
 #: How long a worker may take to exit after its last answer before it is killed.
 EXIT_GRACE_SECONDS = 5.0
 
@@ -104,16 +106,18 @@ class WorkerProcess:
         os.close(worker_out)
         return cls(process, os.fdopen(parent_out, "wb"), os.fdopen(parent_in, "rb"))
 
-    def send_all(self, messages: Sequence[tuple[dict[str, Any], Sequence[bytes]]]) -> None:
+    def send_all(self, messages: Sequence[ToWorker]) -> None:
         """Send *messages* from a background thread, then close the pipe (end of input).
 
         Writing in the background lets the worker read requests while this process reads
-        answers, whatever the size of either.
+        answers, whatever the size of either. The messages are encoded here first, so an
+        error in one is raised to the caller.
         """
+        encoded = [message.to_json() for message in messages]
 
         def write() -> None:
             try:
-                for header, blobs in messages:
+                for header, blobs in encoded:
                     write_message(self._to_worker, header, blobs)
             except (BrokenPipeError, ValueError, OSError):
                 pass  # the worker stopped reading: its answer (or its death) says why
@@ -123,12 +127,17 @@ class WorkerProcess:
 
         threading.Thread(target=write, name="mar-run-writer", daemon=True).start()
 
-    def receive(self) -> tuple[dict[str, Any], list[bytes]] | None:
-        """The next message from the worker, or None when it closed its pipe."""
+    def receive(self) -> FromWorker | None:
+        """The next message from the worker, or None when it closed its pipe (or broke off
+        in the middle of a message). Raises ``MessageError`` for a message that is not one
+        the worker may send, or that this version of the protocol cannot read."""
         try:
-            return read_message(self._from_worker)
+            message = receive(self._from_worker)
         except WireError:
             return None
+        if message is not None and not isinstance(message, FromWorker):
+            raise MessageError(f"the worker sent a {message.TYPE!r} message, which only mar sends")
+        return message
 
     def describe_exit(self) -> str:
         """How the worker ended, for error messages (waits briefly for it to end)."""

@@ -103,10 +103,10 @@ def render_json(result: RunResult, archive: str) -> bytes:
     document = {
         "model": {
             "archive": archive,
-            "name": result.model.name,
+            "name": result.model_name,
             "handler": result.model.handler,
             "entry_point": result.entry_point,
-            "model_dir": str(result.model.model_dir),
+            "model_dir": str(result.model_dir),
             "extraction": result.extraction,
             "interpreter": str(result.interpreter.python),
             "ts_package": result.ts_package,

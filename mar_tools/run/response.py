@@ -1,4 +1,5 @@
-"""What a client of TorchServe receives for each request, built from the worker's frames.
+"""What a client of TorchServe receives for each request, built from the worker's frames
+(the :class:`~mar_tools.worker.messages.Frame` objects of a ``BatchResponse``).
 
 * A batch that failed (code other than 200) answers every request with that HTTP status
   (413 becomes 507, as the frontend maps it) and the frontend's JSON error body::
@@ -17,11 +18,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from mar_tools.core.gson import gson_pretty
+from mar_tools.worker.messages import Frame, FrameEntry
 
 ERROR_TYPE = "InternalServerException"
 
@@ -47,31 +48,9 @@ class Response:
         return self.status < 400
 
 
-@dataclass(frozen=True)
-class Frame:
-    """One backend response frame: the batch code/message and per-request entries."""
-
-    code: int
-    message: str
-    entries: Sequence[Mapping[str, Any]] = field(default_factory=list)
-    bodies: Sequence[bytes] = field(default_factory=list)
-
-
 def error_body(code: int, message: str) -> bytes:
     """The frontend's error body for *code* and *message* (see the module docstring)."""
     return gson_pretty({"code": code, "type": ERROR_TYPE, "message": message})
-
-
-def frames_from_message(header: Mapping[str, Any], blobs: Sequence[bytes]) -> list[Frame]:
-    """Split a worker ``response`` message into its frames (bodies in order)."""
-    frames = []
-    bodies: Iterator[bytes] = iter(blobs)
-    for frame in header["frames"]:
-        entries = list(frame["responses"])
-        frames.append(
-            Frame(frame["code"], frame["message"], entries, [next(bodies) for _ in entries])
-        )
-    return frames
 
 
 def http_responses(
@@ -81,8 +60,8 @@ def http_responses(
     final = frames[-1]
     streamed = frames[:-1]
     responses = []
-    for index, entry in enumerate(final.entries):
-        request_id = entry["id"]
+    for entry in final.entries:
+        request_id = entry.request_id
         label = labels.get(request_id, request_id)
         if final.code != 200:
             status = 507 if final.code == 413 else final.code
@@ -102,17 +81,17 @@ def http_responses(
             continue
         parts = [_part(frame, request_id) for frame in streamed]
         present = [part for part in parts if part is not None]
-        head = present[0][0] if present else entry
-        body = b"".join(part[1] for part in present) + final.bodies[index]
+        head = present[0] if present else entry
+        body = b"".join(part.body for part in present) + entry.body
         responses.append(
             Response(
                 request_id,
                 label,
                 batch,
-                int(head["status"]),
-                str(head["phrase"]),
-                head["content_type"] or None,
-                dict(head["headers"]),
+                head.status,
+                head.phrase,
+                head.content_type or None,
+                dict(head.headers),
                 body,
                 chunks=len(present) + 1,
             )
@@ -120,8 +99,8 @@ def http_responses(
     return responses
 
 
-def _part(frame: Frame, request_id: str) -> tuple[Mapping[str, Any], bytes] | None:
-    for entry, body in zip(frame.entries, frame.bodies, strict=False):
-        if entry["id"] == request_id:
-            return entry, body
+def _part(frame: Frame, request_id: str) -> FrameEntry | None:
+    for entry in frame.entries:
+        if entry.request_id == request_id:
+            return entry
     return None

@@ -3,14 +3,13 @@
 :func:`run_archive` joins the pieces: requests are built first (so a missing input file
 fails before any work), the archive is extracted (or found in the cache), the environment
 chooses the interpreter, and one worker process loads the handler and answers every batch
-(``repeat`` times). It never prints: warnings and progress go to the *log* callable, and
+(``repeat`` times). It never prints: warnings and progress go to the reporter, and
 every outcome is in the returned :class:`RunResult` or a raised :class:`MarToolsError`.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -18,20 +17,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mar_tools.core.archive import detect_format
 from mar_tools.core.cache import cache_subdir
-from mar_tools.core.errors import MarToolsError, UsageError
+from mar_tools.core.errors import ArchiveError, MarToolsError, UsageError
 from mar_tools.core.extraction import ExtractedModel, prepare_model_dir
-from mar_tools.core.model_source import Model, load_model_files, read_yaml
-from mar_tools.env import EnvOptions, Interpreter, prepare_environment
+from mar_tools.core.interpreter import Interpreter
+from mar_tools.core.model_files import ModelFiles
+from mar_tools.core.model_source import ModelSource, read_model
+from mar_tools.core.reporter import Reporter, SilentReporter
 from mar_tools.run.conversation import expect_loaded, expect_response
 from mar_tools.run.device import DeviceChoice
 from mar_tools.run.inputs import InputSpec, Request, build_requests
 from mar_tools.run.process import COMPAT_DIR, WorkerProcess, worker_environment
-from mar_tools.run.response import Response, frames_from_message, http_responses
-from mar_tools.worker.inputs import batch_message
+from mar_tools.run.response import Response, http_responses
+from mar_tools.run.yaml_file import read_yaml
+from mar_tools.worker.messages import LoadRequest, Predict, ToWorker
 
 DEFAULT_METRICS_CONFIG = COMPAT_DIR / "ts" / "configs" / "metrics.yaml"
 ENVELOPES = ("body", "json", "kserve", "kservev2")
+
+#: Chooses (and builds, when needed) the interpreter a model runs in, given the model and
+#: its directory. The CLI passes the per-model environments' ``prepare_environment``; the
+#: library default is the interpreter running mar-tools.
+EnvironmentProvider = Callable[[ModelSource, Path], Interpreter]
+
+
+def current_interpreter(_model: ModelSource, _model_dir: Path) -> Interpreter:
+    """The :data:`EnvironmentProvider` that runs every model in this interpreter."""
+    return Interpreter()
 
 
 @dataclass(frozen=True)
@@ -50,10 +63,9 @@ class RunOptions:
     model_name: str | None = None
     repeat: int = 1
     use_cache: bool = True
+    #: The cache root (``--cache-dir``); None: ``$MAR_CACHE_DIR`` or the user cache dir.
+    cache_dir: Path | None = None
     quiet: bool = False
-    env: EnvOptions = field(default_factory=EnvOptions)
-    #: Run the worker in this interpreter instead of the one the environment chooses.
-    interpreter: Interpreter | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,9 @@ class BatchFailure:
 class RunResult:
     """The responses of the first repetition, and how the run went."""
 
-    model: Model
+    model: ModelSource
+    model_name: str
+    model_dir: Path
     extraction: str
     interpreter: Interpreter
     entry_point: str
@@ -105,18 +119,20 @@ def run_archive(
     options: RunOptions,
     *,
     read_stdin: Callable[[], bytes],
-    log: Callable[[str], None] = lambda _message: None,
-    warn: Callable[[str], None] = lambda _message: None,
+    environment: EnvironmentProvider = current_interpreter,
+    reporter: Reporter | None = None,
 ) -> RunResult:
     """Run the archive's handler on the inputs (see the module docstring).
 
-    *log* receives progress messages (the environment's), *warn* the loader's and the
-    service's warnings (also kept in :attr:`RunResult.warnings`).
+    *environment* picks the interpreter; *reporter* receives progress messages and the
+    loader's and the service's warnings (also kept in :attr:`RunResult.warnings`).
 
-    Raises :class:`UsageError` (bad inputs or metrics config), ``ArchiveError``,
-    :class:`LoadFailed`, :class:`DeviceUnavailable`, :class:`WorkerDied` or the
-    environment's ``EnvironmentSetupError``.
+    Raises :class:`UsageError` (bad inputs or metrics config), ``ArchiveError`` (a
+    ``BrokenModel`` for a broken manifest or config), :class:`LoadFailed`,
+    :class:`DeviceUnavailable`, :class:`WorkerDied` or the environment's
+    ``EnvironmentSetupError``.
     """
+    reporter = reporter or SilentReporter()
     requests = build_requests(
         options.inputs,
         content_type=options.content_type,
@@ -126,17 +142,27 @@ def run_archive(
     )
     metrics_path = (options.metrics_config or DEFAULT_METRICS_CONFIG).absolute()
     metrics_document = _metrics_document(options.metrics_config)
-    cache = cache_subdir("extracted", options.env.cache_dir) if options.use_cache else None
+    cache = cache_subdir("extracted", options.cache_dir) if options.use_cache else None
+    fmt = detect_format(options.archive)
     extracted = prepare_model_dir(options.archive, cache)
     try:
-        model = load_model_files(
-            extracted.model_dir, default_model_name(options.archive), options.model_name
-        )
-        interpreter = options.interpreter or prepare_environment(
-            extracted.model_dir, model.manifest, model.config, options.env, log
-        )
+        files = ModelFiles.directory(extracted.model_dir)
+        model = read_model(files, str(options.archive), fmt)
+        if model.manifest.runtime == "LSP":
+            raise ArchiveError(
+                f"{options.archive}: runtime LSP (TorchServe's C++ backend) is not supported "
+                "by mar run."
+            )
+        interpreter = environment(model, extracted.model_dir)
         return _run_worker(
-            options, extracted, model, interpreter, requests, metrics_path, metrics_document, warn
+            options,
+            extracted,
+            model,
+            interpreter,
+            requests,
+            metrics_path,
+            metrics_document,
+            reporter,
         )
     finally:
         if extracted.how == "extracted" and cache is None:
@@ -156,37 +182,35 @@ def _metrics_document(given: Path | None) -> Any:
 def _run_worker(
     options: RunOptions,
     extracted: ExtractedModel,
-    model: Model,
+    model: ModelSource,
     interpreter: Interpreter,
     requests: Sequence[Request],
     metrics_path: Path,
     metrics_document: Any,
-    warn: Callable[[str], None],
+    reporter: Reporter,
 ) -> RunResult:
     batch_size = model.batch_size(options.batch_size)
+    model_name = model.name(default_model_name(options.archive), options.model_name)
     batches = [list(requests[i : i + batch_size]) for i in range(0, len(requests), batch_size)]
-    load = {
-        "type": "load",
-        "model_name": model.name,
-        "model_dir": str(extracted.model_dir),
-        "handler": model.handler,
-        "device": options.device.kind,
-        "device_index": options.device.index,
-        "device_flag": options.device.flag,
-        "batch_size": batch_size,
-        "envelope": options.envelope,
-        "limit_max_image_pixels": True,
-        "metrics_config": str(metrics_path),
-        "manifest": model.manifest.raw,
-    }
-    documents = [
-        pickle.dumps(metrics_document, protocol=4),
-        pickle.dumps(model.model_yaml_config, protocol=4),
-    ]
-    messages: list[tuple[dict[str, Any], Sequence[bytes]]] = [(load, documents)]
+    load = LoadRequest(
+        model_name=model_name,
+        model_dir=str(extracted.model_dir),
+        handler=model.handler,
+        device=options.device.kind,
+        device_index=options.device.index,
+        device_flag=options.device.flag,
+        batch_size=batch_size,
+        envelope=options.envelope,
+        limit_max_image_pixels=True,
+        metrics_config=str(metrics_path),
+        metrics_document=metrics_document,
+        model_yaml_config=model.model_yaml_config,
+        manifest=model.manifest.raw,
+    )
+    messages: list[ToWorker] = [load]
     for repetition in range(options.repeat):
         for index, batch in enumerate(batches):
-            messages.append(batch_message(repetition * len(batches) + index, batch))
+            messages.append(Predict(repetition * len(batches) + index, tuple(batch)))
     labels = {request.request_id: request.label for request in requests}
     env = worker_environment(os.environ, interpreter.env, extracted.model_dir, model.handler)
     started = time.perf_counter()
@@ -196,41 +220,40 @@ def _run_worker(
         worker.send_all(messages)
         loaded = expect_loaded(worker, options.metrics_config or metrics_path)
         startup_ms = (time.perf_counter() - started) * 1000
-        warnings = [str(w) for w in loaded.get("warnings", [])]
+        warnings = list(loaded.warnings)
         for warning in warnings:
-            warn(warning)
-        metrics = list(loaded.get("metrics", []))
+            reporter.warning(warning)
+        metrics = list(loaded.metrics)
         responses: list[Response] = []
         latencies: list[float] = []
         failures: list[BatchFailure] = []
         for number in range(len(batches) * options.repeat):
-            header, blobs = expect_response(worker, number)
-            metrics.extend(header.get("metrics", []))
-            latencies.append(float(header["elapsed_ms"]))
+            answer = expect_response(worker, number)
+            metrics.extend(answer.metrics)
+            latencies.append(answer.elapsed_ms)
             if number >= len(batches):
                 continue
-            for warning in header.get("warnings", []):
-                warnings.append(str(warning))
-                warn(str(warning))
-            frames = frames_from_message(header, blobs)
-            responses.extend(http_responses(frames, labels, number))
-            failure = header.get("failure")
-            if failure:
+            for warning in answer.warnings:
+                warnings.append(warning)
+                reporter.warning(warning)
+            responses.extend(http_responses(answer.frames, labels, number))
+            if answer.failure is not None:
+                failure = answer.failure
                 failures.append(
-                    BatchFailure(
-                        number, failure["error_type"], failure["message"], failure["traceback"]
-                    )
+                    BatchFailure(number, failure.error_type, failure.message, failure.traceback)
                 )
     return RunResult(
         model=model,
+        model_name=model_name,
+        model_dir=extracted.model_dir,
         extraction=extracted.how,
         interpreter=interpreter,
-        entry_point=str(loaded.get("entry_point", "")),
-        ts_package=str(loaded.get("ts_package", "")),
+        entry_point=loaded.entry_point,
+        ts_package=loaded.ts_package,
         batch_size=batch_size,
         device=options.device,
         startup_ms=startup_ms,
-        load_ms=float(loaded.get("load_ms", 0.0)),
+        load_ms=loaded.load_ms,
         responses=tuple(responses),
         requests=tuple(requests),
         batch_latencies_ms=tuple(latencies),

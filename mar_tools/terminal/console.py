@@ -40,6 +40,11 @@ def error(message: str, hint: str | None = None, *, prog: str = "mar") -> None:
         console.print(hint, markup=False)
 
 
+def info(message: str, *, prog: str = "mar") -> None:
+    """Print one progress message to stderr (``prog: message``), never markup-interpreted."""
+    stderr().print(f"{prog}: {message}", markup=False)
+
+
 def warning(message: str, *, prog: str = "mar") -> None:
     """Print one warning to stderr."""
     console = stderr()

@@ -19,14 +19,14 @@ from collections.abc import Iterator
 from io import RawIOBase
 from typing import cast
 
-from mar_tools.core.archive import Member, ZipView
+from mar_tools.core.archive import READ_ERRORS, Member, ZipView
 from mar_tools.core.archive.entry_reader import EntryStream
 from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import CODES, finding
 from mar_tools.validate.limits import exceeds_size
 from mar_tools.validate.pickle.scan import is_candidate, scan_member, sniff
-from mar_tools.validate.subject import READ_ERRORS, Subject
+from mar_tools.validate.subject import Subject
 
 READABLE_METHODS = (0, 8)
 INTEGRITY_CODES = frozenset({"entry.crc-mismatch", "entry.corrupt"})

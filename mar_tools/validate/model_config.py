@@ -11,11 +11,13 @@ import posixpath
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from mar_tools.core.model_source import ModelProblem, decode_model_config
+from mar_tools.core.yaml_document import YamlDocument
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
+from mar_tools.validate.manifest_checks import problem_finding
 from mar_tools.validate.schema_findings import schema_findings
 from mar_tools.validate.subject import Subject
-from mar_tools.validate.yaml_document import YamlDocument, YamlProblem, parse_yaml
 
 #: File names users give the config; one at the root that the manifest ignores is suspicious.
 USUAL_NAMES = ("model-config.yaml", "model-config.yml", "model_config.yaml", "model_config.yml")
@@ -42,26 +44,11 @@ def check_config(subject: Subject) -> Iterator[Finding]:
     name = posixpath.normpath(configured)
     member = subject.find(name)
     data = subject.read_text(member) if member is not None else None
-    if data is None:
+    if member is None or member.name in subject.unreadable:
         return  # missing: manifest.missing-file; unreadable: entry.corrupt
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        yield finding("config.invalid-yaml", f"{name} is not UTF-8 text ({exc.reason}).", name)
-        return
-    document = parse_yaml(text)
-    if isinstance(document, YamlProblem):
-        yield finding(
-            "config.invalid-yaml",
-            f"{document.message}.",
-            name,
-            line=document.line,
-            column=document.column,
-        )
-        return
-    if not isinstance(document.value, dict):
-        kind = "empty" if document.value is None else f"a {type(document.value).__name__}"
-        yield finding("config.not-mapping", f"{name} is {kind}, not a mapping.", name)
+    document = decode_model_config(name, data)
+    if isinstance(document, ModelProblem):
+        yield problem_finding(document)
         return
     subject.model_config = document.value
     try:

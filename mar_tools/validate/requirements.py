@@ -18,10 +18,11 @@ import shlex
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
-from mar_tools.core.model_files import ArchiveFiles, FileKind, normalize
+from mar_tools.core.archive import READ_ERRORS
+from mar_tools.core.model_files import FileKind, ModelFiles, normalize
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
-from mar_tools.validate.subject import READ_ERRORS, Subject
+from mar_tools.validate.subject import Subject
 
 if TYPE_CHECKING:
     from mar_tools.core.requirements import RequirementsSet
@@ -137,7 +138,7 @@ def _read(subject: Subject, name: str) -> RequirementsSet | None:
         return None
 
 
-class _ArchiveOnly(ArchiveFiles):
+class _ArchiveOnly(ModelFiles):
     """The archive's files as the requirements reader sees them, read through the subject
     (each once, at most its text limit). Absolute names are not looked up on this machine:
     they are not in the archive, and reading them could leak local files into the report."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mar_tools.core.schema import SchemaName, load_schema, validator
 from mar_tools.report.finding import Finding
-from mar_tools.schema import SchemaName, load_schema, validator
 from mar_tools.validate.catalog import finding
 
 if TYPE_CHECKING:

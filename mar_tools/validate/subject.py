@@ -9,34 +9,17 @@ check that tried to read them).
 from __future__ import annotations
 
 import functools
-import tarfile
-import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mar_tools.core.archive import ArchiveView, Member
-from mar_tools.core.errors import ArchiveError
+from mar_tools.core.archive import READ_ERRORS, ArchiveView, Member
 from mar_tools.core.manifest import Manifest
 from mar_tools.validate.options import MiB, ValidateOptions
 from mar_tools.validate.python_source import SourceModule, parse_source
 
 #: Text files (manifest, code, config, requirements) larger than this are not read.
 TEXT_LIMIT = 16 * MiB
-
-#: What reading a damaged member can raise, beyond our own ArchiveError.
-READ_ERRORS: tuple[type[BaseException], ...] = (
-    ArchiveError,
-    zipfile.BadZipFile,
-    tarfile.TarError,
-    zlib.error,
-    OSError,
-    EOFError,
-    ValueError,
-    NotImplementedError,
-    RuntimeError,
-)
 
 
 @dataclass

@@ -5,6 +5,7 @@ library (plus torch and the model's own packages, imported by the handler). ``en
 started as a script by path; it loads this directory as the private package ``_mar_worker``
 so that none of its module names can collide with the model's modules.
 
-The parent process imports :mod:`mar_tools.worker.wire` (the framing both sides speak) and
-:mod:`mar_tools.worker.inputs` (the requests of a batch and their message), never the rest.
+The parent process imports :mod:`mar_tools.worker.messages` (the typed messages both sides
+speak, with what they carry: requests, response frames, failures) and
+:mod:`mar_tools.worker.wire` (their framing), never the rest.
 """

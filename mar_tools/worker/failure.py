@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .fields import Fields
+
 if TYPE_CHECKING:
     import traceback
 
@@ -47,8 +49,19 @@ class Failure:
             traceback="".join(described.format()),
         )
 
+    def describe(self) -> str:
+        """``Type: message``, or ``Type`` alone for an empty message (as the last line of a
+        traceback shows the exception)."""
+        return f"{self.error_type}: {self.message}" if self.message else self.error_type
+
     def to_json(self) -> dict[str, str]:
+        """The failure as a JSON object of a message header."""
         return {"error_type": self.error_type, "message": self.message, "traceback": self.traceback}
+
+    @classmethod
+    def from_json(cls, fields: Fields) -> Failure:
+        """The failure :meth:`to_json` wrote."""
+        return cls(fields.text("error_type"), fields.text("message"), fields.text("traceback"))
 
 
 def _is_ours(filename: str) -> bool:

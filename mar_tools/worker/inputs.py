@@ -7,9 +7,8 @@ content type ``application/json``, UTF-8 decoded for ``text*``, else a ``bytearr
 Request headers: ``{name: {"content-type": type}}`` per parameter, then the request's
 headers (a header named like a parameter replaces that entry).
 
-The parent builds the ``predict`` message of a batch with :func:`batch_message`; the worker
-reads it back with :func:`requests_from_message` (standard library only, like
-:mod:`~mar_tools.worker.wire`).
+The parent sends the requests of a batch in a :class:`~.messages.Predict` message (standard
+library only, like the rest of the worker package).
 """
 
 from __future__ import annotations
@@ -17,9 +16,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .fields import Blobs, Fields
 
 
 @dataclass(frozen=True)
@@ -33,45 +34,36 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Request:
-    """One request of a batch: its id, headers (in wire order) and parameters."""
+    """One request of a batch: its id (unique among the requests a worker is sent), its
+    headers in wire order and its parameters."""
 
     request_id: str
     headers: tuple[tuple[str, str], ...]
     parameters: tuple[Parameter, ...]
 
+    def blobs(self) -> list[bytes]:
+        """The parameter values, as the blobs of a message."""
+        return [parameter.value for parameter in self.parameters]
 
-def batch_message(number: int, batch: Sequence[Request]) -> tuple[dict[str, Any], list[bytes]]:
-    """The ``predict`` message of batch *number*: ids, headers and parameter names and types
-    in the header, the parameter values as blobs."""
-    blobs = [parameter.value for request in batch for parameter in request.parameters]
-    header = {
-        "type": "predict",
-        "batch": number,
-        "requests": [
-            {
-                "id": request.request_id,
-                "headers": [list(pair) for pair in request.headers],
-                "parameters": [[p.name, p.content_type] for p in request.parameters],
-            }
-            for request in batch
-        ],
-    }
-    return header, blobs
+    def to_json(self) -> dict[str, Any]:
+        """The request in a message header (the parameter values travel as :meth:`blobs`)."""
+        return {
+            "id": self.request_id,
+            "headers": [list(pair) for pair in self.headers],
+            "parameters": [[p.name, p.content_type] for p in self.parameters],
+        }
 
-
-def requests_from_message(header: dict[str, Any], blobs: Sequence[bytes]) -> list[Request]:
-    """The requests of a ``predict`` message (see :func:`batch_message`)."""
-    values: Iterator[bytes] = iter(blobs)
-    return [
-        Request(
-            request_id=item["id"],
-            headers=tuple((str(k), str(v)) for k, v in item["headers"]),
+    @classmethod
+    def from_json(cls, fields: Fields, values: Blobs) -> Request:
+        """The request :meth:`to_json` wrote, its values taken from *values* in order."""
+        return cls(
+            request_id=fields.text("id"),
+            headers=fields.text_pairs("headers"),
             parameters=tuple(
-                Parameter(name, ctype, next(values)) for name, ctype in item["parameters"]
+                Parameter(name, content_type, values.take())
+                for name, content_type in fields.text_pairs("parameters")
             ),
         )
-        for item in header["requests"]
-    ]
 
 
 def decode_value(parameter: Parameter) -> Any:

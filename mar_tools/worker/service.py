@@ -21,32 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .devices import DeviceProbe, check_device, gpu_id_for
-from .encoding import BatchResponse, decode_frame
+from .encoding import Frame, decode_frame
 from .failure import Failure
 from .inputs import Request, build_batch
 from .loader import EntryPoint, resolve_entry_point, wrap_in_envelope
+from .messages import LoadRequest
 
 PREDICTION_METRIC = "PredictionTime"
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    """What the parent asks the worker to load (the fields of TorchServe's load message)."""
-
-    model_name: str
-    model_dir: str
-    handler: str
-    device: str
-    device_index: int | None
-    device_flag: str
-    batch_size: int
-    envelope: str | None
-    limit_max_image_pixels: bool
-    metrics_config: str
-    metrics_document: Any
-    model_yaml_config: Any
-    #: The parsed ``MAR-INF/MANIFEST.json`` (the parent has read it already).
-    manifest: Any
 
 
 class MetricsConfigError(Exception):
@@ -57,7 +38,7 @@ class StreamCollector:
     """Stands in for ``context.cl_socket``: keeps the frames a handler streams."""
 
     def __init__(self) -> None:
-        self.frames: list[BatchResponse] = []
+        self.frames: list[Frame] = []
 
     def sendall(self, frame: bytes) -> None:
         self.frames.append(decode_frame(frame))
@@ -67,8 +48,8 @@ class StreamCollector:
 class BatchOutcome:
     """One batch's answer, the streamed frames before it, and the failure behind an error."""
 
-    response: BatchResponse
-    streamed: list[BatchResponse]
+    response: Frame
+    streamed: list[Frame]
     elapsed_ms: float
     failure: Failure | None = None
     warnings: list[str] = field(default_factory=list)

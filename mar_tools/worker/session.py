@@ -1,5 +1,7 @@
 """The worker's main loop: read the load request, then batches, answer each, then exit.
 
+Worker and parent exchange the typed messages of :mod:`.messages`.
+
 Process set-up mirrors TorchServe's ``model_service_worker``: the working directory is the
 model directory and ``PYTHONPATH`` puts it ahead of the standard library (both set by the
 parent); logging goes to the log stream with the format ``%(message)s`` at INFO. The
@@ -19,35 +21,46 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib
 import logging
 import os
-import pickle
 import sys
 import time
-from typing import IO, Any, NoReturn
+from typing import IO, NoReturn
 
 from .devices import DeviceUnavailable, TorchProbe
 from .failure import Failure
-from .inputs import requests_from_message
 from .loader import HandlerError
+from .messages import (
+    BatchResponse,
+    Fatal,
+    Loaded,
+    LoadFailure,
+    LoadRequest,
+    Message,
+    MessageError,
+    Predict,
+    receive,
+    send,
+)
 from .metrics_capture import MetricsCapture
-from .service import BatchOutcome, LoadRequest, MetricsConfigError, Service, load_model
-from .wire import read_message, write_message
+from .service import MetricsConfigError, Service, load_model
 
 
 class Channel:
-    """The two protocol pipes."""
+    """The two protocol pipes, carrying typed messages."""
 
     def __init__(self, incoming: IO[bytes], outgoing: IO[bytes]) -> None:
         self.incoming = incoming
         self.outgoing = outgoing
 
-    def receive(self) -> tuple[dict[str, Any], list[bytes]] | None:
-        return read_message(self.incoming)
+    def receive(self) -> Message | None:
+        """The parent's next message, or None when it closed its end."""
+        return receive(self.incoming)
 
-    def send(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
-        write_message(self.outgoing, header, blobs or [])
+    def send(self, message: Message) -> None:
+        send(self.outgoing, message)
 
 
 def main(argv: list[str]) -> NoReturn:
@@ -104,105 +117,66 @@ def _configure_logging(capture: MetricsCapture) -> None:
 
 
 def _serve(channel: Channel, capture: MetricsCapture) -> None:
-    received = channel.receive()
-    if received is None:
+    """Load the model the first message asks for, then answer each batch until the input
+    ends. Any other message is a protocol error (:class:`MessageError`, reported as fatal)."""
+    message = channel.receive()
+    if message is None:
         return
-    header, blobs = received
-    service = _load(channel, capture, header, blobs)
+    if not isinstance(message, LoadRequest):
+        raise MessageError(f"expected a 'load' message first, got {message.TYPE!r}")
+    service = _load(channel, capture, message)
     if service is None:
         return
-    while (received := channel.receive()) is not None:
-        header, blobs = received
-        if header.get("type") != "predict":
-            return
-        outcome = service.predict(requests_from_message(header, blobs))
-        _send_outcome(channel, capture, header, outcome)
+    while (message := channel.receive()) is not None:
+        if not isinstance(message, Predict):
+            raise MessageError(f"expected a 'predict' message, got {message.TYPE!r}")
+        outcome = service.predict(message.requests)
+        channel.send(
+            BatchResponse(
+                batch_id=message.batch_id,
+                frames=(*outcome.streamed, outcome.response),
+                elapsed_ms=outcome.elapsed_ms,
+                failure=outcome.failure,
+                warnings=tuple(outcome.warnings),
+                metrics=tuple(capture.drain()),
+            )
+        )
 
 
-def _load(
-    channel: Channel, capture: MetricsCapture, header: dict[str, Any], blobs: list[bytes]
-) -> Service | None:
+def _load(channel: Channel, capture: MetricsCapture, request: LoadRequest) -> Service | None:
     start = time.perf_counter()
-    request = LoadRequest(
-        model_name=header["model_name"],
-        model_dir=header["model_dir"],
-        handler=header["handler"],
-        device=header["device"],
-        device_index=header["device_index"],
-        device_flag=header["device_flag"],
-        batch_size=header["batch_size"],
-        envelope=header["envelope"],
-        limit_max_image_pixels=header["limit_max_image_pixels"],
-        metrics_config=header["metrics_config"],
-        metrics_document=pickle.loads(blobs[0]),
-        model_yaml_config=pickle.loads(blobs[1]),
-        manifest=header["manifest"],
-    )
-    failure: dict[str, Any] | None = None
+    failure: LoadFailure | None = None
     try:
         service = load_model(request, TorchProbe())
     except DeviceUnavailable as exc:
-        failure = {"kind": "device", "message": exc.message, "hint": exc.hint}
+        failure = LoadFailure("device", exc.message, exc.hint)
     except MetricsConfigError as exc:
-        failure = {"kind": "metrics-config", "message": str(exc)}
+        failure = LoadFailure("metrics-config", str(exc))
     except HandlerError as exc:
-        failure = {"kind": "handler", "message": exc.message, "hint": exc.hint}
+        failure = LoadFailure("handler", exc.message, exc.hint)
     except Exception as exc:
-        failure = {"kind": "exception", **Failure.from_exception(exc).to_json()}
+        described = Failure.from_exception(exc)
+        failure = LoadFailure("exception", described.message, failure=described)
     if failure is not None:
-        channel.send({"type": "load_failed", "metrics": capture.drain(), **failure})
+        channel.send(dataclasses.replace(failure, metrics=tuple(capture.drain())))
         return None
     ts = importlib.import_module("ts")
     channel.send(
-        {
-            "type": "loaded",
-            "load_ms": (time.perf_counter() - start) * 1000,
-            "entry_point": service.entry.description,
-            "ts_package": os.path.dirname(os.path.abspath(ts.__file__ or "")),
-            "warnings": service.entry.warnings,
-            "metrics": capture.drain(),
-        }
+        Loaded(
+            load_ms=(time.perf_counter() - start) * 1000,
+            entry_point=service.entry.description,
+            ts_package=os.path.dirname(os.path.abspath(ts.__file__ or "")),
+            warnings=tuple(service.entry.warnings),
+            metrics=tuple(capture.drain()),
+        )
     )
     return service
-
-
-def _send_outcome(
-    channel: Channel, capture: MetricsCapture, header: dict[str, Any], outcome: BatchOutcome
-) -> None:
-    blobs: list[bytes] = []
-    frames = []
-    for frame in [*outcome.streamed, outcome.response]:
-        entries = []
-        for response in frame.responses:
-            entries.append(
-                {
-                    "id": response.request_id,
-                    "status": response.status,
-                    "phrase": response.phrase,
-                    "content_type": response.content_type,
-                    "headers": response.headers,
-                }
-            )
-            blobs.append(response.body)
-        frames.append({"code": frame.code, "message": frame.message, "responses": entries})
-    channel.send(
-        {
-            "type": "response",
-            "batch": header.get("batch"),
-            "frames": frames,
-            "elapsed_ms": outcome.elapsed_ms,
-            "failure": outcome.failure.to_json() if outcome.failure else None,
-            "warnings": outcome.warnings,
-            "metrics": capture.drain(),
-        },
-        blobs,
-    )
 
 
 def _report_fatal(channel: Channel, reason: str, exc: BaseException) -> int:
     # If the parent is gone or the pipe is broken, there is nobody left to tell.
     with contextlib.suppress(Exception):
-        channel.send({"type": "fatal", "reason": reason, **Failure.from_exception(exc).to_json()})
+        channel.send(Fatal(reason, Failure.from_exception(exc)))
     return 3
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
+import mar_tools.core.reporter
 import torch_model_archiver
+from mar_tools.core.reporter import RecordingReporter
 from tests.archiver.outputs import MANIFEST, write
 from torch_model_archiver import (
     ArchiveSpec,
@@ -20,31 +20,7 @@ from torch_model_archiver import (
     plan_archive,
 )
 from torch_model_archiver.cli.build import summary
-from torch_model_archiver.cli.reporter import PROGRESS_THRESHOLD, RichReporter
 from torch_model_archiver.spec import ArchiveFormat
-
-
-class RecordingReporter:
-    def __init__(self) -> None:
-        self.events: list[str] = []
-        self.warnings: list[str] = []
-        self.started: tuple[int, int] = (-1, -1)
-        self.advanced = 0
-
-    def warning(self, message: str) -> None:
-        self.events.append("warning")
-        self.warnings.append(message)
-
-    def start(self, total_bytes: int, entries: int) -> None:
-        self.events.append("start")
-        self.started = (total_bytes, entries)
-
-    def advance(self, nbytes: int) -> None:
-        self.events.append("advance")
-        self.advanced += nbytes
-
-    def finish(self) -> None:
-        self.events.append("finish")
 
 
 def spec(model_dir: Path, **changes: object) -> ArchiveSpec:
@@ -64,11 +40,15 @@ def test_reporter_sees_every_byte_once(model_dir: Path, fmt: ArchiveFormat) -> N
     write(model_dir / "extra" / "big.bin", bytes(3 << 20))
     reporter = RecordingReporter()
     result = build_archive(spec(model_dir, archive_format=fmt), reporter=reporter)
-    assert reporter.events[:2] == ["warning", "start"] and reporter.events[-1] == "finish"
-    assert reporter.warnings == ["--extra-files pattern 'nothing*' matched no file"]
     total = sum(entry.size for entry in result.entries)
-    assert reporter.started == (total, len(result.entries))
+    assert reporter.events[:2] == [
+        ("warning", "--extra-files pattern 'nothing*' matched no file"),
+        ("start", "archiving", total, "bytes"),
+    ]
+    assert reporter.events[-1] == ("finish",)
+    assert {event[0] for event in reporter.events[2:-1]} == {"advance"}
     assert reporter.advanced == total
+    assert reporter.infos == []
 
 
 def test_build_result_describes_the_output(model_dir: Path) -> None:
@@ -118,26 +98,18 @@ def test_every_public_name_resolves() -> None:
         torch_model_archiver.nothing_here  # noqa: B018
 
 
-def test_rich_reporter_draws_a_bar_for_big_inputs_only() -> None:
-    buffer = io.StringIO()
-    output = Console(file=buffer, force_terminal=True, width=100)
-    reporter = RichReporter(show_progress=True, output=output)
-    reporter.start(PROGRESS_THRESHOLD - 1, 3)
-    reporter.advance(10)
-    reporter.finish()
-    assert buffer.getvalue() == ""
-    reporter.start(PROGRESS_THRESHOLD, 3)
-    reporter.advance(PROGRESS_THRESHOLD)
-    reporter.finish()
-    assert "archiving" in buffer.getvalue()
-    quiet = RichReporter(show_progress=False, output=output)
-    quiet.start(PROGRESS_THRESHOLD * 10, 3)
-    assert quiet._progress is None
+def test_the_public_reporter_names_are_the_core_ones() -> None:
+    # Documented in docs/archiver.md: one Reporter protocol for the whole distribution.
+    assert torch_model_archiver.Reporter is mar_tools.core.reporter.Reporter
+    assert torch_model_archiver.SilentReporter is mar_tools.core.reporter.SilentReporter
 
 
 def test_summary_line(model_dir: Path) -> None:
     write(model_dir / "extra" / "big.bin", bytes(3 << 20))
     result = build_archive(spec(model_dir))
     line = summary(result, 1.25)
-    assert line.startswith(f"Wrote {model_dir / 'm.mar'} (6 files, 3.0 MiB in, 0.0 MiB out,")
+    size = result.path.stat().st_size  # 3 MiB of zeros deflate to a few KiB
+    assert 1024 <= size < 10 * 1024
+    out = f"{size / 1024:.1f} KiB"
+    assert line.startswith(f"Wrote {model_dir / 'm.mar'} (6 files, 3.0 MiB in, {out} out,")
     assert line.endswith(" 1.2 s)")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from mar_tools.core.reporter import SilentReporter
+from mar_tools.core.staging import sweep
 from tests.archiver.outputs import MANIFEST, entries, write
 from torch_model_archiver import (
     ArchiveSpec,
@@ -22,7 +24,7 @@ from torch_model_archiver import (
     SourceChangedError,
     build_archive,
 )
-from torch_model_archiver.output import remove_stale
+from torch_model_archiver.output import ARCHIVER_TEMPS
 from torch_model_archiver.spec import ArchiveFormat
 
 OUTPUTS = {"default": "m.mar", "tgz": "m.tar.gz", "no-archive": "m"}
@@ -31,27 +33,19 @@ BUILD_BIG = [sys.executable, "-m", "torch_model_archiver", "--model-name", "m", 
              "handler.py", "-v", "1", "--serialized-file", "big.bin", "-f"]  # fmt: skip
 
 
-class _Sabotage:
+class _Sabotage(SilentReporter):
     """A reporter that does something nasty when the first bytes are written."""
 
     def __init__(self, action: object) -> None:
+        super().__init__()
         self.action = action
         self.done = False
 
-    def warning(self, message: str) -> None:
-        pass
-
-    def start(self, total_bytes: int, entries: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        if nbytes and not self.done:
+    def advance(self, amount: int, /) -> None:
+        if amount and not self.done:
             self.done = True
             assert callable(self.action)
             self.action()
-
-    def finish(self) -> None:
-        pass
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -250,7 +244,7 @@ def test_stale_leftovers_are_removed_unless_a_live_build_holds_them(tmp_path: Pa
     holder = os.open(alive, os.O_RDONLY)
     try:
         fcntl.flock(holder, fcntl.LOCK_EX)
-        removed = remove_stale(target)
+        removed = sweep(tmp_path, ARCHIVER_TEMPS, target=target)
     finally:
         os.close(holder)
     assert sorted(path.name for path in removed) == [

@@ -16,6 +16,7 @@ from mar_tools.core.archive import (
     ContainerFormat,
     DirectoryView,
     RangeFile,
+    TailFile,
     TarView,
     ZipView,
     detect_format,
@@ -106,6 +107,24 @@ def test_range_file_reads_only_its_window(tmp_path: Path) -> None:
         assert window.read() == b"23456"
         window.seek(1)
         assert window.read(2) == b"34"
+        assert window.seek(0, io.SEEK_END) == 5 and window.read() == b""
+
+
+def test_tail_file_is_zeros_then_its_tail() -> None:
+    with io.BufferedReader(TailFile(b"tail", 10), buffer_size=3) as tail:
+        assert tail.read() == b"\0" * 6 + b"tail"
+        tail.seek(4)
+        assert tail.read(4) == b"\0\0ta"
+        tail.seek(-3, io.SEEK_END)
+        assert tail.read() == b"ail"
+        assert tail.seek(20) == 20 and tail.read() == b""
+
+
+def test_a_zip_index_is_read_from_the_tail_alone(tmp_path: Path) -> None:
+    data = make_zip(tmp_path / "x.mar").read_bytes()
+    index = data[data.index(b"PK\x01\x02") :]  # central directory and end record
+    with zipfile.ZipFile(TailFile(index, len(data))) as archive:
+        assert archive.namelist() == zipfile.ZipFile(io.BytesIO(data)).namelist()
 
 
 def test_tgz_names_lose_their_first_component(tmp_path: Path) -> None:

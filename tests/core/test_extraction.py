@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import stat
 import tarfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from mar_tools.core.errors import ArchiveError, UsageError
 from mar_tools.core.extraction import prepare_model_dir, sha256_of
+from tests.core.writers import kill, start_half_writer
 from tests.run.support import build_archive, manifest
 
 FILES = {"handler.py": "def handle(d, c):\n    return d\n", "sub/data.txt": "x"}
@@ -170,16 +170,22 @@ def test_corrupt_and_missing_archives(tmp_path: Path) -> None:
         prepare_model_dir(tmp_path / "text.mar", tmp_path / "cache")
 
 
-def test_stale_temporary_directories_are_removed(tmp_path: Path) -> None:
+def test_leftovers_of_killed_extractions_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    stale = cache / ".tmp-leftover"
-    fresh = cache / ".tmp-running"
-    for path in (stale, fresh):
-        path.mkdir(parents=True)
-    old = time.time() - 3 * 24 * 3600
-    os.utime(stale, (old, old))
-    prepare_model_dir(build_archive(tmp_path / "m", FILES, manifest("handler.py")), cache)
-    assert not stale.exists() and fresh.exists()
+    cache.mkdir()
+    dead, dead_dir = start_half_writer(cache / f"sha256-{'d' * 64}", "dir")
+    kill(dead)
+    alive, alive_dir = start_half_writer(cache / f"sha256-{'a' * 64}", "dir")
+    try:
+        found = prepare_model_dir(
+            build_archive(tmp_path / "m", FILES, manifest("handler.py")), cache
+        )
+        assert sorted(p.name for p in cache.iterdir()) == sorted(
+            ["index", found.model_dir.name, alive_dir.name]
+        )
+        assert not dead_dir.exists()
+    finally:
+        kill(alive)
 
 
 def _extract_in_child(archive: str, cache: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.core.model_files import DirectoryFiles
+from mar_tools.core.model_files import ModelFiles
 from mar_tools.core.requirements import (
     LocalReference,
     NamedRequirement,
@@ -17,11 +17,11 @@ from mar_tools.core.requirements import (
 )
 
 
-def write(root: Path, files: dict[str, str]) -> DirectoryFiles:
+def write(root: Path, files: dict[str, str]) -> ModelFiles:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
-    return DirectoryFiles(root)
+    return ModelFiles.directory(root)
 
 
 def test_logical_lines_join_continuations_strip_comments_and_expand_variables(

@@ -6,13 +6,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mar_tools.env import EnvOptions
+from mar_tools.core.interpreter import Interpreter
+from mar_tools.core.model_files import ModelFiles
+from mar_tools.core.model_source import read_model
+from mar_tools.core.reporter import SilentReporter
+from mar_tools.env import EnvOptions, prepare_environment
 from tests.support.wheels import write_wheel
 
 MAR = Path(sys.executable).with_name("mar")
@@ -98,3 +102,24 @@ def env_python(python: Path, code: str, extra_env: dict[str, str] | None = None)
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+class _LogReporter(SilentReporter):
+    """Passes each info message to *log* too."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        super().__init__()
+        self._log = log
+
+    def info(self, message: str) -> None:
+        super().info(message)
+        self._log(message)
+
+
+def prepare_in(
+    model_dir: Path, env_options: EnvOptions, log: Callable[[str], None] = lambda _m: None
+) -> Interpreter:
+    """The interpreter ``mar run`` would choose for the model directory *model_dir*; its
+    progress messages go to *log*."""
+    model = read_model(ModelFiles.directory(model_dir), str(model_dir))
+    return prepare_environment(model, model_dir, env_options, _LogReporter(log))

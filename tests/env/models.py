@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from mar_tools.core.manifest import Manifest, ModelInfo
+from mar_tools.core.manifest import MANIFEST_PATH, Manifest, ModelInfo
 
 #: A handler that reports what the model's interpreter sees.
 HANDLER = "def handle(data, context):\n    return [str(len(data))]\n"
@@ -28,7 +28,7 @@ class Model:
         """Zip the model directory into a ``.mar`` at *target* (manifest last)."""
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(self.root.rglob("*")):
-                if path.is_file():
+                if path.is_file() and path != self.root / MANIFEST_PATH:
                     archive.write(path, path.relative_to(self.root).as_posix())
             archive.writestr("MAR-INF/MANIFEST.json", self.manifest.render())
         return target
@@ -65,6 +65,8 @@ def make_model(
         config_file="model-config.yaml" if config is not None else None,
     )
     manifest = Manifest(runtime=runtime, model=info, archiver_version="0.12.0")
+    (root / MANIFEST_PATH).parent.mkdir(exist_ok=True)
+    (root / MANIFEST_PATH).write_text(manifest.render())
     return Model(root, manifest, dict(config or {}))
 
 

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from mar_tools.cli import cli
-from mar_tools.env import prepare_environment
+from mar_tools.core.reporter import SilentReporter
 from mar_tools.env.lock import held
 from mar_tools.env.store import EnvStore
-from tests.env.conftest import MAR, PipLog, env_python, options
+from tests.env.conftest import MAR, PipLog, env_python, options, prepare_in
 from tests.env.models import Model, make_model
 from tests.env.test_store import PAYLOAD, fake_env
 
@@ -183,7 +183,7 @@ def test_env_create_in_a_real_process_matches_what_mar_run_computes(
     extracted = tmp_path / "extracted"
     with zipfile.ZipFile(archive) as opened:
         opened.extractall(extracted)
-    interpreter = prepare_environment(extracted, model.manifest, {}, options("pip"))
+    interpreter = prepare_in(extracted, options("pip"))
     assert str(interpreter.python.parent.parent) == done.stdout.strip()
     assert pip_log.calls() == 1
     assert (
@@ -202,7 +202,7 @@ def test_concurrent_first_runs_build_one_environment_and_all_succeed(
     argv = [str(MAR), "env", "create", str(archive), *OFFLINE_PIP]
     logs = [tmp_path / f"run{i}.err" for i in range(4)]
 
-    with held(store.lock_path(env_dir.name), "holding the door", lambda _m: None):
+    with held(store.lock_path(env_dir.name), "holding the door", SilentReporter()):
         runs = []
         for log in logs:
             with log.open("w") as err:
@@ -265,8 +265,8 @@ def test_bad_archives_exit_3(tmp_path: Path, cache_dir: Path) -> None:
     lacking = mar("env", "create", str(archive))
     assert lacking.returncode == 3
     assert lacking.stderr.startswith(
-        "mar: error: the manifest names requirementsFile 'requirements.txt', but the archive has "
-        "no such file.\n"
+        f"mar: error: {archive}: model.requirementsFile names 'requirements.txt', which is not "
+        "in the archive.\n"
     )
 
 
@@ -275,10 +275,8 @@ def test_use_venv_in_a_tgz_archive(tmp_path: Path, cache_dir: Path, pip_log: Pip
     archive = tmp_path / "tg.tar.gz"
     with tarfile.open(archive, "w:gz") as opened:
         for path in sorted(model.root.rglob("*")):
-            opened.add(path, f"tg/{path.relative_to(model.root).as_posix()}")
-        manifest = tmp_path / "MANIFEST.json"
-        manifest.write_text(model.manifest.render())
-        opened.add(manifest, "tg/MAR-INF/MANIFEST.json")
+            if path.is_file():
+                opened.add(path, f"tg/{path.relative_to(model.root).as_posix()}")
 
     done = mar("env", "create", str(archive), "--installer", "pip")
 
@@ -297,13 +295,12 @@ def test_a_directory_archive_is_read_and_installed_in_place(
     model = greet_model(tmp_path, wheels)
     (tmp_path / "shared.txt").write_text(f"./{GREET}\n")
     (model.root / "requirements.txt").write_text("-r ../shared.txt\n")
-    (model.root / "MAR-INF").mkdir()
     (model.root / "MAR-INF" / "MANIFEST.json").write_text(model.manifest.render())
 
     code, out, err = invoke("env", "create", str(model.root), *OFFLINE_PIP)
 
     assert code == 0, err
-    interpreter = prepare_environment(model.root, model.manifest, {}, options("pip"))
+    interpreter = prepare_in(model.root, options("pip"))
     assert str(interpreter.python.parent.parent) == out.strip()
     assert pip_log.calls() == 1
     (tmp_path / "shared.txt").write_text(f"./{GREET}\n# changed\n")

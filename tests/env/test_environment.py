@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from mar_tools.core.errors import ArchiveError, ExitCode
-from mar_tools.env import EnvironmentSetupError, EnvOptions, prepare_environment
+from mar_tools.env import EnvironmentSetupError, EnvOptions
 from mar_tools.env.installers import find_uv
 from mar_tools.env.venv_files import PTH_NAME, VenvLayout
-from tests.env.conftest import PipLog, env_python, options
+from tests.env.conftest import PipLog, env_python, options, prepare_in
 from tests.env.models import make_model
 
 NO_UV = pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
@@ -45,12 +45,10 @@ def test_first_run_builds_the_environment_and_second_run_reuses_it_without_insta
 ) -> None:
     root = tmp_path / "model"
     wheel = copy_wheel(wheels, GREET, root, "wheels")
-    model = make_model(root, requirements=f"{wheel}\n")
+    make_model(root, requirements=f"{wheel}\n")
     messages: list[str] = []
 
-    first = prepare_environment(
-        root, model.manifest, model.config, options(installer), messages.append
-    )
+    first = prepare_in(root, options(installer), messages.append)
 
     assert first.python.parent.parent.parent == cache_dir / "envs"
     assert first.env["VIRTUAL_ENV"] == str(first.python.parent.parent)
@@ -63,9 +61,7 @@ def test_first_run_builds_the_environment_and_second_run_reuses_it_without_insta
     inode = first.python.parent.parent.stat().st_ino
 
     messages.clear()
-    second = prepare_environment(
-        root, model.manifest, model.config, options(installer), messages.append
-    )
+    second = prepare_in(root, options(installer), messages.append)
 
     assert second == first
     assert pip_log.calls() == pip_calls  # no pip call at all on the second run
@@ -82,14 +78,14 @@ def test_uv_second_run_starts_no_installer(
     now have to use pip (logged), and would replace the directory and its record."""
     root = tmp_path / "model"
     wheel = copy_wheel(wheels, GREET, root)
-    model = make_model(root, requirements=f"{wheel}\n")
-    first = prepare_environment(root, model.manifest, model.config, options("uv"))
+    make_model(root, requirements=f"{wheel}\n")
+    first = prepare_in(root, options("uv"))
     env_root = first.python.parent.parent
     before = (env_root.stat().st_ino, (env_root / "mar-env.json").read_text())
 
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setitem(sys.modules, "uv", None)  # `import uv` now fails: no uv anywhere
-    second = prepare_environment(root, model.manifest, model.config, options("auto"))
+    second = prepare_in(root, options("auto"))
 
     assert second.python == first.python
     assert (env_root.stat().st_ino, (env_root / "mar-env.json").read_text()) == before
@@ -105,9 +101,9 @@ def test_the_environments_package_wins_over_the_inherited_one(
     assert inherited != "0.0.1"
     root = tmp_path / "model"
     wheel = copy_wheel(wheels, "tqdm-0.0.1-py3-none-any.whl", root)
-    model = make_model(root, requirements=f"{wheel}\n")
+    make_model(root, requirements=f"{wheel}\n")
 
-    interpreter = prepare_environment(root, model.manifest, model.config, options(installer))
+    interpreter = prepare_in(root, options(installer))
 
     code = (
         "import importlib.metadata, tqdm, torch\n"
@@ -124,11 +120,9 @@ def test_inherits_the_launching_virtualenv_not_the_base_interpreter(
 ) -> None:
     assert sys.prefix != sys.base_prefix, "the tests run from a virtualenv (.venv)"
     root = tmp_path / "model"
-    model = make_model(
-        root, requirements=f"{copy_wheel(wheels, 'greet-1.0-py3-none-any.whl', root)}\n"
-    )
+    make_model(root, requirements=f"{copy_wheel(wheels, 'greet-1.0-py3-none-any.whl', root)}\n")
 
-    interpreter = prepare_environment(root, model.manifest, model.config, options("pip"))
+    interpreter = prepare_in(root, options("pip"))
 
     report = json.loads(
         env_python(
@@ -167,17 +161,16 @@ def test_inherits_from_a_launching_venv_that_is_not_the_test_venv(
         f"import site; site.addsitedir({str(VENV_SITE)!r})\n"
     )
     root = tmp_path / "model"
-    model = make_model(
-        root, requirements=f"{copy_wheel(wheels, 'greet-1.0-py3-none-any.whl', root)}\n"
-    )
-    (tmp_path / "manifest.json").write_text(model.manifest.render())
+    make_model(root, requirements=f"{copy_wheel(wheels, 'greet-1.0-py3-none-any.whl', root)}\n")
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
         "from mar_tools.env import EnvOptions, prepare_environment\n"
-        "from mar_tools.core.manifest import Manifest\n"
-        f"manifest = Manifest.parse(Path({str(tmp_path / 'manifest.json')!r}).read_bytes())\n"
-        f"it = prepare_environment(Path({str(root)!r}), manifest, {{}},"
+        "from mar_tools.core.model_files import ModelFiles\n"
+        "from mar_tools.core.model_source import read_model\n"
+        f"root = Path({str(root)!r})\n"
+        "model = read_model(ModelFiles.directory(root), str(root))\n"
+        "it = prepare_environment(model, root,"
         " EnvOptions(installer='pip', pip_options=('--no-index',)))\n"
         "print(it.python)\n"
     )
@@ -197,9 +190,9 @@ def test_a_torch_requirement_is_satisfied_by_the_inherited_torch(
 ) -> None:
     root = tmp_path / "model"
     wheel = copy_wheel(wheels, "needs_torch-1.0-py3-none-any.whl", root)
-    model = make_model(root, requirements=f"torch>=2.0\n{wheel}\n")
+    make_model(root, requirements=f"torch>=2.0\n{wheel}\n")
 
-    interpreter = prepare_environment(root, model.manifest, model.config, options(installer))
+    interpreter = prepare_in(root, options(installer))
 
     env_root = interpreter.python.parent.parent
     site = VenvLayout.standard(env_root).site_packages
@@ -216,10 +209,10 @@ def test_a_requirement_asking_for_another_torch_fails_before_installing(
     tmp_path: Path, cache_dir: Path, pip_log: PipLog, installer: str
 ) -> None:
     root = tmp_path / "model"
-    model = make_model(root, requirements="# needs the newest\ntorch>=99\n")
+    make_model(root, requirements="# needs the newest\ntorch>=99\n")
 
     with pytest.raises(EnvironmentSetupError) as caught:
-        prepare_environment(root, model.manifest, model.config, options(installer))
+        prepare_in(root, options(installer))
 
     from mar_tools.env.host import distribution_version
 
@@ -245,10 +238,10 @@ def test_another_torch_by_file_url_fails_before_installing(
 
     wheel = write_wheel(tmp_path / "wheels", "torch", "99.0", {"torch/__init__.py": ""})
     root = tmp_path / "model"
-    model = make_model(root, requirements=f"torch @ {wheel.as_uri()}\n")
+    make_model(root, requirements=f"torch @ {wheel.as_uri()}\n")
 
     with pytest.raises(EnvironmentSetupError) as caught:
-        prepare_environment(root, model.manifest, model.config, options(installer))
+        prepare_in(root, options(installer))
 
     assert caught.value.message.startswith(
         f"cannot create the environment for model demo: requirements.txt line 1 asks for "
@@ -264,10 +257,10 @@ def test_a_dependency_asking_for_another_torch_is_named(
 ) -> None:
     root = tmp_path / "model"
     wheel = copy_wheel(wheels, "wants_new_torch-1.0-py3-none-any.whl", root)
-    model = make_model(root, requirements=f"{wheel}\n")
+    make_model(root, requirements=f"{wheel}\n")
 
     with pytest.raises(EnvironmentSetupError) as caught:
-        prepare_environment(root, model.manifest, model.config, options(installer))
+        prepare_in(root, options(installer))
 
     first_line = caught.value.message.splitlines()[0]
     assert "wants-new-torch" in first_line and "torch>=99" in first_line
@@ -281,10 +274,10 @@ def test_a_broken_requirement_is_named_and_nothing_is_cached(
 ) -> None:
     root = tmp_path / "model"
     wheel = copy_wheel(wheels, GREET, root)
-    model = make_model(root, requirements=f"{wheel}\nno-such-package==9.9\n")
+    make_model(root, requirements=f"{wheel}\nno-such-package==9.9\n")
 
     with pytest.raises(EnvironmentSetupError) as caught:
-        prepare_environment(root, model.manifest, model.config, options(installer))
+        prepare_in(root, options(installer))
 
     message = caught.value.message
     assert message.startswith(
@@ -297,7 +290,7 @@ def test_a_broken_requirement_is_named_and_nothing_is_cached(
     assert not list((cache_dir / "envs").glob(".build-*"))
     # The next run does not trust anything left behind: it tries again, and fails again.
     with pytest.raises(EnvironmentSetupError):
-        prepare_environment(root, model.manifest, model.config, options(installer))
+        prepare_in(root, options(installer))
 
 
 def test_an_sdist_that_cannot_build_is_named(tmp_path: Path, cache_dir: Path) -> None:
@@ -315,10 +308,10 @@ def test_an_sdist_that_cannot_build_is_named(tmp_path: Path, cache_dir: Path) ->
         info = tarfile.TarInfo("broken-1.0/pyproject.toml")
         info.size = len(data)
         archive.addfile(info, io.BytesIO(data))
-    model = make_model(root, requirements="./broken-1.0.tar.gz\n")
+    make_model(root, requirements="./broken-1.0.tar.gz\n")
 
     with pytest.raises(EnvironmentSetupError) as caught:
-        prepare_environment(root, model.manifest, model.config, options("pip"))
+        prepare_in(root, options("pip"))
 
     assert "broken" in caught.value.message.splitlines()[0]
     assert envs_in(cache_dir) == []
@@ -335,10 +328,10 @@ def test_an_sdist_and_nested_requirement_files_resolve_from_the_model_directory(
     # Paths inside a nested file resolve against pip's working directory: the model dir.
     files = {"extra/more.txt": f"./wheels/{GREET}\n"}
     requirements = "-r extra/more.txt\n./dist/shout-2.0.tar.gz\n"
-    model = make_model(root, requirements=requirements, files=files)
+    make_model(root, requirements=requirements, files=files)
     opts = EnvOptions(installer="pip", pip_options=("--no-index", "--no-build-isolation"))
 
-    interpreter = prepare_environment(root, model.manifest, model.config, opts)
+    interpreter = prepare_in(root, opts)
 
     out = env_python(interpreter.python, "import greet, shout; print(shout.shout(greet.MESSAGE))")
     assert out == "HELLO FROM GREET"
@@ -353,12 +346,10 @@ def test_uv_failure_falls_back_to_pip_in_auto_mode(
         pytest.skip("no uv")
     root = tmp_path / "model"
     wheel = copy_wheel(wheels, "uses_tqdm-1.0-py3-none-any.whl", root)
-    model = make_model(root, requirements=f"{wheel}\n")
+    make_model(root, requirements=f"{wheel}\n")
     messages: list[str] = []
 
-    interpreter = prepare_environment(
-        root, model.manifest, model.config, options("auto"), messages.append
-    )
+    interpreter = prepare_in(root, options("auto"), messages.append)
 
     assert any(
         m.startswith("uv failed (") and m.endswith("retrying with virtualenv + pip")
@@ -368,16 +359,16 @@ def test_uv_failure_falls_back_to_pip_in_auto_mode(
     assert record["installer"] == "pip"
     assert pip_log.calls() == 1
     with pytest.raises(EnvironmentSetupError):
-        prepare_environment(root, model.manifest, model.config, options("uv", rebuild=True))
+        prepare_in(root, options("uv", rebuild=True))
 
 
 def test_use_venv_without_requirements_gets_an_empty_environment(
     tmp_path: Path, cache_dir: Path, pip_log: PipLog
 ) -> None:
     root = tmp_path / "model"
-    model = make_model(root, config={"useVenv": True, "batchSize": 1})
+    make_model(root, config={"useVenv": True, "batchSize": 1})
 
-    interpreter = prepare_environment(root, model.manifest, model.config, options("pip"))
+    interpreter = prepare_in(root, options("pip"))
 
     assert interpreter.python.is_relative_to(cache_dir)
     assert pip_log.calls() == 0
@@ -391,12 +382,10 @@ def test_use_venv_is_ignored_for_other_runtimes_and_env_none_skips_everything(
     tmp_path: Path, cache_dir: Path
 ) -> None:
     root = tmp_path / "model"
-    model = make_model(root, config={"useVenv": True}, runtime="python3")
+    make_model(root, config={"useVenv": True}, runtime="python3")
     messages: list[str] = []
 
-    current = prepare_environment(
-        root, model.manifest, model.config, options("pip"), messages.append
-    )
+    current = prepare_in(root, options("pip"), messages.append)
 
     assert current.python == Path(sys.executable)
     assert messages == [
@@ -404,13 +393,7 @@ def test_use_venv_is_ignored_for_other_runtimes_and_env_none_skips_everything(
     ]
     with_reqs = make_model(tmp_path / "other", requirements="anything\n")
     messages.clear()
-    skipped = prepare_environment(
-        with_reqs.root,
-        with_reqs.manifest,
-        with_reqs.config,
-        options("pip", mode="none"),
-        messages.append,
-    )
+    skipped = prepare_in(with_reqs.root, options("pip", mode="none"), messages.append)
     assert skipped.python == Path(sys.executable)
     assert messages == ["--env none: requirements.txt is not installed."]
     assert envs_in(cache_dir) == []
@@ -420,14 +403,12 @@ def test_rebuild_replaces_the_environment(
     tmp_path: Path, cache_dir: Path, pip_log: PipLog, wheels: Path
 ) -> None:
     root = tmp_path / "model"
-    model = make_model(
-        root, requirements=f"{copy_wheel(wheels, 'greet-1.0-py3-none-any.whl', root)}\n"
-    )
-    first = prepare_environment(root, model.manifest, model.config, options("pip"))
+    make_model(root, requirements=f"{copy_wheel(wheels, 'greet-1.0-py3-none-any.whl', root)}\n")
+    first = prepare_in(root, options("pip"))
     marker = first.python.parent.parent / "left-by-first-build"
     marker.write_text("x")
 
-    second = prepare_environment(root, model.manifest, model.config, options("pip", rebuild=True))
+    second = prepare_in(root, options("pip", rebuild=True))
 
     assert second.python == first.python
     assert not marker.exists()
@@ -443,10 +424,11 @@ def test_a_manifest_naming_a_missing_requirements_file_is_an_archive_error(
     (model.root / "requirements.txt").unlink()
 
     with pytest.raises(ArchiveError) as caught:
-        prepare_environment(model.root, model.manifest, model.config, options("pip"))
+        prepare_in(model.root, options("pip"))
 
     assert caught.value.message == (
-        "the manifest names requirementsFile 'requirements.txt', but the archive has no such file."
+        f"{model.root}: model.requirementsFile names 'requirements.txt', which is not in the "
+        "archive."
     )
 
 
@@ -455,11 +437,9 @@ def test_console_scripts_work_after_the_build_directory_is_renamed(
     tmp_path: Path, cache_dir: Path, wheels: Path, installer: str
 ) -> None:
     root = tmp_path / "model"
-    model = make_model(
-        root, requirements=f"{copy_wheel(wheels, 'hello_cli-1.0-py3-none-any.whl', root)}\n"
-    )
+    make_model(root, requirements=f"{copy_wheel(wheels, 'hello_cli-1.0-py3-none-any.whl', root)}\n")
 
-    interpreter = prepare_environment(root, model.manifest, model.config, options(installer))
+    interpreter = prepare_in(root, options(installer))
 
     env_root = interpreter.python.parent.parent
     script = env_root / "bin" / "hello-cli"
@@ -479,9 +459,7 @@ def test_an_unwritable_cache_is_an_environment_error(tmp_path: Path) -> None:
     blocker.write_text("")
 
     with pytest.raises(EnvironmentSetupError) as caught:
-        prepare_environment(
-            model.root, model.manifest, model.config, options("pip", cache_dir=blocker)
-        )
+        prepare_in(model.root, options("pip", cache_dir=blocker))
 
     assert caught.value.message.startswith(f"cannot write the environment cache {blocker}/envs: ")
     assert caught.value.hint == "point --cache-dir or MAR_CACHE_DIR at a writable directory"
@@ -495,13 +473,13 @@ def test_a_failed_build_succeeds_later_under_the_same_key_with_another_source(
     model = make_model(tmp_path / "model", requirements="greet==1.0\n")
 
     with pytest.raises(EnvironmentSetupError) as caught:
-        prepare_environment(model.root, model.manifest, model.config, options("pip"))
+        prepare_in(model.root, options("pip"))
     failure_logs = list((cache_dir / "envs" / ".logs").iterdir())
     assert len(failure_logs) == 1 and str(failure_logs[0]) in (caught.value.hint or "")
     failure_log = failure_logs[0]
 
     found = options("pip", find_links=(str(wheels),))
-    interpreter = prepare_environment(model.root, model.manifest, model.config, found)
+    interpreter = prepare_in(model.root, found)
 
     assert interpreter.python.parent.parent.name == failure_log.stem
     assert not failure_log.exists()
@@ -513,16 +491,17 @@ def test_a_run_that_finds_its_environment_loads_no_build_machinery(
     """Every ``mar run`` of a model with requirements pays for what finding its environment
     imports: the installers, filelock, packaging and urllib.request (~50 ms) are for builds."""
     root = tmp_path / "model"
-    model = make_model(root, requirements=f"{copy_wheel(wheels, GREET, root)}\n")
-    built = prepare_environment(root, model.manifest, model.config, options("pip"))
-    (tmp_path / "manifest.json").write_text(model.manifest.render())
+    make_model(root, requirements=f"{copy_wheel(wheels, GREET, root)}\n")
+    built = prepare_in(root, options("pip"))
     script = (
         "import sys\n"
         "from pathlib import Path\n"
         "from mar_tools.env import EnvOptions, prepare_environment\n"
-        "from mar_tools.core.manifest import Manifest\n"
-        f"manifest = Manifest.parse(Path({str(tmp_path / 'manifest.json')!r}).read_bytes())\n"
-        f"it = prepare_environment(Path({str(root)!r}), manifest, {{}}, EnvOptions())\n"
+        "from mar_tools.core.model_files import ModelFiles\n"
+        "from mar_tools.core.model_source import read_model\n"
+        f"root = Path({str(root)!r})\n"
+        "model = read_model(ModelFiles.directory(root), str(root))\n"
+        "it = prepare_environment(model, root, EnvOptions())\n"
         "heavy = ('filelock', 'packaging', 'virtualenv', 'urllib.request', 'importlib.metadata',"
         " 'mar_tools.env.builder')\n"
         "print(it.python, *sorted(name for name in heavy if name in sys.modules))\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mar_tools.core.archive import open_archive
-from mar_tools.core.model_files import ArchiveFiles, DirectoryFiles, ModelFiles
+from mar_tools.core.model_files import ModelFiles
 from mar_tools.core.requirements import read_requirements
 from mar_tools.env.host import Host
 from mar_tools.env.key import EnvKey, compute_key
@@ -53,11 +53,11 @@ def test_the_key_is_the_same_from_a_directory_a_zip_and_a_tgz(tmp_path: Path) ->
         for name in FILES:
             archive.add(root / name, f"m/{name}")
 
-    from_dir = key_of(DirectoryFiles(root))
+    from_dir = key_of(ModelFiles.directory(root))
     with open_archive(tmp_path / "m.mar") as view:
-        from_zip = key_of(ArchiveFiles(view))
+        from_zip = key_of(ModelFiles(view))
     with open_archive(tmp_path / "m.tar.gz") as view:
-        from_tgz = key_of(ArchiveFiles(view))
+        from_tgz = key_of(ModelFiles(view))
 
     assert from_dir == from_zip == from_tgz
     assert len(from_dir.digest) == 64 and from_dir.short == from_dir.digest[:16]
@@ -74,14 +74,14 @@ def test_the_key_is_the_same_from_a_directory_a_zip_and_a_tgz(tmp_path: Path) ->
     ],
 )
 def test_changing_what_pip_reads_changes_the_key(tmp_path: Path, name: str, text: str) -> None:
-    before = key_of(DirectoryFiles(model_dir(tmp_path / "a")))
+    before = key_of(ModelFiles.directory(model_dir(tmp_path / "a")))
     changed = model_dir(tmp_path / "b", {**FILES, name: text})
 
-    assert key_of(DirectoryFiles(changed)) != before
+    assert key_of(ModelFiles.directory(changed)) != before
 
 
 def test_other_files_and_build_litter_do_not_change_the_key(tmp_path: Path) -> None:
-    before = key_of(DirectoryFiles(model_dir(tmp_path / "a")))
+    before = key_of(ModelFiles.directory(model_dir(tmp_path / "a")))
     litter = {
         "handler.py": "changed handler\n",
         "weights.pt": "new weights",
@@ -91,7 +91,7 @@ def test_other_files_and_build_litter_do_not_change_the_key(tmp_path: Path) -> N
     }
     after = model_dir(tmp_path / "b", {**FILES, **litter})
 
-    assert key_of(DirectoryFiles(after)) == before
+    assert key_of(ModelFiles.directory(after)) == before
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_other_files_and_build_litter_do_not_change_the_key(tmp_path: Path) -> N
 def test_the_interpreter_and_the_inherited_packages_are_in_the_key(
     tmp_path: Path, change: dict[str, object]
 ) -> None:
-    files = DirectoryFiles(model_dir(tmp_path))
+    files = ModelFiles.directory(model_dir(tmp_path))
 
     other = dataclasses.replace(HOST, **change)  # type: ignore[arg-type]
 
@@ -116,10 +116,10 @@ def test_the_interpreter_and_the_inherited_packages_are_in_the_key(
 
 
 def test_an_environment_without_requirements_has_its_own_key(tmp_path: Path) -> None:
-    files = DirectoryFiles(model_dir(tmp_path))
+    files = ModelFiles.directory(model_dir(tmp_path))
 
     empty = compute_key(HOST, None, files)
 
     assert empty != key_of(files)
-    assert empty == compute_key(HOST, None, DirectoryFiles(tmp_path / "elsewhere"))
+    assert empty == compute_key(HOST, None, ModelFiles.directory(tmp_path / "elsewhere"))
     assert empty.inputs["requirements"] is None and empty.inputs["format"] == 1

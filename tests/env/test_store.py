@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mar_tools.core.errors import EnvironmentSetupError
+from mar_tools.core.reporter import SilentReporter
 from mar_tools.env.lock import exclusive, held, hold_shared, is_free
 from mar_tools.env.pruning import Removed, prune
 from mar_tools.env.store import EnvStore
@@ -100,7 +101,7 @@ def test_leftovers_skip_builds_in_progress(tmp_path: Path) -> None:
     trash = tmp_path / "envs" / ".trash-gone-12345678"
     trash.mkdir()
 
-    with held(store.lock_path("busy"), "building", lambda _m: None):
+    with held(store.lock_path("busy"), "building", SilentReporter()):
         assert not is_free(store.lock_path("busy"))
         assert store.leftovers() == [abandoned, trash]
     assert store.leftovers() == [active, abandoned, trash]
@@ -133,7 +134,7 @@ def test_prune_by_age_all_and_busy(tmp_path: Path) -> None:
     ]
     assert [env.short for env in store.environments()] == ["fresh"]
 
-    with held(store.lock_path("fresh"), "rebuilding", lambda _m: None):
+    with held(store.lock_path("fresh"), "rebuilding", SilentReporter()):
         busy = prune(store, everything=True)
     assert busy.removed == [] and busy.busy == ["fresh"]
 
@@ -147,16 +148,17 @@ def test_prune_by_age_all_and_busy(tmp_path: Path) -> None:
 
 def test_a_held_lock_makes_others_wait_and_say_so(tmp_path: Path) -> None:
     path = tmp_path / "x.lock"
-    messages: list[str] = []
+    reporter = SilentReporter()
+    messages = reporter.infos
     with (
-        held(path, "building x", messages.append),
+        held(path, "building x", reporter),
         pytest.raises(EnvironmentSetupError) as caught,
-        held(path, "building x", messages.append, wait=0.2),
+        held(path, "building x", reporter, wait=0.2),
     ):
         pass
     assert messages == ["waiting for another mar process that is building x..."]
     assert caught.value.message == "gave up after 0 s waiting for another process building x."
-    with held(path, "building x", messages.append):
+    with held(path, "building x", reporter):
         assert len(messages) == 1  # free again: no waiting
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mar_tools.run.process import worker_environment
-from mar_tools.run.response import Frame, Response, http_responses
+from mar_tools.run.response import Response, http_responses
+from mar_tools.worker.messages import Frame, FrameEntry
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).resolve().parent / "upstream_driver.py"
@@ -247,8 +248,17 @@ def run_upstream(
             Frame(
                 frame["code"],
                 frame["message"],
-                frame["responses"],
-                [base64.b64decode(r["body"]) for r in frame["responses"]],
+                tuple(
+                    FrameEntry(
+                        r["id"],
+                        r["status"],
+                        r["phrase"],
+                        r["content_type"],
+                        r["headers"],
+                        base64.b64decode(r["body"]),
+                    )
+                    for r in frame["responses"]
+                ),
             )
             for frame in frames
         ]

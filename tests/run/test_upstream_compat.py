@@ -520,7 +520,7 @@ def test_the_worker_uses_a_real_torchserve_when_the_interpreter_has_one(
 ) -> None:
     """Same archive, same requests: our worker with upstream's ``ts`` package (found first on
     the path of the torchserve venv's interpreter) answers exactly like with ours."""
-    from mar_tools.env import Interpreter
+    from mar_tools.core.interpreter import Interpreter
     from mar_tools.run import InputSpec, RunOptions, run_archive
 
     monkeypatch.setenv("MAR_CACHE_DIR", str(cache))
@@ -529,9 +529,11 @@ def test_the_worker_uses_a_real_torchserve_when_the_interpreter_has_one(
     )
     inputs = tuple(InputSpec.from_data(command, i) for i, command in enumerate(COMMANDS, 1))
     results = []
-    for interpreter in (None, Interpreter(upstream_python, {}, "torchserve venv")):
-        options = RunOptions(archive=archive, inputs=inputs, quiet=True, interpreter=interpreter)
-        results.append(run_archive(options, read_stdin=bytes))
+    for interpreter in (Interpreter(), Interpreter(upstream_python, {}, "torchserve venv")):
+        options = RunOptions(archive=archive, inputs=inputs, quiet=True)
+        results.append(
+            run_archive(options, read_stdin=bytes, environment=lambda *_: interpreter)  # noqa: B023
+        )
     ours, real = results
     assert Path(ours.ts_package) == Path(__file__).parents[2] / "mar_tools" / "compat" / "ts"
     venv = upstream_python.parents[1]

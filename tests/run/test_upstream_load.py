@@ -18,7 +18,8 @@ def test_base_handler_with_an_empty_model_config_fails_to_load_like_upstream(
     tmp_path: Path, cache: Path, upstream_python: Path, upstream_metrics_config: Path
 ) -> None:
     # An empty model-config.yaml is None to the handler; BaseHandler.initialize looks for
-    # "pt2" in it and fails. mar run used to load the model and fail every request instead.
+    # "pt2" in it and fails (TorchServe's frontend does not even register it: NPE). mar run
+    # refuses it before loading, as a broken archive, with the message `mar validate` gives.
     from tests.run.models import linear_eager
 
     archive = build_archive(
@@ -42,8 +43,11 @@ def test_base_handler_with_an_empty_model_config_fails_to_load_like_upstream(
         work=tmp_path / "upstream",
     )
     assert upstream == "TypeError: argument of type 'NoneType' is not iterable"
-    assert (done.returncode, done.stdout) == (4, b"")
-    assert done.stderr.endswith(f"mar: error: the model failed to load: {upstream}\n")
+    assert (done.returncode, done.stdout) == (3, b"")
+    assert done.stderr.startswith(
+        f"mar: error: {archive}: config.yaml is empty, not a mapping (TorchServe refuses to "
+        "register the model).\n"
+    )
 
 
 def test_base_handler_with_a_model_config_mapping_loads_in_both(

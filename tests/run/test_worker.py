@@ -14,9 +14,9 @@ import pytest
 from mar_tools.run.process import COMPAT_DIR
 from mar_tools.worker.devices import DeviceUnavailable
 from mar_tools.worker.failure import Failure
-from mar_tools.worker.inputs import Parameter, Request
 from mar_tools.worker.loader import HandlerError, resolve_entry_point, split_handler
-from mar_tools.worker.service import LoadRequest, load_model
+from mar_tools.worker.messages import LoadRequest, Parameter, Request
+from mar_tools.worker.service import load_model
 from tests.run.support import manifest, source
 from tests.run.test_device import FakeProbe
 
@@ -77,7 +77,7 @@ def test_cuda_device_reaches_the_context_as_gpu_id(model_dir: Path) -> None:
     service = load_model(_request(model_dir, "props_a", "cuda", 1), FakeProbe(cuda=2))
     outcome = service.predict([Request("r1", (), (Parameter("body", "", b"x"),))])
     assert outcome.response.code == 200
-    assert outcome.response.responses[0].body.decode() == source(
+    assert outcome.response.entries[0].body.decode() == source(
         f"""
         {{
           "model_dir": "{model_dir}",

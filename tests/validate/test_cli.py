@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,36 @@ def test_report_written_to_a_file(tmp_path: Path, weights: bytes) -> None:
     code, out, _ = invoke("--format", "sarif", "-o", str(target), str(good))
     assert (code, out) == (0, "")
     assert json.loads(target.read_text())["version"] == "2.1.0"
+
+
+def test_report_file_is_replaced_in_one_step_and_keeps_its_mode(
+    tmp_path: Path, weights: bytes
+) -> None:
+    good, _ = archives(tmp_path, weights)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    target = reports / "report.json"
+    target.write_text("the previous report")
+    target.chmod(0o640)
+    with target.open() as previous:
+        done = run_mar("--format", "json", "-o", str(target), str(good))
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+        # Renamed over, not rewritten: a reader of the old file still reads it whole.
+        assert previous.read() == "the previous report"
+    assert json.loads(target.read_text())["valid"] is True
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert [path.name for path in reports.iterdir()] == ["report.json"]
+
+
+def test_a_report_in_a_missing_directory_is_a_usage_error(tmp_path: Path, weights: bytes) -> None:
+    good, _ = archives(tmp_path, weights)
+    target = tmp_path / "nowhere" / "report.json"
+    done = run_mar("--format", "json", "-o", str(target), str(good))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"mar: error: --output {target}: the directory {target.parent} does not exist.\n"
+    )
+    assert not target.parent.exists()
 
 
 def test_limits_options(tmp_path: Path, weights: bytes) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from mar_tools.schema import FILES, SchemaName, load_schema, schema_dir
+from mar_tools.core.schema import FILES, SchemaName, load_schema, schema_dir
 from mar_tools.validate import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -50,7 +50,8 @@ def test_manifest_schema_findings_point_at_key_and_line(tmp_path: Path, weights:
             MANIFEST,
             7,
             "/model/handler",
-            "/model/handler: 7 is not of type 'string'.",
+            "model.handler must be a string, not a number; TorchServe cannot load a model "
+            "without a handler.",
         ),
     ]
 
@@ -74,8 +75,8 @@ def test_unsafe_references_are_refused(tmp_path: Path, weights: bytes) -> None:
     bad = manifest({"serializedFile": "/etc/passwd", "requirementsFile": "C:\\r.txt"})
     result = archive(tmp_path, weights, manifest=bad)
     assert [(f.code, f.location.pointer) for f in result.findings] == [
-        ("manifest.unsafe-reference", "/model/requirementsFile"),
         ("manifest.unsafe-reference", "/model/serializedFile"),
+        ("manifest.unsafe-reference", "/model/requirementsFile"),
     ]
 
 
@@ -126,8 +127,16 @@ def test_config_findings_have_pointer_line_and_code(tmp_path: Path, weights: byt
 @pytest.mark.parametrize(
     ("text", "code", "message"),
     [
-        (b"", "config.not-mapping", "model-config.yaml is empty, not a mapping."),
-        (b"42\n", "config.not-mapping", "model-config.yaml is a int, not a mapping."),
+        (
+            b"",
+            "config.not-mapping",
+            "model-config.yaml is empty, not a mapping (TorchServe refuses to register the model).",
+        ),
+        (
+            b"42\n",
+            "config.not-mapping",
+            "model-config.yaml is a int, not a mapping (TorchServe refuses to register the model).",
+        ),
         (b"a: 1\n---\nb: 2\n", "config.invalid-yaml", None),
         (
             b"handler: profile\n",
@@ -158,7 +167,9 @@ def test_alias_bombs_and_recursive_documents_are_refused(tmp_path: Path, weights
     assert [f.code for f in bomb.findings] == ["config.invalid-yaml"]
     assert "aliases of collections" in bomb.findings[0].message
     loop = archive(tmp_path, weights, model_config_yaml=b"handler: &h\n  self: *h\n")
-    assert [f.message for f in loop.findings] == ["a node contains itself through an alias."]
+    assert [f.message for f in loop.findings] == [
+        "model-config.yaml is not valid YAML: a node contains itself through an alias."
+    ]
 
 
 def test_parallel_type_without_level_has_no_effect(tmp_path: Path, weights: bytes) -> None:

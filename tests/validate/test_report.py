@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from mar_tools.core.schema import load_schema
 from mar_tools.report.finding import Finding, Location, Severity
 from mar_tools.report.github import render_github
 from mar_tools.report.json_report import render_json
@@ -17,7 +18,6 @@ from mar_tools.report.junit import render_junit
 from mar_tools.report.result import ArchiveResult, Report
 from mar_tools.report.sarif import render_sarif, to_uri
 from mar_tools.report.text import render_text
-from mar_tools.schema import load_schema
 from mar_tools.validate import CATALOG, validate_paths
 from tests.validate.builders import members, write_dir, write_zip
 

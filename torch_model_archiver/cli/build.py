@@ -7,15 +7,17 @@ from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
+from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console
+from mar_tools.terminal.reporter import TerminalReporter
 from torch_model_archiver.builder import BuildResult, build_archive
-from torch_model_archiver.cli.reporter import RichReporter
 from torch_model_archiver.model_archiver_config import ModelArchiverConfig
 from torch_model_archiver.spec import ExtraFilesLayout, source_date_epoch_from
 
 
-def run_build(options: Mapping[str, Any], environ: Mapping[str, str]) -> int:
-    """Build from the parsed *options*; return the exit code (errors are raised)."""
+def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str) -> int:
+    """Build from the parsed *options*; return the exit code (errors are raised). Messages
+    are printed as *prog*."""
     # The flags are upstream's ModelArchiverConfig fields (no --export-path: None, "here").
     config = ModelArchiverConfig.from_args(Namespace(**options))
     spec = config.to_spec(
@@ -23,7 +25,7 @@ def run_build(options: Mapping[str, Any], environ: Mapping[str, str]) -> int:
         extra_files_layout=ExtraFilesLayout(options["extra_files_layout"]),
     )
     interactive = console.is_interactive() and not options["quiet"]
-    reporter = RichReporter(show_progress=interactive)
+    reporter = TerminalReporter(prog=prog, show_progress=interactive)
     started = time.perf_counter()
     result = build_archive(spec, reporter=reporter, jobs=options["jobs"])
     if interactive:
@@ -36,8 +38,8 @@ def summary(result: BuildResult, seconds: float) -> str:
     files = len(result.entries)
     size = _output_size(result)
     return (
-        f"Wrote {result.path} ({files} files, {_mib(result.input_size)} in, "
-        f"{_mib(size)} out, {seconds:.1f} s)"
+        f"Wrote {result.path} ({files} files, {human_size(result.input_size)} in, "
+        f"{human_size(size)} out, {seconds:.1f} s)"
     )
 
 
@@ -45,7 +47,3 @@ def _output_size(result: BuildResult) -> int:
     if result.path.is_file():
         return result.path.stat().st_size
     return sum(entry.stored_size for entry in result.entries)
-
-
-def _mib(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB"

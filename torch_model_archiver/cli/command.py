@@ -158,7 +158,7 @@ def command(**options: Any) -> int:
     """
     from torch_model_archiver.cli.build import run_build
 
-    return run_build(options, os.environ)
+    return run_build(options, os.environ, PROG)
 
 
 def _print_tool_version(ctx: click.Context) -> None:

@@ -11,6 +11,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from mar_tools.core.archive.byte_windows import RangeFile, TailFile
 from mar_tools.core.archive.directory_view import DirectoryView, model_root
 from mar_tools.core.archive.member import (
     ContainerFormat,
@@ -22,8 +23,8 @@ from mar_tools.core.archive.member import (
     unsafe_name_reason,
 )
 from mar_tools.core.archive.tar_view import ArchiveTooLarge, TarView
-from mar_tools.core.archive.view import ArchiveView
-from mar_tools.core.archive.zip_records import LocalHeader, RangeFile, read_local_header
+from mar_tools.core.archive.view import READ_ERRORS, ArchiveView
+from mar_tools.core.archive.zip_records import LocalHeader, read_local_header
 from mar_tools.core.archive.zip_view import ZipView
 from mar_tools.core.errors import ArchiveError
 
@@ -35,6 +36,7 @@ TAR_MAGIC = b"ustar"
 
 __all__ = [
     "GZIP_MAGIC",
+    "READ_ERRORS",
     "ZIP_MAGIC",
     "ArchiveTooLarge",
     "ArchiveView",
@@ -45,6 +47,7 @@ __all__ = [
     "MemberKind",
     "NameProblem",
     "RangeFile",
+    "TailFile",
     "TarView",
     "ZipView",
     "detect_format",

@@ -13,12 +13,16 @@ from mar_tools.core.errors import ArchiveError
 
 
 class DirectoryView(ArchiveView):
-    """A no-archive model directory. Symlinks are listed, never followed."""
+    """A no-archive model directory. Symlinks are listed, never followed.
+
+    The model directory is found by TorchServe's rule (:func:`model_root`), unless *exact*
+    says *path* is the model directory itself (an extracted archive, say).
+    """
 
     format = ContainerFormat.DIRECTORY
 
-    def __init__(self, path: Path) -> None:
-        self.root = model_root(path)
+    def __init__(self, path: Path, *, exact: bool = False) -> None:
+        self.root = path if exact else model_root(path)
         members: list[Member] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames.sort()

@@ -11,27 +11,17 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
-import zlib
 from pathlib import Path
 from typing import IO, cast
 
 from mar_tools.core.archive.member import ContainerFormat, Member, MemberKind, strip_first_component
-from mar_tools.core.archive.view import ArchiveView
+from mar_tools.core.archive.view import READ_ERRORS, ArchiveView
 from mar_tools.core.errors import ArchiveError
 
 #: Tar members up to this size are kept in memory by the listing pass ...
 TAR_CACHE_FILE_LIMIT = 1 << 20
 #: ... up to this many bytes in all.
 TAR_CACHE_TOTAL_LIMIT = 64 << 20
-
-#: What reading a damaged tar.gz can raise (tarfile, gzip, zlib and the OS).
-READ_ERRORS: tuple[type[BaseException], ...] = (
-    tarfile.TarError,
-    OSError,
-    EOFError,
-    ValueError,
-    zlib.error,
-)
 
 
 def _gzip_open(path: Path) -> IO[bytes]:
@@ -41,14 +31,6 @@ def _gzip_open(path: Path) -> IO[bytes]:
     except ImportError:  # pragma: no cover - isal is an optional speed-up
         return cast(IO[bytes], gzip.GzipFile(path, "rb"))
     return cast(IO[bytes], igzip.GzipFile(path, "rb"))  # type: ignore[no-untyped-call]
-
-
-def _isal_errors() -> tuple[type[BaseException], ...]:
-    try:
-        from isal.isal_zlib import error
-    except ImportError:  # pragma: no cover
-        return ()
-    return (cast(type[BaseException], error),)
 
 
 class ArchiveTooLarge(ArchiveError):
@@ -71,7 +53,9 @@ class TarView(ArchiveView):
         self._gz: IO[bytes] | None = None
         try:
             infos = self._scan(path)
-        except READ_ERRORS + _isal_errors() as exc:
+        except ArchiveError:
+            raise  # ArchiveTooLarge, already said
+        except READ_ERRORS as exc:
             raise ArchiveError(f"{path}: not a readable tar.gz archive ({exc}).") from exc
         self._infos = infos
         super().__init__(path, [_tar_member(i, info) for i, info in enumerate(infos)])

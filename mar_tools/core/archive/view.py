@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 import functools
+import tarfile
+import zipfile
 from pathlib import Path
 from typing import IO
 
+from mar_tools.core.archive.codec import INFLATE_ERRORS
 from mar_tools.core.archive.member import ContainerFormat, Member
+from mar_tools.core.errors import ArchiveError
+
+#: What reading a damaged archive, or a zip or pickle inside one, can raise: our own
+#: :class:`ArchiveError`, and whatever zipfile, tarfile, gzip, zlib (or isal) and the OS
+#: raise on bad bytes (zipfile's parser lets KeyError, IndexError and OverflowError out).
+#: Every reader that turns damage into a message rather than a crash catches this tuple.
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    ArchiveError,
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    *INFLATE_ERRORS,
+)
 
 
 class ArchiveView:

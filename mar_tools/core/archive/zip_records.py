@@ -1,4 +1,4 @@
-"""Low-level zip records: local file headers and byte windows on the archive file.
+"""Low-level zip records: local file headers.
 
 Python's zipfile trusts the central directory; TorchServe's Java frontend reads local
 headers one after the other. Validation needs both views, so local headers are parsed
@@ -7,10 +7,8 @@ here, independently of zipfile.
 
 from __future__ import annotations
 
-import io
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
@@ -76,42 +74,3 @@ def read_local_header(handle: IO[bytes], offset: int) -> LocalHeader | None:
         data_offset=offset + LOCAL_HEADER.size + nlen + xlen,
         zip64=zip64,
     )
-
-
-class RangeFile(io.RawIOBase):
-    """A read-only, seekable window of *length* bytes at *start* of the file at *path*."""
-
-    def __init__(self, path: Path, start: int, length: int) -> None:
-        super().__init__()
-        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed by close())
-        self._start = start
-        self._length = length
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        want = min(len(buffer), self._length - self._pos)
-        if want <= 0:
-            return 0
-        self._file.seek(self._start + self._pos)
-        got = self._file.readinto(memoryview(buffer)[:want]) or 0
-        self._pos += got
-        return got
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def close(self) -> None:
-        if not self.closed:
-            self._file.close()
-        super().close()

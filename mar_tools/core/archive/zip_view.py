@@ -9,9 +9,10 @@ import zipfile
 from pathlib import Path
 from typing import IO
 
+from mar_tools.core.archive.byte_windows import RangeFile
 from mar_tools.core.archive.member import ContainerFormat, Member, MemberKind
 from mar_tools.core.archive.view import ArchiveView
-from mar_tools.core.archive.zip_records import LocalHeader, RangeFile, read_local_header
+from mar_tools.core.archive.zip_records import LocalHeader, read_local_header
 from mar_tools.core.errors import ArchiveError
 
 

@@ -15,14 +15,13 @@ import io
 from collections.abc import Iterator
 from typing import IO, Literal
 
-from mar_tools.core.archive import Member
+from mar_tools.core.archive import READ_ERRORS, Member
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.pickle.opcodes import OPS
 from mar_tools.validate.pickle.ops import PickleScan, scan_pickles
 from mar_tools.validate.pickle.policy import canonical, classify
 from mar_tools.validate.pickle.torch_zip import (
-    ZIP_ERRORS,
     InnerPickle,
     InnerZipError,
     is_torchscript,
@@ -83,7 +82,7 @@ def scan_member(
         bound = UNCERTAIN_SCAN_LIMIT if kind == "text-pickle" and not certain else None
         try:
             scan = scan_pickles(stream, bound)
-        except ZIP_ERRORS as exc:
+        except READ_ERRORS as exc:
             if not certain:
                 return []
             return [finding("pickle.malformed", f"{name} cannot be read ({exc}).", name)]
@@ -116,7 +115,7 @@ def _inner_findings(name: str, inner: Iterator[InnerPickle], torchscript: bool) 
             continue
         try:
             scan = scan_pickles(entry.stream)
-        except ZIP_ERRORS as exc:
+        except READ_ERRORS as exc:
             message = f"{name}: {entry.name} cannot be read ({exc})."
             found.append(finding("pickle.malformed", message, name))
             continue

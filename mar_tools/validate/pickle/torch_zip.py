@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import io
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
+from mar_tools.core.archive import READ_ERRORS, TailFile
 from mar_tools.core.archive.codec import INFLATE_ERRORS, new_inflater
 
 PICKLE_SUFFIXES = (".pkl", ".debug_pkl")
@@ -34,18 +34,6 @@ TAIL_LIMIT = 8 << 20
 #: Longest entry name considered when looking for local headers across chunk borders.
 MAX_NAME = 1024
 CHUNK = 4 << 20
-ZIP_ERRORS: tuple[type[BaseException], ...] = (
-    zipfile.BadZipFile,
-    zlib.error,
-    OSError,
-    EOFError,
-    ValueError,
-    NotImplementedError,
-    RuntimeError,
-    KeyError,
-    IndexError,
-    OverflowError,
-)
 
 
 @dataclass(frozen=True)
@@ -73,7 +61,7 @@ def pickles_in_seekable(source: IO[bytes]) -> tuple[list[str], Iterator[InnerPic
     try:
         archive = zipfile.ZipFile(source)
         infos = archive.infolist()
-    except ZIP_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise InnerZipError(str(exc) or type(exc).__name__) from exc
 
     def entries() -> Iterator[InnerPickle]:
@@ -81,7 +69,7 @@ def pickles_in_seekable(source: IO[bytes]) -> tuple[list[str], Iterator[InnerPic
             if info.filename.endswith(PICKLE_SUFFIXES):
                 try:
                     yield InnerPickle(info.filename, archive.open(info))
-                except ZIP_ERRORS as exc:
+                except READ_ERRORS as exc:
                     yield InnerPickle(info.filename, None, str(exc))
 
     return [info.filename for info in infos], entries()
@@ -93,9 +81,9 @@ def pickles_in_stream(stream: IO[bytes]) -> tuple[list[str], Iterator[InnerPickl
     while chunk := stream.read(CHUNK):
         capture.feed(chunk)
     try:
-        archive = zipfile.ZipFile(_TailFile(capture.tail, capture.total))
+        archive = zipfile.ZipFile(TailFile(capture.tail, capture.total))
         infos = archive.infolist()
-    except ZIP_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise InnerZipError(str(exc) or type(exc).__name__) from exc
 
     def entries() -> Iterator[InnerPickle]:
@@ -202,43 +190,3 @@ def _data_skip(window: bytes, position: int) -> int:
     name_len = int.from_bytes(window[position + 26 : position + 28], "little")
     extra_len = int.from_bytes(window[position + 28 : position + 30], "little")
     return 30 + name_len + extra_len
-
-
-class _TailFile(io.RawIOBase):
-    """A seekable file of *size* bytes whose last ``len(tail)`` bytes are *tail* (zeros before).
-
-    Enough for :mod:`zipfile` to parse a central directory that lies within the tail.
-    """
-
-    def __init__(self, tail: bytes, size: int) -> None:
-        super().__init__()
-        self._tail = bytes(tail)
-        self._size = size
-        self._start = size - len(tail)
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        end = min(self._size, self._pos + len(buffer))
-        if end <= self._pos:
-            return 0
-        out = bytearray(end - self._pos)
-        lo = max(self._pos, self._start)
-        if lo < end:
-            out[lo - self._pos :] = self._tail[lo - self._start : end - self._start]
-        memoryview(buffer)[: len(out)] = out
-        self._pos = end
-        return len(out)

@@ -26,10 +26,11 @@ FILES: Final[dict[SchemaName, str]] = {
 
 def schema_dir() -> Path:
     """The directory holding the schemas: inside the installed package, else the repo's."""
-    packaged = Path(__file__).resolve().parent / "schemas"
+    package = Path(__file__).resolve().parents[1]  # mar_tools/
+    packaged = package / "schemas"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "schemas"
+    return package.parent / "schemas"
 
 
 def schema_path(name: SchemaName) -> Path:
