@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
-import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ from typing import Any
 import click
 
 from mar_tools.core.errors import ExitCode, UsageError
+from mar_tools.terminal.server_log import JsonLogReporter, TextLogReporter
 
 #: TorchServe start flags accepted for compatibility that change nothing here.
 _IGNORED_FLAGS = ("log_config", "workflow_store", "plugins_path", "cpp_log_config")
@@ -42,37 +40,6 @@ def expand_models(args: Sequence[str]) -> list[str]:
             continue
         out.append(arg)
     return out
-
-
-class TextLog:
-    """Messages as ``mar serve: ...`` lines on stderr.
-
-    Plain writes, not rich: a server's log is read from files and pipes, and importing rich
-    would add to the start-up time."""
-
-    def info(self, message: str) -> None:
-        sys.stderr.write(f"mar serve: {message}\n")
-        sys.stderr.flush()
-
-    def warning(self, message: str) -> None:
-        sys.stderr.write(f"mar serve: warning: {message}\n")
-        sys.stderr.flush()
-
-
-class JsonLog:
-    """Messages as JSON lines on stderr: ``{"time", "level", "message"}``."""
-
-    def _emit(self, level: str, message: str) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z"
-        line = json.dumps({"time": stamp, "level": level, "message": message})
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    def info(self, message: str) -> None:
-        self._emit("info", message)
-
-    def warning(self, message: str) -> None:
-        self._emit("warning", message)
 
 
 @click.command(
@@ -115,7 +82,7 @@ def command(**params: Any) -> int:
 
     if params["stop"]:
         raise UsageError("mar serve has no --stop.", hint="stop the server with Ctrl-C or SIGTERM.")
-    log: TextLog | JsonLog = JsonLog() if params["log_format"] == "json" else TextLog()
+    log = (JsonLogReporter if params["log_format"] == "json" else TextLogReporter)("mar serve")
     flags = StartFlags(
         model_store=params["model_store"],
         models=tuple(params["models"]),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
-from mar_tools.worker.inputs import Parameter
+from mar_tools.worker.messages import Parameter
 
 FORM_URLENCODED = "application/x-www-form-urlencoded"
 _BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)

@@ -33,7 +33,7 @@ from mar_tools.serve.jobs import Reply
 from mar_tools.serve.openapi import api_description
 from mar_tools.serve.registry import Registry
 from mar_tools.serve.tokens import TokenStore
-from mar_tools.worker.inputs import Parameter, Request
+from mar_tools.worker.messages import Parameter, Request
 
 #: Called when a prediction is accepted: (model name, version label "default" or version).
 RequestHook = Callable[[str, str], None]

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from mar_tools.worker.inputs import Request
+from mar_tools.worker.messages import Request
 
 
 @dataclass(frozen=True)

@@ -11,32 +11,39 @@ model source, the interpreter (a cached per-model virtualenv when
 from __future__ import annotations
 
 import os
-import pickle
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from mar_tools.core.archive import detect_format
 from mar_tools.core.cache import cache_subdir
+from mar_tools.core.errors import ArchiveError
 from mar_tools.core.extraction import prepare_model_dir
-from mar_tools.core.model_source import Model, load_model_files, read_yaml
+from mar_tools.core.model_files import ModelFiles
+from mar_tools.core.model_source import ModelSource, read_model
+from mar_tools.core.reporter import Reporter
 from mar_tools.env import EnvMode, EnvOptions, prepare_environment
 from mar_tools.run.process import COMPAT_DIR, worker_environment
+from mar_tools.run.yaml_file import read_yaml
+from mar_tools.worker.messages import LoadRequest
 
 DEFAULT_METRICS_CONFIG = COMPAT_DIR / "ts" / "configs" / "metrics.yaml"
 
 
 @dataclass(frozen=True)
 class PreparedModel:
-    """Everything a worker pool needs to start workers of one model version."""
+    """Everything a worker pool needs to start workers of one model version.
 
-    model: Model
+    ``load`` is the worker's load message for the CPU; the pool sets each worker's device.
+    """
+
+    model: ModelSource
+    name: str
+    model_dir: Path
     archive: Path
     python: Path
     env: dict[str, str]
-    load_header: dict[str, Any]
-    load_blobs: list[bytes]
+    load: LoadRequest
 
     @property
     def version(self) -> str:
@@ -72,45 +79,48 @@ def prepare_model(
     name: str | None,
     handler: str | None,
     options: LoadOptions,
-    log: Callable[[str], None],
+    reporter: Reporter,
 ) -> PreparedModel:
     """Extract and read *archive*, choose its interpreter, build its ``load`` message.
 
-    Raises the core's ``ArchiveError`` / ``ModelConfigError`` for a bad archive and the
-    environment's ``EnvironmentSetupError`` when its environment cannot be built.
+    Raises the core's ``ArchiveError`` (``BrokenModel`` for a broken manifest or config) and
+    the environment's ``EnvironmentSetupError`` when its environment cannot be built.
     """
+    fmt = detect_format(archive)
     extracted = prepare_model_dir(archive, cache_subdir("extracted", options.cache_dir))
-    model = load_model_files(extracted.model_dir, default_name(archive), name)
-    if handler:
-        model = replace(model, handler=handler)
+    model = read_model(ModelFiles.directory(extracted.model_dir), str(archive), fmt)
+    if model.manifest.runtime == "LSP":
+        raise ArchiveError(
+            f"{archive}: runtime LSP (TorchServe's C++ backend) is not supported by mar serve."
+        )
+    handler = handler or model.handler or options.default_handler or ""
     mode: EnvMode = "auto" if options.install_dependencies else "none"
     interpreter = prepare_environment(
-        model.model_dir,
-        model.manifest,
-        model.config,
-        EnvOptions(mode=mode, cache_dir=options.cache_dir),
-        log,
+        model, extracted.model_dir, EnvOptions(mode=mode, cache_dir=options.cache_dir), reporter
     )
     base = _filtered_environment(options.blacklist_env_vars)
-    env = worker_environment(base, interpreter.env, model.model_dir, model.handler)
+    env = worker_environment(base, interpreter.env, extracted.model_dir, handler)
     env["TS_DECODE_INPUT_REQUEST"] = "true" if options.decode_input_request else "false"
     metrics_path = (options.metrics_config or DEFAULT_METRICS_CONFIG).absolute()
-    header = {
-        "type": "load",
-        "model_name": model.name,
-        "model_dir": str(model.model_dir),
-        "handler": model.handler,
-        "batch_size": 1,  # the registry sets the model's batch size
-        "envelope": options.envelope,
-        "limit_max_image_pixels": options.limit_max_image_pixels,
-        "metrics_config": str(metrics_path),
-        "manifest": model.manifest.raw,
-    }
-    blobs = [
-        pickle.dumps(read_yaml(metrics_path, "metrics config"), protocol=4),
-        pickle.dumps(model.model_yaml_config, protocol=4),
-    ]
-    return PreparedModel(model, archive, interpreter.python, env, header, blobs)
+    model_name = model.name(default_name(archive), name)
+    load = LoadRequest(
+        model_name=model_name,
+        model_dir=str(extracted.model_dir),
+        handler=handler,
+        device="cpu",
+        device_index=None,
+        device_flag="--device cpu",
+        batch_size=1,  # the registry sets the model's batch size
+        envelope=options.envelope,
+        limit_max_image_pixels=options.limit_max_image_pixels,
+        metrics_config=str(metrics_path),
+        metrics_document=read_yaml(metrics_path, "metrics config"),
+        model_yaml_config=model.model_yaml_config,
+        manifest=model.manifest.raw,
+    )
+    return PreparedModel(
+        model, model_name, extracted.model_dir, archive, interpreter.python, env, load
+    )
 
 
 def _filtered_environment(pattern: str | None) -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import sys
 import time
@@ -24,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from mar_tools.serve.errors import ApiError, internal
 from mar_tools.serve.gpus import GpuAssigner
@@ -32,7 +33,15 @@ from mar_tools.serve.jobs import Job, JobQueue, Reply
 from mar_tools.serve.model_settings import ModelSettings
 from mar_tools.serve.replies import replies_from_message
 from mar_tools.serve.worker_link import WorkerGone, WorkerLink
-from mar_tools.worker.inputs import batch_message
+from mar_tools.worker.messages import (
+    BatchResponse,
+    Fatal,
+    FromWorker,
+    Loaded,
+    LoadFailure,
+    LoadRequest,
+    Predict,
+)
 
 BACK_OFF = (0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597)
 WORKER_DIED = "Worker died."
@@ -52,15 +61,15 @@ class PoolEvents(Protocol):
 
 @dataclass(frozen=True)
 class WorkerRecipe:
-    """How to start a worker of this model version and what to load."""
+    """How to start a worker of this model version and what to load (on the CPU; each
+    worker's device is set when it starts)."""
 
     model_name: str
     version: str
     python: Path
     env: Mapping[str, str]
     model_dir: Path
-    load_header: Mapping[str, Any]
-    load_blobs: Sequence[bytes]
+    load: LoadRequest
 
 
 @dataclass
@@ -197,24 +206,23 @@ class WorkerPool:
             lambda: self._on_death(slot),
         )
         slot.link, slot.pid = link, link.pid
-        header = dict(recipe.load_header)
-        header.update(
+        load = dataclasses.replace(
+            recipe.load,
             device="cpu" if slot.gpu is None else "cuda",
             device_index=slot.gpu,
             device_flag="--device cpu" if slot.gpu is None else f"gpu_id {slot.gpu}",
         )
         failure = None
         try:
-            answer, _ = await asyncio.wait_for(
-                link.exchange(header, recipe.load_blobs), self.settings.startup_timeout
-            )
+            answer = await asyncio.wait_for(link.exchange(load), self.settings.startup_timeout)
         except asyncio.TimeoutError:
             failure = f"the model did not load within {self.settings.startup_timeout} s"
         except WorkerGone:
             failure = f"the worker ended while loading ({link.exit_description()})"
         else:
-            self._events.backend_metrics(answer.get("metrics", []))
-            if answer.get("type") != "loaded":
+            if not isinstance(answer, Fatal):
+                self._events.backend_metrics(answer.metrics if hasattr(answer, "metrics") else ())
+            if not isinstance(answer, Loaded):
                 failure = _load_failure(answer)
         if failure is not None:
             self._events.warning(f"{name}: {failure}")
@@ -254,7 +262,7 @@ class WorkerPool:
 
     async def _run_batch(self, slot: WorkerSlot, link: WorkerLink, jobs: list[Job]) -> None:
         begun = time.perf_counter()
-        header, blobs = batch_message(next(self._batches), [job.request for job in jobs])
+        message = Predict(next(self._batches), tuple(job.request for job in jobs))
         loop = asyncio.get_running_loop()
         timed_out = False
 
@@ -267,7 +275,7 @@ class WorkerPool:
         timer = loop.call_later(self.settings.response_timeout, expire)
         sent = time.perf_counter()
         try:
-            answer, answer_blobs = await link.exchange(header, blobs)
+            answer = await link.exchange(message)
             backend = time.perf_counter() - sent
         except WorkerGone:
             why = (
@@ -280,13 +288,13 @@ class WorkerPool:
             return
         finally:
             timer.cancel()
-        self._events.backend_metrics(answer.get("metrics", []))
-        if answer.get("type") != "response":
+        if not isinstance(answer, BatchResponse) or answer.batch_id != message.batch_id:
             self._events.warning(f"{self._name(slot)}: {_load_failure(answer)}")
             _fail(jobs, internal(503, WORKER_DIED))
             await link.kill()
             return
-        answers = replies_from_message(answer, answer_blobs)
+        self._events.backend_metrics(answer.metrics)
+        answers = replies_from_message(answer)
         for job in jobs:
             result = answers.get(job.request.request_id)
             if job.future.done():
@@ -316,13 +324,16 @@ def _uncancel() -> None:
         task.uncancel()
 
 
-def _load_failure(answer: Mapping[str, Any]) -> str:
-    kind = answer.get("type")
-    if kind == "fatal":
-        return f"{answer.get('reason')}: {answer.get('error_type')}: {answer.get('message')}"
-    if answer.get("kind") in ("handler", "device", "metrics-config"):
-        return f"the model failed to load: {answer.get('message')}"
-    return f"the model failed to load: {answer.get('error_type')}: {answer.get('message')}"
+def _load_failure(answer: FromWorker) -> str:
+    if isinstance(answer, Fatal):
+        failure = answer.failure
+        return f"{answer.reason}: {failure.error_type}: {failure.message}"
+    if isinstance(answer, LoadFailure):
+        if answer.failure is not None:
+            failure = answer.failure
+            return f"the model failed to load: {failure.error_type}: {failure.message}"
+        return f"the model failed to load: {answer.message}"
+    return f"unexpected {type(answer).__name__} message from the worker"
 
 
 __all__ = ["BACK_OFF", "PoolEvents", "WorkerPool", "WorkerRecipe", "WorkerSlot"]

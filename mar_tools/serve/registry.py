@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mar_tools.core.errors import EnvironmentSetupError, MarToolsError
+from mar_tools.core.reporter import Reporter
 from mar_tools.serve.config import ServerConfig
 from mar_tools.serve.errors import (
     ApiError,
@@ -35,7 +36,7 @@ from mar_tools.serve.model_settings import (
 )
 from mar_tools.serve.pool import PoolEvents, WorkerPool, WorkerRecipe
 from mar_tools.serve.store import resolve_url
-from mar_tools.worker.inputs import Request
+from mar_tools.worker.messages import Request
 
 RUNTIMES = ("python", "python3", "LSP")
 PROCESSING = "Processing worker updates..."
@@ -64,6 +65,7 @@ class Registry:
         load_options: LoadOptions,
         gpus: GpuAssigner,
         events: PoolEvents,
+        reporter: Reporter,
         default_workers: int,
         resolve: Callable[[str], Path] | None = None,
     ) -> None:
@@ -71,6 +73,7 @@ class Registry:
         self._load_options = load_options
         self._gpus = gpus
         self._events = events
+        self._reporter = reporter
         self.default_workers = default_workers
         self._resolve = resolve or (
             lambda url: resolve_url(url, config.model_store, config.allowed_urls)
@@ -118,13 +121,13 @@ class Registry:
         path = archive if archive is not None else self._resolve(url)
         try:
             prepared = await asyncio.to_thread(
-                prepare_model, path, name, handler, self._load_options, self._events.info
+                prepare_model, path, name, handler, self._load_options, self._reporter
             )
         except EnvironmentSetupError as exc:
             raise ApiError(400, "ModelException", exc.message) from exc
         except MarToolsError as exc:
             raise ApiError(400, "InvalidModelException", exc.message) from exc
-        model_name, version = prepared.model.name, prepared.version
+        model_name, version = prepared.name, prepared.version
         if version in self.models.get(model_name, {}):
             raise ApiError(
                 409,
@@ -132,10 +135,15 @@ class Registry:
                 f"Model version {version} is already registered for model {model_name}",
             )
         settings = decide_settings(
-            self.config, model_name, version, prepared.model.config, params, self._gpus.count
+            self.config,
+            model_name,
+            version,
+            prepared.model.model_yaml_config,
+            params,
+            self._gpus.count,
         )
-        header = {**prepared.load_header, "batch_size": settings.batch_size}
-        prepared = dataclasses.replace(prepared, load_header=header)
+        load = dataclasses.replace(prepared.load, batch_size=settings.batch_size)
+        prepared = dataclasses.replace(prepared, load=load)
         entry = self._add(url, prepared, settings, startup)
         minimum, maximum = initial_worker_count(settings, params, self.default_workers)
         if minimum <= 0:
@@ -161,16 +169,10 @@ class Registry:
     def _add(
         self, url: str, prepared: PreparedModel, settings: ModelSettings, startup: bool
     ) -> ModelVersion:
-        name, version = prepared.model.name, prepared.version
+        name, version = prepared.name, prepared.version
         queue = JobQueue(settings.job_queue_size)
         recipe = WorkerRecipe(
-            name,
-            version,
-            prepared.python,
-            prepared.env,
-            prepared.model.model_dir,
-            prepared.load_header,
-            prepared.load_blobs,
+            name, version, prepared.python, prepared.env, prepared.model_dir, prepared.load
         )
         pool = WorkerPool(recipe, settings, queue, self._gpus, self._events)
         entry = ModelVersion(name, version, url, prepared, settings, queue, pool, startup)
@@ -267,22 +269,16 @@ class Registry:
                 entry.name,
                 None,
                 self._load_options,
-                self._events.info,
+                self._reporter,
             )
         except MarToolsError as exc:
             self._events.warning(f"{entry.name}: reload failed, keeping the old workers: {exc}")
             return
-        header = {**prepared.load_header, "batch_size": entry.settings.batch_size}
-        entry.prepared = dataclasses.replace(prepared, load_header=header)
+        load = dataclasses.replace(prepared.load, batch_size=entry.settings.batch_size)
+        entry.prepared = dataclasses.replace(prepared, load=load)
         await entry.pool.replace(
             WorkerRecipe(
-                entry.name,
-                entry.version,
-                prepared.python,
-                prepared.env,
-                prepared.model.model_dir,
-                header,
-                prepared.load_blobs,
+                entry.name, entry.version, prepared.python, prepared.env, prepared.model_dir, load
             )
         )
 

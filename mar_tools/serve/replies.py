@@ -9,42 +9,33 @@ part are the handler's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-from mar_tools.run.response import Frame, frames_from_message
 from mar_tools.serve.errors import ApiError, internal
 from mar_tools.serve.jobs import Reply, ReplyPart
+from mar_tools.worker.messages import BatchResponse, FrameEntry
 
 
-def replies_from_message(
-    header: Mapping[str, Any], blobs: Sequence[bytes]
-) -> dict[str, Reply | ApiError]:
-    """``{request id: its answer}`` for one ``response`` message."""
-    frames = frames_from_message(header, blobs)
-    final = frames[-1]
+def replies_from_message(answer: BatchResponse) -> dict[str, Reply | ApiError]:
+    """``{request id: its answer}`` for one worker answer."""
+    final = answer.final
     answers: dict[str, Reply | ApiError] = {}
     if final.code != 200:
         for entry in final.entries:
-            answers[str(entry["id"])] = internal(final.code, final.message)
+            answers[entry.request_id] = internal(final.code, final.message)
         return answers
     parts: dict[str, list[ReplyPart]] = {}
-    for frame in frames:
-        for entry, body in zip(frame.entries, frame.bodies, strict=False):
-            parts.setdefault(str(entry["id"]), []).append(_part(entry, body))
+    for frame in answer.frames:
+        for entry in frame.entries:
+            parts.setdefault(entry.request_id, []).append(_part(entry))
     for request_id, found in parts.items():
         answers[request_id] = Reply(tuple(found))
     return answers
 
 
-def _part(entry: Mapping[str, Any], body: bytes) -> ReplyPart:
+def _part(entry: FrameEntry) -> ReplyPart:
     return ReplyPart(
-        status=int(entry["status"]),
-        phrase=str(entry["phrase"] or ""),
-        content_type=entry["content_type"] or None,
-        headers=dict(entry["headers"]),
-        body=body,
+        status=entry.status,
+        phrase=entry.phrase or "",
+        content_type=entry.content_type or None,
+        headers=dict(entry.headers),
+        body=entry.body,
     )
-
-
-__all__ = ["Frame", "replies_from_message"]

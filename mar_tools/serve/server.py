@@ -18,9 +18,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from mar_tools.core.model_source import read_yaml
+from mar_tools.core.reporter import Reporter
+from mar_tools.run.yaml_file import read_yaml
 from mar_tools.serve.config import ServerConfig, parse_model_specs
 from mar_tools.serve.errors import ApiError
 from mar_tools.serve.gpus import GpuAssigner, GpuProbe, nvidia_smi_probe
@@ -32,13 +33,6 @@ from mar_tools.serve.tokens import TokenStore
 
 if TYPE_CHECKING:
     from aiohttp import web
-
-
-class ServeLog(Protocol):
-    """Where the server's messages go (the CLI's reporter)."""
-
-    def info(self, message: str) -> None: ...
-    def warning(self, message: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -57,7 +51,7 @@ class ServeOptions:
 class _Events:
     """The pools' events, fed to the metrics and the log."""
 
-    def __init__(self, metrics: MetricsStore, log: ServeLog) -> None:
+    def __init__(self, metrics: MetricsStore, log: Reporter) -> None:
         self._metrics = metrics
         self._log = log
 
@@ -93,7 +87,7 @@ class _Events:
 class Server:
     """A running server (see the module docstring)."""
 
-    def __init__(self, options: ServeOptions, log: ServeLog) -> None:
+    def __init__(self, options: ServeOptions, log: Reporter) -> None:
         self.options = options
         self.log = log
         config = options.config
@@ -119,7 +113,7 @@ class Server:
         )
         workers = config.workers_per_model(os.cpu_count() or 1, gpu_count)
         self.registry = Registry(
-            config, load_options, self.gpus, _Events(self.metrics, log), workers
+            config, load_options, self.gpus, _Events(self.metrics, log), log, workers
         )
         self.tokens: TokenStore | None = None
         self._stop = asyncio.Event()
@@ -195,6 +189,6 @@ class Server:
         self.log.info(message if status == 200 else f"{url}: {message}")
 
 
-async def serve(options: ServeOptions, log: ServeLog, server: Server | None = None) -> None:
+async def serve(options: ServeOptions, log: Reporter, server: Server | None = None) -> None:
     """Run a :class:`Server` for *options* until it is asked to stop."""
     await (server or Server(options, log)).run()

@@ -19,11 +19,18 @@ import os
 import signal
 import struct
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from mar_tools.run.process import COMPAT_DIR, ENTRY_SCRIPT
+from mar_tools.worker.messages import (
+    FromWorker,
+    LoadRequest,
+    MessageError,
+    Predict,
+    ToWorker,
+    decode,
+)
 from mar_tools.worker.wire import MAX_HEADER
 
 _LENGTH = struct.Struct("!I")
@@ -50,7 +57,7 @@ class WorkerLink:
         self.process = process
         self._writer = writer
         self._output_task = output_task
-        self._waiter: asyncio.Future[tuple[dict[str, Any], list[bytes]]] | None = None
+        self._waiter: asyncio.Future[FromWorker] | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self.dead = asyncio.Event()
         self.reason = ""
@@ -108,18 +115,17 @@ class WorkerLink:
         link._reader_task = asyncio.create_task(link._read_loop(reader, on_death))
         return link
 
-    def send(self, header: dict[str, Any], blobs: Sequence[bytes | bytearray] = ()) -> None:
+    def send(self, message: ToWorker) -> None:
         """Queue one message to the worker (the transport writes it as the pipe drains)."""
         if self.dead.is_set() or self._writer.is_closing():
             raise WorkerGone(self.reason or "the worker's input pipe is closed")
+        header, blobs = message.to_json()
         payload = dict(header)
         payload["blobs"] = [len(blob) for blob in blobs]
         text = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         self._writer.writelines([_LENGTH.pack(len(text)), text, *blobs])
 
-    async def exchange(
-        self, header: dict[str, Any], blobs: Sequence[bytes | bytearray] = ()
-    ) -> tuple[dict[str, Any], list[bytes]]:
+    async def exchange(self, message: ToWorker) -> FromWorker:
         """Send one message and wait for the answer; :class:`WorkerGone` if it dies first.
 
         One exchange at a time (the pool sends a worker one batch at a time).
@@ -128,8 +134,8 @@ class WorkerLink:
         waiter = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         try:
-            self.send(header, blobs)
-            answer: tuple[dict[str, Any], list[bytes]] = await waiter
+            self.send(message)
+            answer: FromWorker = await waiter
             return answer
         finally:
             self._waiter = None
@@ -182,8 +188,9 @@ class WorkerLink:
             self._reader_task.cancel()
 
 
-async def _read_message(reader: asyncio.StreamReader) -> tuple[dict[str, Any], list[bytes]]:
-    """One framed message (see :mod:`mar_tools.worker.wire`); :class:`WorkerGone` at the end."""
+async def _read_message(reader: asyncio.StreamReader) -> FromWorker:
+    """One framed message (see :mod:`mar_tools.worker.wire`), decoded; :class:`WorkerGone`
+    at the end of the stream or for a message that is not one of the worker's."""
     try:
         prefix = await reader.readexactly(_LENGTH.size)
         (length,) = _LENGTH.unpack(prefix)
@@ -192,13 +199,18 @@ async def _read_message(reader: asyncio.StreamReader) -> tuple[dict[str, Any], l
         header = json.loads(await reader.readexactly(length))
         sizes = header.pop("blobs", [])
         blobs = [await reader.readexactly(size) for size in sizes]
+        message = decode(header, blobs)
+    except MessageError as exc:
+        raise WorkerGone(f"unreadable message from the worker: {exc}") from None
     except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
         raise WorkerGone(
             "the worker's answer pipe ended"
             if isinstance(exc, asyncio.IncompleteReadError)
             else str(exc)
         ) from None
-    return header, blobs
+    if isinstance(message, (LoadRequest, Predict)):
+        raise WorkerGone("the worker sent a parent's message")
+    return message
 
 
 async def _forward_output(stream: asyncio.StreamReader, on_output: Callable[[str], None]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mar_tools.serve.forms import FormError, body_parameters
-from mar_tools.worker.inputs import Parameter
+from mar_tools.worker.messages import Parameter
 
 BOUNDARY = "b0undary"
 TYPE = f"multipart/form-data; boundary={BOUNDARY}"

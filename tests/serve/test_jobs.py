@@ -7,7 +7,7 @@ import time
 
 from mar_tools.serve.gpus import GpuAssigner
 from mar_tools.serve.jobs import Job, JobQueue, Reply
-from mar_tools.worker.inputs import Request
+from mar_tools.worker.messages import Request
 
 
 def _job(loop: asyncio.AbstractEventLoop, name: str) -> Job:
