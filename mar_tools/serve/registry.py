@@ -81,6 +81,7 @@ class Registry:
         self.models: dict[str, dict[str, ModelVersion]] = {}
         self.defaults: dict[str, str] = {}
         self._background: set[asyncio.Task[bool]] = set()
+        self._preparing = asyncio.Lock()
 
     def get(self, name: str, version: str | None) -> ModelVersion:
         """The version (default when None); 404 errors as TorchServe words them."""
@@ -120,9 +121,12 @@ class Registry:
             raise bad_request(f"Invalid RuntimeType value: {runtime}")
         path = archive if archive is not None else self._resolve(url)
         try:
-            prepared = await asyncio.to_thread(
-                prepare_model, path, name, handler, self._load_options, self._reporter
-            )
+            # One preparation at a time: extraction and environment builds are disk-bound and
+            # share caches; the workers of several models still start concurrently.
+            async with self._preparing:
+                prepared = await asyncio.to_thread(
+                    prepare_model, path, name, handler, self._load_options, self._reporter
+                )
         except EnvironmentSetupError as exc:
             raise ApiError(400, "ModelException", exc.message) from exc
         except MarToolsError as exc:

@@ -15,7 +15,7 @@ from tests.compat.answers import Answer, assert_same_answer
 from tests.compat.archives import FORMATS, Builds, Format, archive_name, archive_of
 from tests.compat.catalog import PROBE, all_models
 from tests.compat.model_spec import ModelSpec, Probe
-from tests.compat.serving import ServingSession, batch_registration
+from tests.compat.serving import ServingSession, batch_registration, upstream_registration
 from tests.support.http_client import HttpResponse
 
 pytestmark = pytest.mark.compat
@@ -99,6 +99,7 @@ def test_registration_answers(
     ours = mar_serving.served(spec).registrations
     assert sorted(ours) == sorted(theirs)
     refused = {archive_name(spec, fmt) for fmt in spec.refused}
+    refused |= {upstream_registration(spec, fmt) for fmt in spec.refused}
     for name, response in theirs.items():
         mine = ours[name]
         if name in refused:
