@@ -29,7 +29,7 @@ from mar_tools.serve.http import (
     raw_response,
     read_body,
 )
-from mar_tools.serve.jobs import Reply
+from mar_tools.serve.jobs import Reply, Stream
 from mar_tools.serve.openapi import api_description
 from mar_tools.serve.registry import Registry
 from mar_tools.serve.tokens import TokenStore
@@ -184,16 +184,16 @@ class InferenceApi:
         worker_request = Request(request_id, tuple(java_hashmap_order(pairs)), params)
         future = self._registry.submit(name, version, worker_request)
         try:
-            reply: Reply = await future
+            reply = await future
         finally:
             future.cancel()
         return await self._send(request, reply, request_id)
 
     async def _send(
-        self, request: web.BaseRequest, reply: Reply, request_id: str
+        self, request: web.BaseRequest, reply: Reply | Stream, request_id: str
     ) -> web.StreamResponse:
-        first = reply.parts[0]
-        if not reply.streamed:
+        first = reply.first if isinstance(reply, Stream) else reply.parts[0]
+        if isinstance(reply, Reply) and not reply.streamed:
             return raw_response(
                 first.body,
                 first.status,
@@ -211,8 +211,13 @@ class InferenceApi:
         response.no_content_type = not first.content_type
         response.enable_chunked_encoding()
         await response.prepare(request)
-        for part in reply.parts:
-            await response.write(part.body)
+        if isinstance(reply, Reply):
+            for part in reply.parts:
+                await response.write(part.body)
+        else:
+            await response.write(first.body)
+            while (later := await reply.rest.get()) is not None:
+                await response.write(later.body)
         await response.write_eof()
         return response
 

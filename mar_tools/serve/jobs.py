@@ -44,13 +44,40 @@ class Reply:
 
 
 @dataclass
+class Stream:
+    """A streamed answer in progress: its first part, then the later ones as they come
+    (None ends the stream)."""
+
+    first: ReplyPart
+    rest: asyncio.Queue[ReplyPart | None] = field(default_factory=asyncio.Queue)
+
+
+@dataclass
 class Job:
-    """One request waiting for (or being handled by) a worker."""
+    """One request waiting for (or being handled by) a worker. Its future gets the whole
+    :class:`Reply`, or a :class:`Stream` as soon as the handler streams a first part."""
 
     request: Request
-    future: asyncio.Future[Reply]
+    future: asyncio.Future[Reply | Stream]
     received: float = field(default_factory=time.perf_counter)
     scheduled: float = 0.0
+    stream: Stream | None = None
+
+    def stream_part(self, part: ReplyPart) -> None:
+        """Deliver one streamed part (the first one resolves the future)."""
+        if self.stream is None:
+            self.stream = Stream(part)
+            if not self.future.done():
+                self.future.set_result(self.stream)
+        else:
+            self.stream.rest.put_nowait(part)
+
+    def end_stream(self, last: ReplyPart | None) -> None:
+        """Deliver the final part (if any) of a streamed answer and end it."""
+        assert self.stream is not None
+        if last is not None:
+            self.stream.rest.put_nowait(last)
+        self.stream.rest.put_nowait(None)
 
 
 class JobQueue:

@@ -24,6 +24,7 @@ from mar_tools.core.model_source import ModelSource, read_model
 from mar_tools.core.reporter import Reporter
 from mar_tools.env import EnvMode, EnvOptions, prepare_environment
 from mar_tools.run.process import COMPAT_DIR, worker_environment
+from mar_tools.run.runner import default_model_name
 from mar_tools.run.yaml_file import read_yaml
 from mar_tools.worker.messages import LoadRequest
 
@@ -65,15 +66,6 @@ class LoadOptions:
     cache_dir: Path | None = None
 
 
-def default_name(archive: Path) -> str:
-    """The name TorchServe gives a model whose manifest has none: the file's stem."""
-    name = archive.resolve().name if archive.is_dir() else archive.name
-    for suffix in (".tar.gz", ".tgz", ".mar", ".zip"):
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
 def prepare_model(
     archive: Path,
     name: str | None,
@@ -102,7 +94,7 @@ def prepare_model(
     env = worker_environment(base, interpreter.env, extracted.model_dir, handler)
     env["TS_DECODE_INPUT_REQUEST"] = "true" if options.decode_input_request else "false"
     metrics_path = (options.metrics_config or DEFAULT_METRICS_CONFIG).absolute()
-    model_name = model.name(default_name(archive), name)
+    model_name = model.name(default_model_name(archive), name)
     load = LoadRequest(
         model_name=model_name,
         model_dir=str(extracted.model_dir),
@@ -117,6 +109,7 @@ def prepare_model(
         metrics_document=read_yaml(metrics_path, "metrics config"),
         model_yaml_config=model.model_yaml_config,
         manifest=model.manifest.raw,
+        stream_live=True,
     )
     return PreparedModel(
         model, model_name, extracted.model_dir, archive, interpreter.python, env, load

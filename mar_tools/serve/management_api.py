@@ -27,13 +27,9 @@ from mar_tools.serve.tokens import TokenStore
 
 
 def _int(query: Any, key: str, default: int) -> int:
-    value = query.get(key)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        return default
+    """An integer query parameter; *default* when absent or not a number (as Netty's)."""
+    value = _optional(query, key)
+    return default if value is None else value
 
 
 class ManagementApi:

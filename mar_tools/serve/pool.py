@@ -31,7 +31,7 @@ from mar_tools.serve.errors import ApiError, internal
 from mar_tools.serve.gpus import GpuAssigner
 from mar_tools.serve.jobs import Job, JobQueue, Reply
 from mar_tools.serve.model_settings import ModelSettings
-from mar_tools.serve.replies import replies_from_message
+from mar_tools.serve.replies import part_of, replies_from_message
 from mar_tools.serve.worker_link import WorkerGone, WorkerLink
 from mar_tools.worker.messages import (
     BatchResponse,
@@ -41,6 +41,7 @@ from mar_tools.worker.messages import (
     LoadFailure,
     LoadRequest,
     Predict,
+    Streamed,
 )
 
 BACK_OFF = (0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597)
@@ -273,6 +274,16 @@ class WorkerPool:
                 link.process.kill()
 
         timer = loop.call_later(self.settings.response_timeout, expire)
+        by_id = {job.request.request_id: job for job in jobs}
+
+        def streamed(part: Streamed) -> None:
+            for frame in part.frames:
+                for entry in frame.entries:
+                    job = by_id.get(entry.request_id)
+                    if job is not None:
+                        job.stream_part(part_of(entry))
+
+        link.on_stream = streamed
         sent = time.perf_counter()
         try:
             answer = await link.exchange(message)
@@ -288,6 +299,7 @@ class WorkerPool:
             return
         finally:
             timer.cancel()
+            link.on_stream = None
         if not isinstance(answer, BatchResponse) or answer.batch_id != message.batch_id:
             self._events.warning(f"{self._name(slot)}: {_load_failure(answer)}")
             _fail(jobs, internal(503, WORKER_DIED))
@@ -297,6 +309,9 @@ class WorkerPool:
         answers = replies_from_message(answer)
         for job in jobs:
             result = answers.get(job.request.request_id)
+            if job.stream is not None:  # the final part ends what was streamed
+                job.end_stream(result.parts[-1] if isinstance(result, Reply) else None)
+                continue
             if job.future.done():
                 continue
             if isinstance(result, Reply):
@@ -309,7 +324,9 @@ class WorkerPool:
 
 def _fail(jobs: Sequence[Job], error: ApiError) -> None:
     for job in jobs:
-        if not job.future.done():
+        if job.stream is not None:
+            job.end_stream(None)  # its client has the head already: the stream just ends
+        elif not job.future.done():
             job.future.set_exception(error)
 
 

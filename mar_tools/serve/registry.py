@@ -26,7 +26,7 @@ from mar_tools.serve.errors import (
     version_not_found,
 )
 from mar_tools.serve.gpus import GpuAssigner
-from mar_tools.serve.jobs import Job, JobQueue, Reply
+from mar_tools.serve.jobs import Job, JobQueue, Reply, Stream
 from mar_tools.serve.loading import LoadOptions, PreparedModel, prepare_model
 from mar_tools.serve.model_settings import (
     ModelSettings,
@@ -93,10 +93,12 @@ class Registry:
             raise version_not_found(name, str(version))
         return found
 
-    def submit(self, name: str, version: str | None, request: Request) -> asyncio.Future[Reply]:
+    def submit(
+        self, name: str, version: str | None, request: Request
+    ) -> asyncio.Future[Reply | Stream]:
         """Queue *request* for the model; its future gets the reply or an :class:`ApiError`."""
         model = self.get(name, version)
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Reply | Stream] = asyncio.get_running_loop().create_future()
         if not model.pool.slots or not model.queue.offer(Job(request, future)):
             raise no_worker(name, version)
         return future

@@ -31,6 +31,11 @@ def replies_from_message(answer: BatchResponse) -> dict[str, Reply | ApiError]:
     return answers
 
 
+def part_of(entry: FrameEntry) -> ReplyPart:
+    """One frame entry as a reply part."""
+    return _part(entry)
+
+
 def _part(entry: FrameEntry) -> ReplyPart:
     return ReplyPart(
         status=entry.status,

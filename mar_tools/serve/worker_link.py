@@ -22,12 +22,13 @@ import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from mar_tools.run.process import COMPAT_DIR, ENTRY_SCRIPT
+from mar_tools.run.process import spawn_worker
 from mar_tools.worker.messages import (
     FromWorker,
     LoadRequest,
     MessageError,
     Predict,
+    Streamed,
     ToWorker,
     decode,
 )
@@ -58,6 +59,8 @@ class WorkerLink:
         self._writer = writer
         self._output_task = output_task
         self._waiter: asyncio.Future[FromWorker] | None = None
+        #: Receives the :class:`Streamed` messages of the batch in flight.
+        self.on_stream: Callable[[Streamed], None] | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self.dead = asyncio.Event()
         self.reason = ""
@@ -77,31 +80,14 @@ class WorkerLink:
     ) -> WorkerLink:
         """Start a worker for the model in *model_dir* with interpreter *python*."""
         loop = asyncio.get_running_loop()
-        worker_in, parent_out = os.pipe()
-        parent_in, worker_out = os.pipe()
         output_read, output_write = os.pipe()
         try:
-            process = subprocess.Popen(
-                [
-                    str(python),
-                    str(ENTRY_SCRIPT),
-                    *("--in-fd", str(worker_in), "--out-fd", str(worker_out)),
-                    *("--compat-dir", str(COMPAT_DIR)),
-                ],
-                cwd=model_dir,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=output_write,
-                stderr=output_write,
-                pass_fds=(worker_in, worker_out),
-                start_new_session=True,
-            )
+            process, parent_out, parent_in = spawn_worker(python, env, model_dir, output_write)
         except BaseException:
-            for fd in (worker_in, parent_out, parent_in, worker_out, output_read, output_write):
-                os.close(fd)
+            os.close(output_read)
             raise
-        for fd in (worker_in, worker_out, output_write):
-            os.close(fd)
+        finally:
+            os.close(output_write)
         reader = asyncio.StreamReader(limit=1 << 20)
         await loop.connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(parent_in, "rb", 0)
@@ -144,6 +130,10 @@ class WorkerLink:
         try:
             while True:
                 message = await _read_message(reader)
+                if isinstance(message, Streamed):
+                    if self.on_stream is not None:
+                        self.on_stream(message)
+                    continue
                 waiter = self._waiter
                 if waiter is not None and not waiter.done():
                     waiter.set_result(message)

@@ -1,8 +1,9 @@
 """Small torch-free models for the server tests: workers start in a fraction of a second.
 
 ``echo`` answers each request with what it received and the batch size; a body that is a
-command exercises one server path instead: ``sleep:S`` (answer after S seconds), ``exit``
-(the worker dies mid-batch), ``hang`` (never answers), ``stream`` (three streamed parts).
+command exercises one server path instead: ``sleep:S`` (answer after S seconds),
+``exit`` (the worker dies mid-batch), ``hang`` (never answers), ``stream[:S]`` (three
+streamed parts, S seconds apart).
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ def handle(data, context):
             time.sleep(3600)
         if isinstance(value, str) and value.startswith("sleep:"):
             time.sleep(float(value.split(":", 1)[1]))
-        if value == "stream":
+        if isinstance(value, str) and value.startswith("stream"):
             from ts.handler_utils.utils import send_intermediate_predict_response
+            pause = float(value.split(":", 1)[1]) if ":" in value else 0.0
             for part in ("one ", "two "):
                 send_intermediate_predict_response(
                     [part] * len(data), context.request_ids, "Intermediate", 200, context
                 )
+                time.sleep(pause)
             out.append("three")
             continue
         if not isinstance(value, (str, int, float, list, dict)):

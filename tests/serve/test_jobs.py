@@ -6,12 +6,12 @@ import asyncio
 import time
 
 from mar_tools.serve.gpus import GpuAssigner
-from mar_tools.serve.jobs import Job, JobQueue, Reply
+from mar_tools.serve.jobs import Job, JobQueue, Reply, Stream
 from mar_tools.worker.messages import Request
 
 
 def _job(loop: asyncio.AbstractEventLoop, name: str) -> Job:
-    future: asyncio.Future[Reply] = loop.create_future()
+    future: asyncio.Future[Reply | Stream] = loop.create_future()
     return Job(Request(name, (), ()), future)
 
 

@@ -8,6 +8,7 @@ SIGTERM lets the request in flight finish and exits 0.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -210,6 +211,28 @@ def test_streamed_response_is_sent_chunked(start_server: StartServer) -> None:
     assert answer.status == 200
     assert answer.body == b"one two three"
     assert answer.headers.get("transfer-encoding") == "chunked"
+
+
+def test_streamed_parts_reach_the_client_as_they_are_made(start_server: StartServer) -> None:
+    """The first chunk arrives while the handler is still working on the next ones."""
+    server = start_server(args=["--models", "echo=echo"])
+    _wait_ready(server, "echo", 1)
+    connection = http.client.HTTPConnection("127.0.0.1", server.ports["inference"], timeout=30)
+    try:
+        started = time.monotonic()
+        connection.request("POST", "/predictions/echo", body=b"stream:1.0")
+        response = connection.getresponse()
+        first = response.read1(100)
+        first_at = time.monotonic() - started
+        rest = response.read()
+        total = time.monotonic() - started
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert response.getheader("ts_stream_next") == "true"
+    assert first == b"one "
+    assert first + rest == b"one two three"
+    assert first_at < total - 1.0, (first_at, total)
 
 
 def test_json_log_format(start_server: StartServer) -> None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from tests.support.http_client import HttpResponse, InferenceRequest, exchange, send_together
+from tests.support.http_client import HttpResponse, exchange
 from tests.support.process_group import ProcessGroup
+from tests.support.server_api import ServerApi
 from tests.support.torchserve import free_ports
 
 MAR = Path(sys.executable).with_name("mar")
@@ -28,7 +28,7 @@ class MarServeError(RuntimeError):
     """``mar serve`` exited or did not answer while starting."""
 
 
-class MarServe:
+class MarServe(ServerApi):
     """A running ``mar serve``; a context manager that stops it (SIGTERM, then SIGKILL)."""
 
     def __init__(
@@ -116,49 +116,8 @@ class MarServe:
             time.sleep(0.1)
         raise MarServeError(f"mar serve did not answer within {timeout:.0f} s:\n{self.logs()}")
 
-    def register(
-        self,
-        url: str,
-        *,
-        model_name: str | None = None,
-        batch_size: int = 1,
-        max_batch_delay: int = 100,
-        initial_workers: int = 1,
-        synchronous: bool = True,
-        timeout: float = 300.0,
-    ) -> HttpResponse:
-        """POST /models (query parameters, as :meth:`TorchServe.register`)."""
-        query = {
-            "url": url,
-            "batch_size": str(batch_size),
-            "max_batch_delay": str(max_batch_delay),
-            "initial_workers": str(initial_workers),
-            "synchronous": "true" if synchronous else "false",
-        }
-        if model_name is not None:
-            query["model_name"] = model_name
-        return self.management("POST", "/models?" + urllib.parse.urlencode(query), timeout=timeout)
-
-    def unregister(self, name: str, timeout: float = 120.0) -> HttpResponse:
-        return self.management("DELETE", f"/models/{urllib.parse.quote(name)}", timeout=timeout)
-
-    def management(self, method: str, path: str, *, timeout: float = 60.0) -> HttpResponse:
-        return exchange(
-            self.ports["management"], method, path, headers=self.headers, timeout=timeout
-        )
-
     def inference(self, method: str, path: str, **kwargs: object) -> HttpResponse:
         return exchange(self.ports["inference"], method, path, **kwargs)  # type: ignore[arg-type]
-
-    def predict(
-        self, model: str, request: InferenceRequest, *, timeout: float = 120.0
-    ) -> HttpResponse:
-        return send_together(self.ports["inference"], model, [request], timeout=timeout)[0]
-
-    def predict_together(
-        self, model: str, requests: list[InferenceRequest], *, timeout: float = 120.0
-    ) -> list[HttpResponse]:
-        return send_together(self.ports["inference"], model, requests, timeout=timeout)
 
     def logs(self, lines: int = 80) -> str:
         path = self.home / "serve.log"

@@ -21,13 +21,13 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from tests.support.http_client import HttpResponse, InferenceRequest, exchange, send_together
+from tests.support.http_client import exchange
 from tests.support.process_group import ProcessGroup
+from tests.support.server_api import ServerApi
 
 #: TorchServe 0.12's frontend is compiled for Java 17 (class file version 61).
 JAVA_MAJOR = 17
@@ -91,7 +91,7 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-class TorchServe:
+class TorchServe(ServerApi):
     """A running TorchServe; a context manager that stops it on exit."""
 
     def __init__(
@@ -159,50 +159,6 @@ class TorchServe:
     def pid(self) -> int:
         """PID of the ``torchserve`` launcher, leader of the process group."""
         return self._group.pid
-
-    def register(
-        self,
-        url: str,
-        *,
-        model_name: str | None = None,
-        batch_size: int = 1,
-        max_batch_delay: int = 100,
-        initial_workers: int = 1,
-        synchronous: bool = True,
-        timeout: float = 300.0,
-    ) -> HttpResponse:
-        """POST /models: register *url* (a name in the model store); returns the response."""
-        query = {
-            "url": url,
-            "batch_size": str(batch_size),
-            "max_batch_delay": str(max_batch_delay),
-            "initial_workers": str(initial_workers),
-            "synchronous": "true" if synchronous else "false",
-        }
-        if model_name is not None:
-            query["model_name"] = model_name
-        path = "/models?" + urllib.parse.urlencode(query)
-        return self.management("POST", path, timeout=timeout)
-
-    def unregister(self, name: str, timeout: float = 120.0) -> HttpResponse:
-        """DELETE /models/{name}: stop its workers and forget it."""
-        return self.management("DELETE", f"/models/{urllib.parse.quote(name)}", timeout=timeout)
-
-    def management(self, method: str, path: str, *, timeout: float = 60.0) -> HttpResponse:
-        """Any request to the management API."""
-        return exchange(self.ports["management"], method, path, timeout=timeout)
-
-    def predict(
-        self, model: str, request: InferenceRequest, *, timeout: float = 120.0
-    ) -> HttpResponse:
-        """POST /predictions/{model} (or /explanations/{model} when ``request.explain``)."""
-        return send_together(self.ports["inference"], model, [request], timeout=timeout)[0]
-
-    def predict_together(
-        self, model: str, requests: list[InferenceRequest], *, timeout: float = 120.0
-    ) -> list[HttpResponse]:
-        """Send *requests* at the same moment (so that TorchServe can batch them)."""
-        return send_together(self.ports["inference"], model, requests, timeout=timeout)
 
     def logs(self, lines: int = 80) -> str:
         """The last *lines* of the launcher, frontend and worker logs, for failure messages."""
