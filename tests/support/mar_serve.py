@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 from tests.support.http_client import HttpResponse, exchange
 from tests.support.process_group import ProcessGroup
@@ -31,14 +30,8 @@ class MarServeError(RuntimeError):
 class MarServe(ServerApi):
     """A running ``mar serve``; a context manager that stops it (SIGTERM, then SIGKILL)."""
 
-    def __init__(
-        self, group: ProcessGroup, home: Path, model_store: Path, ports: Mapping[str, int]
-    ) -> None:
-        self._group = group
-        self.home = home
-        self.model_store = model_store
-        self.ports = dict(ports)
-        self.headers: dict[str, str] = {}
+    #: mar serve drains the requests in flight before it exits.
+    STOP_GRACE = 15.0
 
     @classmethod
     def start(
@@ -92,10 +85,6 @@ class MarServe(ServerApi):
                 raise
         return server
 
-    @property
-    def pid(self) -> int:
-        return self._group.pid
-
     def exit_code(self) -> int | None:
         return self._group.exit_code()
 
@@ -125,18 +114,3 @@ class MarServe(ServerApi):
             return ""
         tail = path.read_text(errors="replace").splitlines()[-lines:]
         return f"--- {path} ---\n" + "\n".join(tail)
-
-    def stop(self) -> None:
-        """SIGTERM the group (mar serve drains), SIGKILL what is left (bounded; idempotent)."""
-        self._group.stop(grace=15.0)
-
-    def __enter__(self) -> MarServe:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -6,15 +6,52 @@ token)."""
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
 
 from tests.support.http_client import HttpResponse, InferenceRequest, exchange, send_together
+from tests.support.process_group import ProcessGroup
+
+S = TypeVar("S", bound="ServerApi")
 
 
 class ServerApi:
-    """Registration, management and prediction calls (see the module docstring)."""
+    """A running server in its own process group: registration, management and prediction
+    calls (see the module docstring); a context manager that stops it on exit."""
 
-    ports: dict[str, int]
-    headers: dict[str, str] = {}  # noqa: RUF012 - read-only default, set per instance
+    #: Seconds between SIGTERM and SIGKILL when the server is stopped.
+    STOP_GRACE = 3.0
+
+    def __init__(
+        self, group: ProcessGroup, home: Path, model_store: Path, ports: Mapping[str, int]
+    ) -> None:
+        self._group = group
+        self.home = home
+        self.model_store = model_store
+        self.ports = dict(ports)
+        self.headers: dict[str, str] = {}
+
+    @property
+    def pid(self) -> int:
+        """PID of the server's launcher, leader of the process group."""
+        return self._group.pid
+
+    def stop(self) -> None:
+        """Stop the server and everything it started (bounded; idempotent)."""
+        self._group.stop(grace=self.STOP_GRACE)
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def register(
         self,

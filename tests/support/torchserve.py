@@ -23,7 +23,6 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 from tests.support.http_client import exchange
 from tests.support.process_group import ProcessGroup
@@ -94,14 +93,6 @@ def free_ports(count: int) -> list[int]:
 class TorchServe(ServerApi):
     """A running TorchServe; a context manager that stops it on exit."""
 
-    def __init__(
-        self, group: ProcessGroup, home: Path, model_store: Path, ports: Mapping[str, int]
-    ) -> None:
-        self._group = group
-        self.home = home
-        self.model_store = model_store
-        self.ports = dict(ports)
-
     @classmethod
     def start(
         cls,
@@ -155,11 +146,6 @@ class TorchServe(ServerApi):
                     raise
         raise AssertionError("unreachable")
 
-    @property
-    def pid(self) -> int:
-        """PID of the ``torchserve`` launcher, leader of the process group."""
-        return self._group.pid
-
     def logs(self, lines: int = 80) -> str:
         """The last *lines* of the launcher, frontend and worker logs, for failure messages."""
         parts = []
@@ -169,21 +155,6 @@ class TorchServe(ServerApi):
                 tail = path.read_text(errors="replace").splitlines()[-lines:]
                 parts.append(f"--- {path} ---\n" + "\n".join(tail))
         return "\n".join(parts)
-
-    def stop(self) -> None:
-        """Stop the launcher, the JVM and every worker (bounded; idempotent)."""
-        self._group.stop()
-
-    def __enter__(self) -> TorchServe:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
