@@ -297,6 +297,11 @@ class WorkerPool:
             self._events.warning(f"{self._name(slot)}: worker died ({why}).")
             _fail(jobs, internal(503, WORKER_DIED))
             return
+        except asyncio.CancelledError:
+            # The worker is being stopped (scale down, unregister, shutdown) mid-batch: its
+            # clients get an answer instead of waiting forever.
+            _fail(jobs, internal(503, WORKER_DIED))
+            raise
         finally:
             timer.cancel()
             link.on_stream = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -139,3 +140,22 @@ def test_archive_arguments_are_served(start_server: StartServer, store: Path) ->
     assert answer.json()["echo"] == "hi"
     described = server.management("GET", "/models/echo").json()[0]
     assert described["loadedAtStartup"] is True
+
+
+def test_unregister_answers_the_request_in_flight(start_server: StartServer) -> None:
+    server = start_server(args=["--models", "echo=echo"])
+    deadline = time.monotonic() + 60
+    while server.inference("POST", "/predictions/echo", body=b"ok").status != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    answers: list[int] = []
+    thread = threading.Thread(
+        target=lambda: answers.append(
+            server.inference("POST", "/predictions/echo", body=b"sleep:30", timeout=60).status
+        )
+    )
+    thread.start()
+    time.sleep(0.5)
+    assert server.management("DELETE", "/models/echo").status == 200
+    thread.join(20)
+    assert answers == [503]
