@@ -41,6 +41,7 @@ AREAS: tuple[tuple[str, str, str], ...] = (
         "Launch to first prediction: mar run vs TorchServe 0.12",
         "benchmarks.torchserve",
     ),
+    ("serve", "Serving: mar serve vs TorchServe 0.12", "benchmarks.serve"),
 )
 QUICK_SCALE = 1 / 64
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
