@@ -309,3 +309,20 @@ def test_joblib_inline_arrays_are_unscannable_not_a_malformed_pickle() -> None:
     data = b"\x80\x04" + wrapper + b"\x10" + b"\x00" * 15 + b"\x0b\x0c\x0d" * 20 + b"."
     found = scan_member("model.joblib", io.BytesIO(data), seekable=True)
     assert [f.code for f in found] == ["pickle.unlisted-global", "pickle.unscannable"]
+
+
+def test_a_pickle_that_grows_the_memo_or_stack_without_bound_is_refused() -> None:
+    """The simulated unpickler has bounds, so a small hostile pickle cannot make the scan
+    allocate without end; a pickle past them is not scanned, it is refused."""
+    from mar_tools.validate.pickle import machine
+
+    memo_bomb = b"\x80\x04N" + b"\x94" * (machine.MAX_MEMO + 1) + b"."
+    scan = scan_pickles(io.BytesIO(memo_bomb))
+    assert scan.error is not None and "memo entries" in scan.error
+
+    stack_bomb = b"\x80\x04" + b"N" * (machine.MAX_STACK + 2) + b"."
+    scan = scan_pickles(io.BytesIO(stack_bomb))
+    assert scan.error is not None and "stack grows beyond" in scan.error
+
+    # Well inside the bounds, the same shapes are ordinary pickles.
+    assert scan_pickles(io.BytesIO(b"\x80\x04N" + b"\x94" * 1000 + b".")).error is None

@@ -27,6 +27,11 @@ _BYTES_OPS: Final = frozenset({"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEA
 _INT_OPS: Final = frozenset({"BININT", "BININT1", "BININT2"})
 _LONG_OPS: Final = frozenset({"LONG", "LONG1", "LONG4"})
 _PUT_OPS: Final = frozenset({"PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"})
+#: Bounds on the simulated unpickler, so that a hostile pickle cannot make the scan use
+#: memory out of proportion to what real checkpoints need (a whole pickled model has a few
+#: hundred thousand memo entries at most; its stack stays shallow).
+MAX_MEMO: Final = 2_000_000
+MAX_STACK: Final = 2_000_000
 _GET_OPS: Final = frozenset({"GET", "BINGET", "LONG_BINGET"})
 _CALL_OPS: Final = frozenset({"REDUCE", "NEWOBJ", "NEWOBJ_EX"})
 _CHANGE_OPS: Final = frozenset({"APPEND", "SETITEM", "APPENDS", "SETITEMS", "ADDITEMS"})
@@ -132,9 +137,13 @@ def run_pickle(reader: Reader, observer: Observer, seen: set[int]) -> object:
         # The offset of the opcode, for messages: read before its argument when it has one.
         start = reader.offset - 1 if name in _LOCATED else 0
         arg = argument(op.arg) if op.arg else None
+        if len(stack) > MAX_STACK:
+            raise Malformed(f"the stack grows beyond {MAX_STACK:,} items (refused, not scanned)")
         if name in _PUT_OPS:
             if not stack or stack[-1] is _MARK:
                 raise Malformed(f"{name} on an empty stack")
+            if len(memo) >= MAX_MEMO:
+                raise Malformed(f"more than {MAX_MEMO:,} memo entries (refused, not scanned)")
             memo[len(memo) if name == "MEMOIZE" else _key(arg)] = stack[-1]
         elif name in _GET_OPS:
             key = _key(arg)
