@@ -122,6 +122,9 @@ def command(
     """Check .mar, .tar.gz and model-directory archives for TorchServe 0.12.
 
     Exit status: 0 when every PATH is valid, 1 when one is not, 2 on a usage error.
+
+    \b
+    Docs: https://github.com/mar-tools/mar-tools/blob/main/docs/validate.md
     """
     from mar_tools.validate import CATALOG, Limits, ValidateOptions, validate_paths
 
