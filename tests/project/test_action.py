@@ -91,6 +91,12 @@ def test_the_upload_step_sends_the_validate_steps_sarif_even_after_a_failure() -
     }
 
 
+def assignments(file: Path) -> dict[str, str]:
+    """The ``name=value`` lines a step appended to a $GITHUB_OUTPUT or $GITHUB_ENV file."""
+    pairs = (line.partition("=") for line in file.read_text().splitlines())
+    return {name: value for name, _, value in pairs}
+
+
 class Runner:
     """Runs the action's bash steps the way the GitHub runner does, in *workspace*."""
 
@@ -147,10 +153,8 @@ class Runner:
             check=False,
             timeout=600,
         )
-        self.outputs[step_id] = dict(
-            line.split("=", 1) for line in files["output"].read_text().splitlines()
-        )
-        self.env.update(line.split("=", 1) for line in files["env"].read_text().splitlines())
+        self.outputs[step_id] = assignments(files["output"])
+        self.env.update(assignments(files["env"]))
         return done
 
 
@@ -168,8 +172,8 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
     os.chdir(workspace / "src")
     try:
         for name, fmt in (("other", "default"), ("broken", "no-archive")):
-            done = run_cli(["--model-name", name, "--handler", "handler.py", "-v", "1"]
-                           + ["--export-path", "../prebuilt", "--archive-format", fmt])  # fmt: skip
+            flags = ["--model-name", name, "--handler", "handler.py", "-v", "1"]
+            done = run_cli([*flags, "--export-path", "../prebuilt", "--archive-format", fmt])
             assert done.code == 0, done.stderr
     finally:
         os.chdir(cwd)
@@ -244,7 +248,8 @@ def test_an_invalid_archive_is_reported_then_fails_the_action(runner: Runner) ->
     }
     assert checked.stdout == (
         f"::error file={broken}/handler.py,line=1,col=26,title=handler.syntax-error::"
-        "expected ':'. Fix the syntax error at the given line.\n"
+        "expected ':'.%0Ahint: Fix the syntax error at the given line.\n"
+        "1 archive checked: 0 valid, 1 invalid (1 error).\n"
     )
     sarif = json.loads((runner.workspace / "mar-validate.sarif").read_text())
     (result,) = sarif["runs"][0]["results"]
