@@ -5,12 +5,32 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_process(
+    argv: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run *argv* in *cwd* with text output captured; never raises for its exit code.
+
+    *cwd* is explicit: from the checkout, ``python -c`` would import our packages from it
+    instead of the installed ones.
+    """
+    return subprocess.run(
+        [str(arg) for arg in argv],
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
 
 
 @dataclass(frozen=True)
@@ -29,11 +49,8 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Distributions:
     pytest.importorskip("build", reason="the dev group's `build` is not installed")
     pytest.importorskip("hatchling", reason="the dev group's `hatchling` is not installed")
     out = tmp_path_factory.mktemp("dist")
-    done = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
-        capture_output=True,
-        text=True,
-        check=False,
+    done = run_process(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", out, ROOT], cwd=out
     )
     assert done.returncode == 0, done.stdout + done.stderr
     (sdist,) = out.glob("*.tar.gz")

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tests.archiver.outputs import entries, run_cli, write
-from tests.project.conftest import ROOT
+from tests.project.conftest import ROOT, run_process
 
 ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text())
 STEPS: dict[str, dict[str, Any]] = {step["id"]: step for step in ACTION["runs"]["steps"]}
@@ -144,15 +144,7 @@ class Runner:
         )
         env.update({name: self.substitute(value) for name, value in step.get("env", {}).items()})
         cwd = self.workspace / self.substitute(step.get("working-directory", "."))
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
+        done = run_process(["bash", "--noprofile", "--norc", "-eo", "pipefail", script], cwd, env)
         self.outputs[step_id] = assignments(files["output"])
         self.env.update(assignments(files["env"]))
         return done

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mar_tools import __version__
-from tests.project.conftest import ROOT, Distributions
+from tests.project.conftest import ROOT, Distributions, run_process
 
 #: What the sdist must hold besides the packages: the suite, its data and the docs site.
 SDIST_ROOTS = (
@@ -141,38 +141,14 @@ def test_the_fast_suite_passes_from_the_unpacked_sdist(
     env.update(MAR_CACHE_DIR=str(tmp_path / "cache"), PYTHONDONTWRITEBYTECODE="1")
     # `python -m pytest` puts the current directory first on sys.path: the sdist's packages
     # and tests, not the checkout's (checked, not assumed).
-    where = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import mar_tools, tests, torch_model_archiver as t; "
-            "print(mar_tools.__file__, tests.__file__, t.__file__, sep='\\n')",
-        ],
-        cwd=source,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    imports = "import mar_tools, tests, torch_model_archiver as t; "
+    imports += "print(mar_tools.__file__, tests.__file__, t.__file__, sep='\\n')"
+    where = run_process([sys.executable, "-c", imports], source, env)
+    assert where.returncode == 0, where.stderr
     assert all(Path(line).is_relative_to(source) for line in where.stdout.split()), where.stdout
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-m",
-            "not compat and not slow and not gpu",
-            *SDIST_SUITE,
-        ],
-        cwd=source,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
+    selection = ["-m", "not compat and not slow and not gpu", *SDIST_SUITE]
+    done = run_process(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection], source, env
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert " passed" in done.stdout and " failed" not in done.stdout

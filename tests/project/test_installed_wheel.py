@@ -13,13 +13,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from mar_tools import __version__
 from tests.project.conftest import ROOT, Distributions
+from tests.project.conftest import run_process as run
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +35,6 @@ def handle(data, context):
         return None
     return [str(int(torch.tensor([1, 2, 3]).sum())) for _ in data]
 """
-
-
-def run(argv: Sequence[str | Path], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run *argv* in *cwd*: never the checkout, from which ``python -c`` would import our
-    packages instead of the installed ones."""
-    return subprocess.run(
-        [str(arg) for arg in argv], cwd=cwd, capture_output=True, text=True, check=False
-    )
 
 
 def share_environment(farm: Path, venv: Path, leave_out: tuple[str, ...]) -> None:

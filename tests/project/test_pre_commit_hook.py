@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.archiver.outputs import run_cli, write
-from tests.project.conftest import ROOT
+from tests.project.conftest import ROOT, run_process
 
 pytestmark = pytest.mark.slow
 
@@ -60,14 +60,8 @@ def try_repo(repo: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProc
         GIT_COMMITTER_NAME="t",
         GIT_COMMITTER_EMAIL="t@example.invalid",
     )
-    return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "mar-validate", *args],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
+    return run_process(
+        [sys.executable, "-m", "pre_commit", "try-repo", ROOT, "mar-validate", *args], repo, env
     )
 
 
