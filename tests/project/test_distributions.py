@@ -36,15 +36,12 @@ SDIST_ROOTS = (
     "LICENSE",
     "pyproject.toml",
 )
-#: The suite's fast part, run from the sdist: the files that need examples/, docs/ and
-#: schemas/ beside the code, plus the archiver's and the core's unit tests.
+#: The suite's fast part, run from the sdist: the tests that need examples/, docs/ and
+#: schemas/ beside the code, and the archiver's command line.
 SDIST_SUITE = (
     "tests/archiver/test_examples.py",
     "tests/archiver/test_cli.py",
-    "tests/archiver/test_abbreviation.py",
     "tests/validate/test_docs.py",
-    "tests/core/test_manifest.py",
-    "tests/core/test_archive.py",
 )
 
 
