@@ -43,7 +43,14 @@ HELPS = dict(helps())
 
 
 def test_every_command_is_covered() -> None:
-    assert {"torch-model-archiver", "mar", "mar validate", "mar run", "mar env"} <= set(HELPS)
+    assert {
+        "torch-model-archiver",
+        "mar",
+        "mar validate",
+        "mar run",
+        "mar env",
+        "mar serve",
+    } <= set(HELPS)
 
 
 @pytest.mark.parametrize("command_line", sorted(HELPS))
@@ -56,7 +63,7 @@ def test_help_links_are_absolute_and_lead_somewhere(command_line: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "command_line", ["torch-model-archiver", "mar validate", "mar run", "mar env"]
+    "command_line", ["torch-model-archiver", "mar validate", "mar run", "mar env", "mar serve"]
 )
 def test_each_command_points_at_its_page(command_line: str) -> None:
     assert re.search(
