@@ -27,7 +27,10 @@ def helps() -> Iterator[tuple[str, str]]:
     def walk(
         command: click.Command, path: list[str], parent: click.Context | None
     ) -> Iterator[tuple[str, str]]:
-        ctx = click.Context(command, info_name=path[-1], parent=parent, max_content_width=100)
+        # As make_context builds it: with the command's context settings. (A context without
+        # them would make click cache a help option without -h on the shared command.)
+        settings = {"max_content_width": 100, **command.context_settings}
+        ctx = command.context_class(command, info_name=path[-1], parent=parent, **settings)
         yield " ".join(path), command.get_help(ctx)
         if isinstance(command, click.Group):
             for name in command.list_commands(ctx):
