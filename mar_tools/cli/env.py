@@ -26,7 +26,11 @@ _archive = click.argument("archive", type=click.Path(path_type=Path))
 @click.group("env")
 def command() -> None:
     """Per-model virtualenvs: the cached environments that mar run builds from an archive's
-    requirements file (see docs/environments.md)."""
+    requirements file.
+
+    \b
+    Docs: https://github.com/mar-tools/mar-tools/blob/main/docs/environments.md
+    """
 
 
 @command.command("list")

@@ -111,7 +111,10 @@ def command(**params: Any) -> int:
     With one input, stdout is exactly the body TorchServe would send; with several, a JSON
     array with one element per input. Exit codes: 0 success, 1 a request failed, 2 usage,
     3 archive, 4 load failed, 5 environment, 6 device unavailable, 7 worker died,
-    130 interrupted, 143/129 terminated (SIGTERM/SIGHUP). See docs/run.md.
+    130 interrupted, 143/129 terminated (SIGTERM/SIGHUP).
+
+    \b
+    Docs: https://github.com/mar-tools/mar-tools/blob/main/docs/run.md
     """
     if params["output"] is not None:
         check_output(params["output"])

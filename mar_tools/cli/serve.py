@@ -75,7 +75,10 @@ def command(**params: Any) -> int:
 
     ARCHIVES (.mar, .tar.gz or model directories) are served under their own names, in
     addition to --models. Stop with Ctrl-C or SIGTERM: requests in flight are answered, the
-    workers stopped, and the exit status is 0. See docs/serve.md.
+    workers stopped, and the exit status is 0.
+
+    \b
+    Docs: https://github.com/mar-tools/mar-tools/blob/main/docs/serve.md
     """
     from mar_tools.serve.config import ServerConfig, StartFlags
     from mar_tools.serve.server import ServeOptions, Server

@@ -103,6 +103,13 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     show_default=True,
     help="Most entries allowed.",
 )
+@click.option(
+    "--changed-files",
+    is_flag=True,
+    help="PATHS are changed files (as pre-commit passes them): check each .mar/.tar.gz, and "
+    "the model directory (holding MAR-INF/MANIFEST.json) that contains each file; skip "
+    "the rest.",
+)
 @click.option("--list-checks", is_flag=True, help="List every check code and exit.")
 @click.option("--debug", "_debug", is_flag=True, hidden=True, help="Show Python tracebacks.")
 def command(
@@ -116,12 +123,16 @@ def command(
     max_size: int,
     max_ratio: float,
     max_entries: int,
+    changed_files: bool,
     list_checks: bool,
     _debug: bool,
 ) -> None:
     """Check .mar, .tar.gz and model-directory archives for TorchServe 0.12.
 
     Exit status: 0 when every PATH is valid, 1 when one is not, 2 on a usage error.
+
+    \b
+    Docs: https://github.com/mar-tools/mar-tools/blob/main/docs/validate.md
     """
     from mar_tools.validate import CATALOG, Limits, ValidateOptions, validate_paths
 
@@ -129,7 +140,11 @@ def command(
         for info in CATALOG:
             click.echo(f"{info.code:32} {info.severity.value:8} {info.title}")
         return
-    if not paths:
+    if changed_files:
+        from mar_tools.validate.changed import archives_of_changed
+
+        paths = tuple(archives_of_changed(paths))
+    elif not paths:
         raise click.UsageError("give at least one PATH (a .mar, a .tar.gz or a directory).")
     if output is not None:
         check_output(output)

@@ -11,18 +11,42 @@ from typing import Any
 import click
 
 from mar_tools.core.manifest import RUNTIMES
+from torch_model_archiver.cli.abbreviation import AmbiguousOption, OptionNames, expand_abbreviations
 
 PROG = "torch-model-archiver"
 #: The values of ``spec.ArchiveFormat`` (in upstream's order) and ``spec.ExtraFilesLayout``,
 #: spelled here so that ``--help`` does not import the library (a test keeps them equal).
 FORMATS = ("tgz", "no-archive", "zip-store", "default")
 LAYOUTS = ("flat", "relative")
+#: Upstream 0.12 parser's long options, in its order: their unique prefixes resolve as argparse
+#: resolves them, before ours are considered (see ``abbreviation``; a test compares this list
+#: with the real parser's).
+UPSTREAM_LONG_OPTIONS = (
+    "--help",
+    "--model-name",
+    "--serialized-file",
+    "--model-file",
+    "--handler",
+    "--extra-files",
+    "--runtime",
+    "--export-path",
+    "--archive-format",
+    "--force",
+    "--version",
+    "--requirements-file",
+    "--config-file",
+)
 
 
 class ArchiverCommand(click.Command):
-    """Reports every missing required option at once (as upstream's argparse did)."""
+    """Accepts unique prefixes of long options and reports every missing required option at
+    once (as upstream's argparse did)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            args = expand_abbreviations(args, self.option_names(ctx))
+        except AmbiguousOption as exc:
+            raise click.UsageError(str(exc), ctx=ctx) from None
         try:
             return super().parse_args(ctx, list(args))
         except click.MissingParameter:
@@ -30,6 +54,17 @@ class ArchiverCommand(click.Command):
             if len(missing) < 2:
                 raise
             raise click.UsageError(f"Missing options: {', '.join(missing)}.", ctx=ctx) from None
+
+    def option_names(self, ctx: click.Context) -> OptionNames:
+        """Every option of the command, upstream's long ones first (for abbreviations)."""
+        return OptionNames.from_options(
+            UPSTREAM_LONG_OPTIONS,
+            (
+                ([*param.opts, *param.secondary_opts], not param.is_flag)
+                for param in self.get_params(ctx)
+                if isinstance(param, click.Option)
+            ),
+        )
 
 
 def _missing_required(command: click.Command, ctx: click.Context, args: Sequence[str]) -> list[str]:
@@ -47,7 +82,7 @@ def _missing_required(command: click.Command, ctx: click.Context, args: Sequence
     cls=ArchiverCommand,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Exit codes: 0 ok, 1 bad input, 2 usage error, 3 output not writable, "
-    "130 interrupted. See docs/archiver.md.",
+    "130 interrupted.\n\n\b\nDocs: https://github.com/mar-tools/mar-tools/blob/main/docs/archiver.md",
 )
 @click.option(
     "--model-name",
