@@ -39,6 +39,7 @@ from benchmarks.harness import (
     run_once,
 )
 from mar_tools.core.cache import cache_subdir
+from mar_tools.core.extraction import cache_root
 
 PYTHON = Path(sys.executable)
 MAR = PYTHON.with_name("mar")
@@ -216,7 +217,7 @@ def run(scale: float = 1.0, repeats: int = 5) -> list[Comparison]:
         )
 
         def clear_big() -> None:
-            extracted = cache_subdir("extracted", cache)
+            extracted = cache_root(cache_subdir("extracted", cache))
             for entry in extracted.glob("sha256-*"):
                 if (entry / "weights.bin").exists():
                     shutil.rmtree(entry)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from mar_tools.cli.env_options import cache_dir_option, env_options_from, environment_options
+from mar_tools.cli.limit_options import limit_options, limits_from
 from mar_tools.core.cache import cache_subdir
 from mar_tools.core.errors import ExitCode
 from mar_tools.core.sizes import human_size
@@ -71,14 +72,21 @@ def list_command(cache_dir: Path | None, as_json: bool) -> None:
     help="As for mar run: venv = the environment even without requirements.",
 )
 @cache_dir_option
+@limit_options
 @click.pass_context
-def path_command(ctx: click.Context, archive: Path, env_mode: str, cache_dir: Path | None) -> None:
+def path_command(
+    ctx: click.Context, /, archive: Path, env_mode: str, cache_dir: Path | None, **limits: Any
+) -> None:
     """Print the directory of ARCHIVE's environment.
 
     Exits 1 when the environment is not built yet (the path is still printed) or when the
     archive needs none.
     """
-    options = EnvOptions(mode="venv" if env_mode == "venv" else "auto", cache_dir=cache_dir)
+    options = EnvOptions(
+        mode="venv" if env_mode == "venv" else "auto",
+        cache_dir=cache_dir,
+        limits=limits_from(limits),
+    )
     target = archive_env.locate(archive, options)
     if target.path is None:
         console.warning(
@@ -95,6 +103,7 @@ def path_command(ctx: click.Context, archive: Path, env_mode: str, cache_dir: Pa
 @command.command("create", short_help="Build ARCHIVE's environment now; print its path.")
 @_archive
 @environment_options
+@limit_options
 def create_command(archive: Path, **params: Any) -> None:
     """Create ARCHIVE's environment now (for example to warm a CI cache) and print its path."""
     options = env_options_from(params)

@@ -11,6 +11,8 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from mar_tools.cli.limit_options import limits_from
+from mar_tools.core.limits import Limits
 from mar_tools.env import EnvOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,6 +87,7 @@ def env_options_from(params: Mapping[str, Any]) -> EnvOptions:
         index_url=params["index_url"],
         extra_index_urls=tuple(params["extra_index_url"]),
         pip_options=tuple(params["pip_option"]),
+        limits=limits_from(params) if "max_size" in params else Limits(),
     )
 
 

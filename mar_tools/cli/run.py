@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from mar_tools.cli.env_options import env_options_from, environment_options
+from mar_tools.cli.limit_options import limit_options
 from mar_tools.cli.output_file import check_output, write_output
 from mar_tools.core.errors import ExitCode
 from mar_tools.core.interpreter import Interpreter
@@ -105,6 +106,7 @@ _TERMINATION = (signal.SIGTERM, signal.SIGHUP)
 @click.option("-q", "--quiet", is_flag=True, help="Hide the handler's output and tracebacks.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks of mar itself.")
 @environment_options
+@limit_options
 def command(**params: Any) -> int:
     """Run the handler of ARCHIVE (.mar, .tar.gz or directory) on the inputs.
 
@@ -133,6 +135,7 @@ def command(**params: Any) -> int:
         use_cache=not params["no_cache"],
         cache_dir=env_options.cache_dir,
         quiet=params["quiet"],
+        limits=env_options.limits,
     )
 
     reporter = TerminalReporter(

@@ -124,13 +124,16 @@ class Staged:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self.path))
         return os.fdopen(os.dup(self._fd), "r+b")
 
-    def publish(self, *, replace: bool) -> None:
-        """Move the finished temporary to the target.
+    def publish(self, *, replace: bool, target: Path | None = None) -> None:
+        """Move the finished temporary to the target (or to *target*, a name in the same
+        directory chosen only now: the extraction cache learns its name from the content).
 
         Without *replace*, raises ``FileExistsError`` when the target exists (also when it
         appeared during the write). With it, an existing target is replaced in one step; an
         old directory is deleted afterwards.
         """
+        if target is not None:
+            self.target = target
         old = rename_into_place(
             self.path, self.target, replace=replace, aside=self.names.fresh(self.target)
         )

@@ -10,7 +10,6 @@ every outcome is in the returned :class:`RunResult` or a raised :class:`MarTools
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,8 +19,9 @@ from typing import Any
 from mar_tools.core.archive import detect_format
 from mar_tools.core.cache import cache_subdir
 from mar_tools.core.errors import ArchiveError, MarToolsError, UsageError
-from mar_tools.core.extraction import ExtractedModel, prepare_model_dir
+from mar_tools.core.extraction import ExtractedModel, model_directory
 from mar_tools.core.interpreter import Interpreter
+from mar_tools.core.limits import Limits
 from mar_tools.core.model_files import ModelFiles
 from mar_tools.core.model_source import ModelSource, read_model
 from mar_tools.core.reporter import Reporter, SilentReporter
@@ -66,6 +66,8 @@ class RunOptions:
     #: The cache root (``--cache-dir``); None: ``$MAR_CACHE_DIR`` or the user cache dir.
     cache_dir: Path | None = None
     quiet: bool = False
+    #: What the archive may expand to (``--max-size``, ``--max-ratio``, ``--max-entries``).
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,7 @@ def run_archive(
     metrics_document = _metrics_document(options.metrics_config)
     cache = cache_subdir("extracted", options.cache_dir) if options.use_cache else None
     fmt = detect_format(options.archive)
-    extracted = prepare_model_dir(options.archive, cache)
-    try:
+    with model_directory(options.archive, cache, options.limits) as extracted:
         files = ModelFiles.directory(extracted.model_dir)
         model = read_model(files, str(options.archive), fmt)
         if model.manifest.runtime == "LSP":
@@ -164,9 +165,6 @@ def run_archive(
             metrics_document,
             reporter,
         )
-    finally:
-        if extracted.how == "extracted" and cache is None:
-            shutil.rmtree(extracted.model_dir, ignore_errors=True)
 
 
 def _metrics_document(given: Path | None) -> Any:
