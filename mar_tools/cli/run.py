@@ -31,7 +31,6 @@ from mar_tools.run import (
 )
 from mar_tools.run.inputs import parse_header
 from mar_tools.run.render import render_bodies, render_json
-from mar_tools.run.stats import LatencySummary
 from mar_tools.terminal import console
 from mar_tools.terminal.reporter import TerminalReporter
 
@@ -115,11 +114,14 @@ def command(**params: Any) -> int:
     3 archive, 4 load failed, 5 environment, 6 device unavailable, 7 worker died,
     130 interrupted, 143/129 terminated (SIGTERM/SIGHUP). See docs/run.md.
     """
-    if params["output"] is not None:
-        check_output(params["output"])
     env_options = env_options_from(params)
     specs = [InputSpec.parse_input(value) for value in params["inputs"]]
     specs += [InputSpec.from_data(value, i + 1) for i, value in enumerate(params["data"])]
+    if params["output"] is not None:
+        inputs = [params["archive"], *(spec.path for spec in specs if spec.path is not None)]
+        if params["metrics_config"] is not None:
+            inputs.append(params["metrics_config"])
+        check_output(params["output"], inputs)
     options = RunOptions(
         archive=params["archive"],
         inputs=tuple(specs),
@@ -233,8 +235,8 @@ def _report_timings(result: RunResult) -> None:
         f"model ready in {result.startup_ms:.0f} ms "
         f"(handler import and initialize: {result.load_ms:.0f} ms)"
     ]
-    if result.batch_latencies_ms:
-        summary = LatencySummary.of(result.batch_latencies_ms)
+    if result.latency is not None:
+        summary = result.latency
         lines.append(
             f"{summary.count} batch{'es' if summary.count != 1 else ''}: "
             f"p50 {summary.p50:.1f} ms, p90 {summary.p90:.1f} ms, p99 {summary.p99:.1f} ms "

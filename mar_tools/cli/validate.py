@@ -93,7 +93,7 @@ def command(
     if not paths:
         raise click.UsageError("give at least one PATH (a .mar, a .tar.gz or a directory).")
     if output is not None:
-        check_output(output)
+        check_output(output, paths)
     options = ValidateOptions(
         quick=quick,
         limits=limits_from(limits),

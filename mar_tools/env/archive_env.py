@@ -28,7 +28,9 @@ def locate(archive: Path, options: EnvOptions) -> EnvTarget:
     with open_archive(archive, limits=options.limits) as view:
         files = ModelFiles(view)
         model = read_model(files, str(archive))
-        return resolve_target(files, model.manifest, model.model_yaml_config, options)
+        return resolve_target(
+            files, model.manifest, model.model_yaml_config, options, display=str(archive)
+        )
 
 
 def create(

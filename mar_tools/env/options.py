@@ -32,6 +32,9 @@ class EnvOptions:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     pip_options: tuple[str, ...] = ()
+    #: Accept index-changing options in the archive's requirements
+    #: (``--allow-requirements-options``; see :mod:`mar_tools.core.requirements_policy`).
+    allow_requirements_options: bool = False
     #: What the archive may expand to when it is read or extracted.
     limits: Limits = field(default_factory=Limits)
 

@@ -504,7 +504,7 @@ def test_no_cache_removes_its_temporary_extraction(tmp_path: Path, cache: Path) 
     archive = _archive(tmp_path, {"d.py": handler}, "d.py")
     done = run_mar([archive, "--no-cache", "--data", "x"], cache=cache)
     used = Path(done.text)
-    assert done.returncode == 0 and used.name.startswith("mar-run-")
+    assert done.returncode == 0 and used.name.startswith(".mar-run.mar-")
     assert not used.exists() and not cache.exists()
 
 

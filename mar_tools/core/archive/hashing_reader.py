@@ -9,7 +9,8 @@ one descriptor.
 Hashing runs in a background thread on the same buffers (``hashlib`` releases the GIL on
 large updates, as do ``pread``, the CRC, inflating and writing), so on a machine with two
 cores hashing a 1 GiB archive costs little more wall time than extracting it. A small ring
-of buffers is reused: memory stays at ``depth * block`` bytes whatever the archive's size.
+of buffers is reused: memory stays at ``depth * block`` bytes whatever the archive's size
+(and less for an archive smaller than a block).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class HashingReader(io.RawIOBase):
     ) -> None:
         super().__init__()
         self._raw = file.reader()
+        # A small archive gets small buffers (never more than it needs, plus one read that
+        # finds the end).
+        block = max(min(block, file.size + 1), 1)
         self._buffers = [bytearray(block) for _ in range(depth)]
         self._free = [threading.Event() for _ in range(depth)]
         for event in self._free:
