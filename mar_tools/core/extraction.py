@@ -117,9 +117,11 @@ def model_directory(
 
 
 def sweep_cache(cache: Path) -> list[Path]:
-    """Delete what killed extractions left in cache directory *cache* (temporaries no live
-    process holds); return what was deleted."""
-    return sweep(cache_root(cache), MAR_TEMPS)
+    """Delete what killed extractions left in cache directory *cache*, and what killed
+    ``--no-cache`` runs left in the temporary directory (temporaries no live process
+    holds); return what was deleted."""
+    scratch = Path(tempfile.gettempdir()) / _SCRATCH
+    return [*sweep(cache_root(cache), MAR_TEMPS), *sweep(scratch.parent, MAR_TEMPS, target=scratch)]
 
 
 def _from_cache(file: ArchiveFile, root: Path, limits: Limits) -> ExtractedModel:

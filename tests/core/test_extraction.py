@@ -188,6 +188,7 @@ def test_leftovers_of_killed_extractions_are_removed_and_live_ones_kept(tmp_path
     dead, dead_dir = start_half_writer(root / "extraction", "dir")
     kill(dead)
     alive, alive_dir = start_half_writer(root / "extraction", "dir")
+    assert dead_dir is not None and alive_dir is not None
     try:
         # Even a run that finds its extraction cached removes what killed ones left.
         assert prepare_model_dir(archive, cache).how == "cached"

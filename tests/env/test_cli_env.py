@@ -116,6 +116,22 @@ def test_prune_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 2 and "Invalid value for '--older-than'" in err
 
 
+def test_prune_removes_what_killed_extractions_left(tmp_path: Path) -> None:
+    from tests.core.writers import kill, start_half_writer
+
+    root = tmp_path / "extracted" / "v2"
+    root.mkdir(parents=True)
+    dead, leftover = start_half_writer(root / "extraction", "dir")
+    kill(dead)
+    assert leftover is not None and leftover.exists()
+    assert invoke("env", "prune", "--cache-dir", str(tmp_path)) == (
+        0,
+        f"removed {leftover}, left by a killed extraction\nRemoved 1 entry, freed 0 B.\n",
+        "",
+    )
+    assert not leftover.exists()
+
+
 def test_path_and_create_through_the_cli(
     tmp_path: Path, cache_dir: Path, pip_log: PipLog, wheels: Path
 ) -> None:
