@@ -69,6 +69,7 @@ REFUSED: list[tuple[Callable[[Path], Path], str, str, str]] = [
     (hostile.zip_with_prefix, "prefix.mar", "zip.prefix-data", "17 bytes come before the first"),
     (hostile.lying_zip, "lying.mar", "entry.corrupt", "zeros.bin decompresses to more than"),
     (_overflowing_stored_entry, "overflow.mar", "zip.overlap", "h.py runs into the central"),
+    (hostile.zip_with_file_and_dir, "clash.mar", "path.duplicate", "'lib' is both a file and"),
     (hostile.zip_bomb, "bomb.mar", "limits.ratio", "zeros.bin expands 1029:1"),
     (hostile.tgz_bomb, "bomb.tar.gz", "limits.ratio", "the archive expands 1025:1"),
     (hostile.sparse_tgz, "sparse.tar.gz", "limits.ratio", "the archive expands 41457214:1"),

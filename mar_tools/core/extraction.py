@@ -93,7 +93,9 @@ def model_directory(
 ) -> Iterator[ExtractedModel]:
     """:func:`prepare_model_dir`, or with *cache* None (``--no-cache``) a fresh extraction
     into a locked temporary directory that is deleted when the ``with`` block ends (and by
-    the next such run, should this process be killed)."""
+    the next run, should this process be killed: every run sweeps them)."""
+    scratch = Path(tempfile.gettempdir()) / _SCRATCH
+    sweep(scratch.parent, MAR_TEMPS, target=scratch)
     if cache is not None or archive.is_dir():
         yield (
             prepare_model_dir(archive, cache, limits)
@@ -101,7 +103,6 @@ def model_directory(
             else ExtractedModel(model_root(archive.absolute()), "in-place")
         )
         return
-    scratch = Path(tempfile.gettempdir()) / _SCRATCH
     with contextlib.ExitStack() as stack:
         with ArchiveFile.open(archive) as file:
             try:

@@ -68,6 +68,16 @@ def zip_with_nul_name(path: Path) -> Path:
     return path
 
 
+def zip_with_file_and_dir(path: Path) -> Path:
+    """A .mar with a file ``lib`` and a file ``lib/x.py`` (one overwrites the other)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("MAR-INF/MANIFEST.json", MANIFEST)
+        archive.writestr("h.py", HANDLER)
+        archive.writestr("lib", b"a file")
+        archive.writestr("lib/x.py", b"x = 1\n")
+    return path
+
+
 def tgz(path: Path, files: dict[str, bytes], root: str = "m") -> Path:
     """A plain .tar.gz of *files* under directory *root*."""
     with tarfile.open(path, "w:gz") as archive:

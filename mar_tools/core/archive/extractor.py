@@ -40,6 +40,7 @@ from mar_tools.core.archive.structure import (
     declared_limit_errors,
     duplicate_problem,
     member_problems,
+    path_key,
     structural_problems,
 )
 from mar_tools.core.archive.tar_stream import tar_members
@@ -179,9 +180,10 @@ def _untar(
         member = tar_member(index, info)
         fatal = [problem for problem in member_problems(member) if problem.fatal]
         if member.kind != "dir":
-            seen[member.name] = seen.get(member.name, 0) + 1
-            if seen[member.name] > 1:
-                fatal.append(duplicate_problem(member.name, seen[member.name]))
+            key = path_key(member.name)
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > 1:
+                fatal.append(duplicate_problem(key, seen[key]))
         if fatal:
             raise _refused(file.path, fatal)
         written = _place(target, member, _blocks(stream) if stream is not None else ())

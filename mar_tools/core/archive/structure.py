@@ -78,12 +78,33 @@ def member_problems(member: Member) -> Iterator[Problem]:
         yield Problem("path.special-file", f"entry {shown!r} is not a regular file.", shown)
 
 
+def path_key(name: str) -> str:
+    """The path *name* is extracted to: empty and ``.`` components dropped (``a//./b`` is
+    ``a/b``)."""
+    return "/".join(part for part in name.split("/") if part and part != ".")
+
+
 def duplicate_problems(members: Iterable[Member]) -> Iterator[Problem]:
-    """Two files (or links) with one name, and names that differ only in case."""
-    counts = Counter(member.name for member in members if member.kind != "dir")
+    """Two files (or links) extracted to one path, a file where another member needs a
+    directory, and names that differ only in case."""
+    listed = list(members)
+    counts = Counter(path_key(member.name) for member in listed if member.kind != "dir")
     for name, count in counts.items():
         if count > 1:
             yield duplicate_problem(name, count)
+    directories: set[str] = set()
+    for member in listed:
+        parts = path_key(member.name).split("/")
+        directories.update("/".join(parts[:end]) for end in range(1, len(parts)))
+        if member.kind == "dir":
+            directories.add(path_key(member.name))
+    for name in sorted(directories.intersection(counts)):
+        shown = printable(name)
+        yield Problem(
+            "path.duplicate",
+            f"{shown!r} is both a file and a directory; one overwrites the other.",
+            shown,
+        )
     folded: defaultdict[str, list[str]] = defaultdict(list)
     for name in counts:
         folded[name.casefold()].append(name)
