@@ -22,6 +22,7 @@ import contextlib
 import errno
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -85,14 +86,30 @@ def rename_into_place(source: Path, target: Path, *, replace: bool, aside: Path)
 
 
 def remove(path: Path) -> None:
-    """Delete the file, link or directory tree *path*; nothing when it does not exist."""
-    with contextlib.suppress(FileNotFoundError):
-        if is_dir(path):
-            import shutil  # here: most writes never delete a tree
+    """Delete the file, link or directory tree *path*; nothing when it does not exist.
 
-            shutil.rmtree(path)
-        else:
+    A tree is deleted whole even when entries vanish while it is walked (a process still
+    finishing in it renames or deletes its own files): those are skipped, not fatal, and
+    the walk is repeated a few times for entries that appeared meanwhile.
+    """
+    if not is_dir(path):
+        with contextlib.suppress(FileNotFoundError):
             path.unlink()
+        return
+    import shutil  # here: most writes never delete a tree
+
+    def vanished(_function: object, _name: str, error: BaseException) -> None:
+        if not isinstance(error, FileNotFoundError):
+            raise error
+
+    for _ in range(3):
+        with contextlib.suppress(FileNotFoundError):
+            if sys.version_info >= (3, 12):
+                shutil.rmtree(path, onexc=vanished)
+            else:
+                shutil.rmtree(path, onerror=lambda f, n, info: vanished(f, n, info[1]))
+        if not os.path.lexists(path):
+            return
 
 
 def is_dir(path: Path) -> bool:
