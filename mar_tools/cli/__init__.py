@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "validate": "mar_tools.cli.validate",
     "run": "mar_tools.cli.run",
     "env": "mar_tools.cli.env",
+    "serve": "mar_tools.cli.serve",
 }
 
 

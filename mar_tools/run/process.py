@@ -68,6 +68,51 @@ def worker_environment(
     return env
 
 
+def spawn_worker(
+    python: Path,
+    env: Mapping[str, str],
+    model_dir: Path,
+    output: int | None,
+    inherited_fds: Sequence[int] = (),
+) -> tuple[subprocess.Popen[bytes], int, int, int]:
+    """Start ``entry.py`` in *python* for the model in *model_dir*, leading its own process
+    group, its stdout and stderr on the file descriptor *output* (None: inherited), tied to
+    this process (see the module docstring: call it from a thread that outlives the worker)
+    and inheriting *inherited_fds*.
+
+    Returns the process, the parent's ends of the two protocol pipes and its end of the
+    lifeline: ``(process, fd to write to the worker, fd to read from it, lifeline)``; the
+    caller owns the three and closes the lifeline once the worker has ended.
+    """
+    worker_in, parent_out = os.pipe()
+    parent_in, worker_out = os.pipe()
+    watched, lifeline = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [
+                str(python),
+                str(ENTRY_SCRIPT),
+                *("--in-fd", str(worker_in), "--out-fd", str(worker_out)),
+                *("--compat-dir", str(COMPAT_DIR)),
+                *("--parent-pid", str(os.getpid()), "--lifeline-fd", str(watched)),
+            ],
+            cwd=model_dir,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            pass_fds=(worker_in, worker_out, watched, *inherited_fds),
+            start_new_session=True,
+        )
+    except BaseException:
+        for fd in (worker_in, parent_out, parent_in, worker_out, watched, lifeline):
+            os.close(fd)
+        raise
+    for fd in (worker_in, worker_out, watched):
+        os.close(fd)
+    return process, parent_out, parent_in, lifeline
+
+
 class WorkerProcess:
     """A running worker. Use as a context manager: leaving it always ends the process group."""
 
@@ -95,40 +140,9 @@ class WorkerProcess:
     ) -> WorkerProcess:
         """Start the worker for the model in *model_dir* with interpreter *python*; the
         worker inherits *inherited_fds* (and keeps them open while it runs)."""
-        worker_in, parent_out = os.pipe()
-        parent_in, worker_out = os.pipe()
-        watched, lifeline = os.pipe()
         output: int | None = subprocess.DEVNULL if quiet else 2
-        try:
-            process = subprocess.Popen(
-                [
-                    str(python),
-                    str(ENTRY_SCRIPT),
-                    "--in-fd",
-                    str(worker_in),
-                    "--out-fd",
-                    str(worker_out),
-                    "--compat-dir",
-                    str(COMPAT_DIR),
-                    "--parent-pid",
-                    str(os.getpid()),
-                    "--lifeline-fd",
-                    str(watched),
-                ],
-                cwd=model_dir,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=output,
-                pass_fds=(worker_in, worker_out, watched, *inherited_fds),
-                start_new_session=True,
-            )
-        except BaseException:
-            for fd in (worker_in, parent_out, parent_in, worker_out, watched, lifeline):
-                os.close(fd)
-            raise
-        for fd in (worker_in, worker_out, watched):
-            os.close(fd)
+        spawned = spawn_worker(python, env, model_dir, output, inherited_fds)
+        process, parent_out, parent_in, lifeline = spawned
         return cls(process, os.fdopen(parent_out, "wb"), os.fdopen(parent_in, "rb"), lifeline)
 
     def send_all(self, messages: Iterable[ToWorker]) -> None:
