@@ -4,7 +4,7 @@ However a build or an extraction is killed, the output is the old one or the com
 one, never part of it, and once the next command has run to its end no temporary is left:
 archives are staged unnamed (nothing to leave), directories under locked names that the
 next write sweeps. Each loop measures an uninterrupted run first, then kills the command
-after a random delay of up to that long, until it has killed *kills* commands (the runs
+after a random delay of up to 1.25 times that, until it has killed *kills* commands (the runs
 that finish first must leave nothing at all). The seeds are fixed, so a failure replays.
 
 Used by ``tests/test_kill_loop.py`` (in CI) and ``benchmarks/kill_loop.py`` (long runs).
@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
@@ -57,19 +58,22 @@ def temporaries(directory: Path) -> list[str]:
     return sorted(path.name for path in directory.iterdir() if path.name.endswith(".partial"))
 
 
-def kill_at(argv: Sequence[str], env: dict[str, str], cwd: Path, delay: float) -> tuple[bool, int]:
+def kill_at(
+    argv: Sequence[str], env: dict[str, str], cwd: Path, delay: float
+) -> tuple[bool, int, str]:
     """Run *argv*; ``kill -9`` it after *delay* seconds if still running. Returns (killed,
-    exit status)."""
-    process = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        process.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        return True, process.returncode
-    return False, process.returncode
+    exit status, what it wrote to stderr)."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            process.wait(timeout=delay)
+            killed = False
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            killed = True
+        errors.seek(0)
+        return killed, process.returncode, errors.read().decode(errors="replace")
 
 
 def timed(argv: Sequence[str], env: dict[str, str], cwd: Path) -> float:
@@ -106,12 +110,13 @@ def archiver_loop(scratch: Path, kills: int, max_runs: int, size: int = 8 << 20)
     while killed_count < kills and runs < max_runs:
         runs += 1
         fmt = list(FORMATS)[runs % len(FORMATS)]
-        killed, status = kill_at(build(fmt), env, model, rng.uniform(0, took[fmt]))
+        killed, status, stderr = kill_at(build(fmt), env, model, rng.uniform(0, 1.25 * took[fmt]))
         killed_count += killed
         # The output is the previous complete build or this one: never a part.
         assert tree(out / FORMATS[fmt]) == reference[fmt], (runs, fmt, killed)
         if not killed:
-            assert status == 0 and temporaries(out) == [], (runs, fmt)
+            assert status == 0, (runs, fmt, stderr)
+            assert temporaries(out) == [], (runs, fmt)
     subprocess.run(build("default"), cwd=model, env=env, check=True)  # the next command
     assert temporaries(out) == []
     assert sorted(path.name for path in out.iterdir()) == sorted(FORMATS.values())
@@ -148,14 +153,14 @@ def extraction_loop(scratch: Path, kills: int, max_runs: int, size: int = 16 << 
         shutil.rmtree(root / f"sha256-{digest}", ignore_errors=True)
         shutil.rmtree(root / "index", ignore_errors=True)
         argv = [*run, "--no-cache"] if no_cache else run
-        killed, status = kill_at(argv, env, scratch, rng.uniform(0, took))
+        killed, status, stderr = kill_at(argv, env, scratch, rng.uniform(0, 1.25 * took))
         killed_count += killed
         published = sorted(path.name for path in root.glob("sha256-*"))
         assert published in ([], [f"sha256-{digest}"]), (runs, published)
         if published:
             assert tree(root / published[0]) == reference, runs
         if not killed:
-            assert status == 0, runs
+            assert status == 0, (runs, stderr)
             assert temporaries(root) == [] and temporaries(temp) == [], runs
             assert published == ([] if no_cache else [f"sha256-{digest}"]), runs
     subprocess.run(run, env=env, check=True, capture_output=True)  # the next command
