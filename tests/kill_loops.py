@@ -161,8 +161,30 @@ def extraction_loop(scratch: Path, kills: int, max_runs: int, size: int = 16 << 
             assert tree(root / published[0]) == reference, runs
         if not killed:
             assert status == 0, (runs, stderr)
-            assert temporaries(root) == [] and temporaries(temp) == [], runs
+            # A run sweeps what it uses: every run the temporary directory, a cached run
+            # the cache too (a --no-cache run never touches the cache).
+            left = ([] if no_cache else temporaries(root), temporaries(temp))
+            assert left == ([], []), (runs, no_cache, left, _holders(root, temp))
             assert published == ([] if no_cache else [f"sha256-{digest}"]), runs
     subprocess.run(run, env=env, check=True, capture_output=True)  # the next command
-    assert temporaries(root) == [] and list(temp.iterdir()) == []
+    assert temporaries(root) == [] and list(temp.iterdir()) == [], _holders(root, temp)
     return LoopResult(killed_count, runs, time.monotonic() - started)
+
+
+def _holders(*directories: Path) -> list[str]:
+    """Which live processes have files under *directories* open (Linux), to explain a
+    temporary that was not swept."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                target = str(fd.readlink())
+                if any(target.startswith(str(d)) for d in directories):
+                    found.append(
+                        f"{proc.name}: {target} ({(proc / 'cmdline').read_bytes()[:80]!r})"
+                    )
+        except OSError:
+            continue
+    return found
