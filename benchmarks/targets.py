@@ -62,6 +62,11 @@ TARGETS: tuple[Target, ...] = (
         "`mar run` cold start vs TorchServe launch-to-first-prediction (reported)",
         ("launch", "small"),
     ),
+    Target(
+        15,
+        "first `mar run` of a 1 GiB archive (hash + extract) ≤ 1.5× `cp` of the same bytes",
+        ("first run", "vs cp"),
+    ),
     Target(5, "warm run with requirements ≤ 1.2× without", ("requirements", "warm")),
     Target(
         5,

@@ -10,8 +10,10 @@ from typing import Any
 import click
 
 from mar_tools.cli.env_options import cache_dir_option, env_options_from, environment_options
+from mar_tools.cli.limit_options import limit_options, limits_from
 from mar_tools.core.cache import cache_subdir
 from mar_tools.core.errors import ExitCode
+from mar_tools.core.extraction import sweep_cache
 from mar_tools.core.sizes import human_size
 from mar_tools.env import archive_env
 from mar_tools.env.options import EnvOptions
@@ -75,14 +77,21 @@ def list_command(cache_dir: Path | None, as_json: bool) -> None:
     help="As for mar run: venv = the environment even without requirements.",
 )
 @cache_dir_option
+@limit_options
 @click.pass_context
-def path_command(ctx: click.Context, archive: Path, env_mode: str, cache_dir: Path | None) -> None:
+def path_command(
+    ctx: click.Context, /, archive: Path, env_mode: str, cache_dir: Path | None, **limits: Any
+) -> None:
     """Print the directory of ARCHIVE's environment.
 
     Exits 1 when the environment is not built yet (the path is still printed) or when the
     archive needs none.
     """
-    options = EnvOptions(mode="venv" if env_mode == "venv" else "auto", cache_dir=cache_dir)
+    options = EnvOptions(
+        mode="venv" if env_mode == "venv" else "auto",
+        cache_dir=cache_dir,
+        limits=limits_from(limits),
+    )
     target = archive_env.locate(archive, options)
     if target.path is None:
         console.warning(
@@ -99,6 +108,7 @@ def path_command(ctx: click.Context, archive: Path, env_mode: str, cache_dir: Pa
 @command.command("create", short_help="Build ARCHIVE's environment now; print its path.")
 @_archive
 @environment_options
+@limit_options
 def create_command(archive: Path, **params: Any) -> None:
     """Create ARCHIVE's environment now (for example to warm a CI cache) and print its path."""
     options = env_options_from(params)
@@ -125,15 +135,18 @@ def create_command(archive: Path, **params: Any) -> None:
 @click.option("--all", "everything", is_flag=True, help="Remove every environment.")
 @cache_dir_option
 def prune_command(older_than: float | None, everything: bool, cache_dir: Path | None) -> None:
-    """Remove unused environments and what interrupted builds left behind."""
+    """Remove unused environments, and what interrupted builds and extractions left behind."""
     store = EnvStore(cache_subdir("envs", cache_dir))
     report = prune(store, older_than_days=older_than, everything=everything)
+    swept = sweep_cache(cache_subdir("extracted", cache_dir))
     for item in report.removed:
         what = f"environment {item.name} (model {item.model})" if item.model else item.name
         click.echo(f"removed {what}, {human_size(item.size)}")
+    for leftover in swept:
+        click.echo(f"removed {leftover}, left by a killed extraction")
     for name in report.busy:
         click.echo(f"skipped environment {name}: another process is using it")
-    count = len(report.removed)
+    count = len(report.removed) + len(swept)
     click.echo(
         f"Removed {count} {'entry' if count == 1 else 'entries'}, freed {human_size(report.freed)}."
     )

@@ -11,6 +11,8 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from mar_tools.cli.limit_options import limits_from
+from mar_tools.core.limits import Limits
 from mar_tools.env import EnvOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,7 +27,8 @@ cache_dir_option = click.option(
 
 
 def environment_options(func: F) -> F:
-    """Add ``--env``, ``--rebuild-env``, ``--cache-dir`` and the pip pass-through options."""
+    """Add ``--env``, ``--rebuild-env``, ``--cache-dir``, the pip pass-through options and
+    ``--allow-requirements-options``."""
     options = [
         click.option(
             "--env",
@@ -59,6 +62,12 @@ def environment_options(func: F) -> F:
             help="Passed to the installer (repeatable).",
         ),
         click.option(
+            "--allow-requirements-options",
+            is_flag=True,
+            help="Let the archive's requirements choose the package index (--index-url, "
+            "--extra-index-url, --trusted-host, --find-links URL); refused by default.",
+        ),
+        click.option(
             "--pip-option",
             multiple=True,
             metavar="OPTION",
@@ -85,6 +94,8 @@ def env_options_from(params: Mapping[str, Any]) -> EnvOptions:
         index_url=params["index_url"],
         extra_index_urls=tuple(params["extra_index_url"]),
         pip_options=tuple(params["pip_option"]),
+        allow_requirements_options=bool(params["allow_requirements_options"]),
+        limits=limits_from(params) if "max_size" in params else Limits(),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from mar_tools.cli.env_options import env_options_from, environment_options
+from mar_tools.cli.limit_options import limit_options
 from mar_tools.cli.output_file import check_output, write_output
 from mar_tools.core.errors import ExitCode
 from mar_tools.core.interpreter import Interpreter
@@ -30,7 +31,6 @@ from mar_tools.run import (
 )
 from mar_tools.run.inputs import parse_header
 from mar_tools.run.render import render_bodies, render_json
-from mar_tools.run.stats import LatencySummary
 from mar_tools.terminal import console
 from mar_tools.terminal.reporter import TerminalReporter
 
@@ -105,6 +105,7 @@ _TERMINATION = (signal.SIGTERM, signal.SIGHUP)
 @click.option("-q", "--quiet", is_flag=True, help="Hide the handler's output and tracebacks.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks of mar itself.")
 @environment_options
+@limit_options
 def command(**params: Any) -> int:
     """Run the handler of ARCHIVE (.mar, .tar.gz or directory) on the inputs.
 
@@ -116,11 +117,14 @@ def command(**params: Any) -> int:
     \b
     Docs: https://github.com/mar-tools/mar-tools/blob/main/docs/run.md
     """
-    if params["output"] is not None:
-        check_output(params["output"])
     env_options = env_options_from(params)
     specs = [InputSpec.parse_input(value) for value in params["inputs"]]
     specs += [InputSpec.from_data(value, i + 1) for i, value in enumerate(params["data"])]
+    if params["output"] is not None:
+        inputs = [params["archive"], *(spec.path for spec in specs if spec.path is not None)]
+        if params["metrics_config"] is not None:
+            inputs.append(params["metrics_config"])
+        check_output(params["output"], inputs)
     options = RunOptions(
         archive=params["archive"],
         inputs=tuple(specs),
@@ -136,6 +140,7 @@ def command(**params: Any) -> int:
         use_cache=not params["no_cache"],
         cache_dir=env_options.cache_dir,
         quiet=params["quiet"],
+        limits=env_options.limits,
     )
 
     reporter = TerminalReporter(
@@ -233,8 +238,8 @@ def _report_timings(result: RunResult) -> None:
         f"model ready in {result.startup_ms:.0f} ms "
         f"(handler import and initialize: {result.load_ms:.0f} ms)"
     ]
-    if result.batch_latencies_ms:
-        summary = LatencySummary.of(result.batch_latencies_ms)
+    if result.latency is not None:
+        summary = result.latency
         lines.append(
             f"{summary.count} batch{'es' if summary.count != 1 else ''}: "
             f"p50 {summary.p50:.1f} ms, p90 {summary.p90:.1f} ms, p99 {summary.p99:.1f} ms "

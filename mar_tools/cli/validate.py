@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.text import Text
 
+from mar_tools.cli.limit_options import limit_options, limits_from
 from mar_tools.cli.output_file import check_output, write_output
 from mar_tools.core.errors import ExitCode
 from mar_tools.report.result import Report
@@ -24,24 +25,6 @@ STYLES = {
     "valid": "bold green",
     "invalid": "bold red",
 }
-_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(i?B)?\s*$", re.IGNORECASE)
-
-
-class ByteSize(click.ParamType):  # type: ignore[type-arg]
-    """A size in bytes: ``1073741824``, ``512M``, ``64GiB`` (powers of 1024)."""
-
-    name = "size"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int:
-        if isinstance(value, int):
-            return value
-        match = _SIZE.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a size like 1073741824, 512M or 64GiB.", param, ctx)
-        power = " KMGT".index(match.group(2).upper() or " ")
-        return int(match.group(1)) * int(1024**power)
 
 
 def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -82,27 +65,7 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     metavar="CODE",
     help="Do not report codes starting with CODE (repeatable, comma-separated).",
 )
-@click.option(
-    "--max-size",
-    type=ByteSize(),
-    default="256GiB",
-    show_default=True,
-    help="Largest total uncompressed size allowed.",
-)
-@click.option(
-    "--max-ratio",
-    type=click.FloatRange(min=1),
-    default=200.0,
-    show_default=True,
-    help="Largest compression ratio allowed for entries of 1 MiB or more.",
-)
-@click.option(
-    "--max-entries",
-    type=click.IntRange(min=1),
-    default=100_000,
-    show_default=True,
-    help="Most entries allowed.",
-)
+@limit_options
 @click.option(
     "--changed-files",
     is_flag=True,
@@ -120,12 +83,10 @@ def command(
     quick: bool,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
-    max_size: int,
-    max_ratio: float,
-    max_entries: int,
     changed_files: bool,
     list_checks: bool,
     _debug: bool,
+    **limits: Any,
 ) -> None:
     """Check .mar, .tar.gz and model-directory archives for TorchServe 0.12.
 
@@ -134,7 +95,7 @@ def command(
     \b
     Docs: https://github.com/mar-tools/mar-tools/blob/main/docs/validate.md
     """
-    from mar_tools.validate import CATALOG, Limits, ValidateOptions, validate_paths
+    from mar_tools.validate import CATALOG, ValidateOptions, validate_paths
 
     if list_checks:
         for info in CATALOG:
@@ -147,10 +108,10 @@ def command(
     elif not paths:
         raise click.UsageError("give at least one PATH (a .mar, a .tar.gz or a directory).")
     if output is not None:
-        check_output(output)
+        check_output(output, paths)
     options = ValidateOptions(
         quick=quick,
-        limits=Limits(max_total_size=max_size, max_ratio=max_ratio, max_entries=max_entries),
+        limits=limits_from(limits),
         select=_codes(select),
         ignore=_codes(ignore),
     )

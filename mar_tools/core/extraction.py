@@ -1,41 +1,56 @@
-"""Safe, cached extraction of a model archive into the directory the worker runs in.
+"""The extraction cache: each archive extracted once, under the digest of the bytes it was
+extracted from.
 
 A directory archive is used in place (a lone sub-directory is the model directory, as in
-TorchServe). A ``.mar`` zip or ``.tar.gz`` (first path component stripped) is extracted once
-into ``<cache>/extracted/sha256-<digest of the archive>``:
+TorchServe). A ``.mar`` zip or ``.tar.gz`` is extracted (:func:`~mar_tools.core.archive.
+extractor.extract_archive`: checked, within the limits) into
+``<cache>/v2/sha256-<digest>``:
 
-* **Keyed by content.** Two copies of one archive share an extraction; a changed archive
-  never reuses a stale one.
-* **Cheap when cached.** Hashing 1 GiB on every run would cost about a second, so the digest
-  is remembered in ``index/<key>``, where the key hashes the archive's path, device, inode,
-  size, mtime and ctime (nanoseconds). Any write to the file changes its ctime, which
-  ``touch``/``utime`` cannot set back, so an unchanged key means unchanged bytes; a hit costs
-  one ``stat`` and two small reads.
+* **Keyed by what was extracted.** The extraction reads the archive once, from one open
+  descriptor, and hashes every byte it reads in the same pass; the directory is published
+  under the digest of exactly those bytes, and only after every entry was verified (CRC,
+  sizes, the structural checks, the limits). An archive replaced during the run (``torch-
+  model-archiver -f`` renames a new file over it) cannot mix into the result, and an archive
+  written to in place is refused. Two copies of one archive share an extraction.
+* **Cheap when cached.** Hashing 1 GiB on every run would cost about a second, so the
+  digest is remembered in ``index/<key>``, where the key hashes the archive's path and the
+  fingerprint (device, inode, size, mtime and ctime in nanoseconds) of the file that was
+  read. Any write to the file changes its ctime, which ``touch``/``utime`` cannot set back,
+  so an unchanged key means unchanged bytes; a hit costs an ``open``, an ``fstat`` and two
+  small reads.
 * **Atomic and safe under concurrency.** Members are written into a locked temporary
-  directory beside the target (:class:`~mar_tools.core.staging.Staged`), which is renamed
-  into place; of two processes extracting the same archive, one rename wins and the other
-  discards its copy. A half-extracted directory is never visible under the final name, and
-  the leftover of a killed extraction is deleted by the next one (it holds no lock any
-  more). The archive's stat is checked again after extracting, so an archive replaced
-  meanwhile is not cached under the old digest.
-* **Safe.** Absolute names, ``..`` components, drive letters, backslashes, symlinks,
-  devices and encrypted members are refused before anything is written.
+  directory beside the target (:class:`~mar_tools.core.staging.Staged`), renamed into
+  place when complete; of two processes extracting the same archive, one rename wins and
+  the other discards its copy. A half-extracted directory is never visible under a final
+  name, and every run deletes what killed extractions left (temporaries no live process
+  holds the lock of), as does ``mar env prune``.
+* **Versioned.** ``v2``: extractions made by earlier versions (keyed before they were
+  verified) are never reused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
-from mar_tools.core.archive import ArchiveView, model_root, open_archive, unsafe_name_reason
-from mar_tools.core.errors import ArchiveError, UsageError
+from mar_tools.core.archive import ArchiveFile, Fingerprint, model_root
+from mar_tools.core.archive.extractor import extract_archive
+from mar_tools.core.errors import UsageError
 from mar_tools.core.fs import write_atomically
+from mar_tools.core.limits import Limits
 from mar_tools.core.staging import MAR_TEMPS, Staged, sweep
 
-_CHUNK = 1 << 20
+#: The layout of the cache; extractions under another name are not reused.
+LAYOUT: Final = "v2"
+#: What the temporaries of the cache are named after (``.extraction.mar-<hex>.partial``).
+_INCOMING: Final = "extraction"
+#: What the temporary directory of a ``--no-cache`` run is named after, in the temp dir.
+_SCRATCH: Final = "mar-run"
 
 
 @dataclass(frozen=True)
@@ -46,131 +61,98 @@ class ExtractedModel:
     how: str
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of the file at *path* (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    with open(path, "rb") as handle:
-        while count := handle.readinto(buffer):
-            digest.update(view[:count])
-    return digest.hexdigest()
+def cache_root(cache: Path) -> Path:
+    """Where the extractions of cache directory *cache* are (``<cache>/v2``)."""
+    return cache / LAYOUT
 
 
-def _identity(path: Path) -> tuple[str, str]:
-    """(index key, stat fingerprint) of the archive file."""
-    info = path.stat()
-    fingerprint = (
-        f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
-    )
-    key = hashlib.sha256(f"{path.resolve()}\0{fingerprint}".encode()).hexdigest()
-    return key, fingerprint
+def index_key(archive: Path, fingerprint: Fingerprint) -> str:
+    """The index key of the file at *archive* with *fingerprint*."""
+    return hashlib.sha256(f"{archive.resolve()}\0{fingerprint}".encode()).hexdigest()
 
 
-def prepare_model_dir(archive: Path, cache: Path | None) -> ExtractedModel:
-    """The model directory for *archive* (see the module docstring).
+def prepare_model_dir(archive: Path, cache: Path, limits: Limits | None = None) -> ExtractedModel:
+    """The model directory for *archive*, from the cache *cache* (see the module docstring).
 
-    With *cache* None the archive is extracted into a fresh temporary directory that the
-    caller owns (``--no-cache``). Raises :class:`ArchiveError` for a missing, unreadable or
-    unsafe archive, and :class:`UsageError` when the cache directory cannot be written.
+    Raises :class:`~mar_tools.core.errors.ArchiveError` for a missing, unreadable, unsafe
+    or damaged archive (:class:`~mar_tools.core.limits.LimitExceeded` when it crosses one
+    of *limits*), and :class:`UsageError` when the cache directory cannot be written.
     """
     if archive.is_dir():
         return ExtractedModel(model_root(archive.absolute()), "in-place")
-    if not archive.exists():
-        raise ArchiveError(f"{archive}: no such file or directory.")
-    if cache is None:
-        target = Path(tempfile.mkdtemp(prefix="mar-run-"))
+    with ArchiveFile.open(archive) as file:
         try:
-            with open_archive(archive) as view:
-                _extract(view, target)
-        except BaseException:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
-        return ExtractedModel(target, "extracted")
-    try:
-        return _from_cache(archive, cache)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot use the extraction cache {cache} ({exc.strerror or exc}).",
-            hint="choose another directory with --cache-dir (or MAR_CACHE_DIR), or use --no-cache.",
-        ) from exc
-
-
-def _from_cache(archive: Path, cache: Path) -> ExtractedModel:
-    key, fingerprint = _identity(archive)
-    index = cache / "index" / key
-    digest = _read_text(index)
-    if digest is not None and (cache / f"sha256-{digest}").is_dir():
-        return ExtractedModel(cache / f"sha256-{digest}", "cached")
-    if digest is None:
-        try:
-            digest = sha256_of(archive)
+            return _from_cache(file, cache_root(cache), limits or Limits())
         except OSError as exc:
-            raise ArchiveError(f"{archive}: cannot read ({exc.strerror or exc}).") from exc
-    final = cache / f"sha256-{digest}"
-    how = "cached"
-    if not final.is_dir():
-        _extract_atomically(archive, final)
-        how = "extracted"
-    if _identity(archive)[1] != fingerprint:
-        raise ArchiveError(
-            f"{archive}: the archive changed while it was being read; run again.",
+            raise _unusable(cache, exc) from exc
+
+
+@contextlib.contextmanager
+def model_directory(
+    archive: Path, cache: Path | None, limits: Limits | None = None
+) -> Iterator[ExtractedModel]:
+    """:func:`prepare_model_dir`, or with *cache* None (``--no-cache``) a fresh extraction
+    into a locked temporary directory that is deleted when the ``with`` block ends (and by
+    the next run, should this process be killed: every run sweeps them)."""
+    scratch = Path(tempfile.gettempdir()) / _SCRATCH
+    sweep(scratch.parent, MAR_TEMPS, target=scratch)
+    if cache is not None or archive.is_dir():
+        yield (
+            prepare_model_dir(archive, cache, limits)
+            if cache is not None
+            else ExtractedModel(model_root(archive.absolute()), "in-place")
         )
+        return
+    with contextlib.ExitStack() as stack:
+        with ArchiveFile.open(archive) as file:
+            try:
+                staged = stack.enter_context(Staged(scratch, is_dir=True))
+                extract_archive(file, staged.path, limits, hashing=False)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot extract {archive} into a temporary directory in {scratch.parent} "
+                    f"({exc.strerror or exc}).",
+                    hint="point TMPDIR at a writable directory with enough space.",
+                ) from exc
+        yield ExtractedModel(staged.path, "extracted")
+
+
+def sweep_cache(cache: Path) -> list[Path]:
+    """Delete what killed extractions left in cache directory *cache*, and what killed
+    ``--no-cache`` runs left in the temporary directory (temporaries no live process
+    holds); return what was deleted."""
+    scratch = Path(tempfile.gettempdir()) / _SCRATCH
+    return [*sweep(cache_root(cache), MAR_TEMPS), *sweep(scratch.parent, MAR_TEMPS, target=scratch)]
+
+
+def _from_cache(file: ArchiveFile, root: Path, limits: Limits) -> ExtractedModel:
+    index = root / "index" / index_key(file.path, file.fingerprint)
+    sweep(root, MAR_TEMPS)  # what killed extractions of any archive left: a scandir
+    digest = _read_text(index)
+    if digest is not None and (root / f"sha256-{digest}").is_dir():
+        return ExtractedModel(root / f"sha256-{digest}", "cached")
+    root.mkdir(parents=True, exist_ok=True)
+    how = "cached"  # unless this run's copy is the one published
+    with Staged(root / _INCOMING, is_dir=True) as staging:
+        digest = extract_archive(file, staging.path, limits).digest
+        final = root / f"sha256-{digest}"
+        if not final.is_dir():
+            try:
+                staging.publish(replace=False, target=final)
+                how = "extracted"
+            except FileExistsError:
+                if not final.is_dir():
+                    raise
+                # Another run extracted the same bytes first: its copy is identical.
     _write_text(index, digest)
     return ExtractedModel(final, how)
 
 
-def _extract_atomically(archive: Path, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    sweep(final.parent, MAR_TEMPS)  # what killed extractions of any archive left
-    with Staged(final, is_dir=True) as staging:
-        with open_archive(archive) as view:
-            _extract(view, staging.path)
-        try:
-            staging.publish(replace=False)
-        except FileExistsError:
-            if not final.is_dir():
-                raise
-            # Another run extracted the same archive first: its copy is identical.
-
-
-def _extract(view: ArchiveView, target: Path) -> None:
-    problems = []
-    for member in view.members:
-        if member.kind == "dir" and member.name.strip("/") == "":
-            continue  # the tgz top-level directory, stripped to nothing
-        reason = unsafe_name_reason(
-            member.name.rstrip("/") if member.kind == "dir" else member.name
-        )
-        if reason is None and member.kind in ("symlink", "other"):
-            reason = f"a {member.kind} (only files and directories are extracted)"
-        if reason is None and member.encrypted:
-            reason = "encrypted"
-        if reason is not None:
-            problems.append(f"{member.raw_name!r}: {reason}")
-    if problems:
-        shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
-        raise ArchiveError(
-            f"{view.path}: refusing to extract unsafe members: {shown}.",
-            hint="rebuild the archive with torch-model-archiver; `mar validate` lists problems.",
-        )
-    try:
-        for member in view.members:
-            destination = target.joinpath(*[p for p in member.name.split("/") if p])
-            if member.kind == "dir":
-                destination.mkdir(parents=True, exist_ok=True)
-                continue
-            if destination == target:
-                continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with view.open(member) as source, open(destination, "wb") as sink:
-                shutil.copyfileobj(source, sink, _CHUNK)
-    except ArchiveError:
-        raise
-    except (OSError, EOFError, ValueError) as exc:
-        raise ArchiveError(f"{view.path}: cannot extract ({exc}).") from exc
-    except Exception as exc:  # zipfile.BadZipFile (CRC mismatch), tarfile errors, zlib.error
-        raise ArchiveError(f"{view.path}: the archive is corrupt ({exc}).") from exc
+def _unusable(cache: Path, exc: OSError) -> UsageError:
+    return UsageError(
+        f"cannot use the extraction cache {cache} ({exc.strerror or exc}).",
+        hint="choose another directory with --cache-dir (or MAR_CACHE_DIR), or use --no-cache.",
+    )
 
 
 def _read_text(path: Path) -> str | None:
@@ -183,5 +165,5 @@ def _read_text(path: Path) -> str | None:
 
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Not durable: a damaged index entry reads as missing and costs one re-hash.
+    # Not durable: a damaged index entry reads as missing and costs one re-extraction.
     write_atomically(path, text.encode("ascii"), durable=False)

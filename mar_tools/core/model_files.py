@@ -7,10 +7,11 @@ for a ``.mar`` zip, a ``.tar.gz`` or a directory alike, through the same
 ``mar env path model.mar`` computes from the archive the same key that ``mar run`` computes
 from the extracted model directory.
 
-Names are POSIX paths relative to the model directory. Names outside it follow pip, which
-reads them from the local disk: absolute names are read from this machine; names that
-climb out with ``..`` resolve against a model directory on disk and count as missing
-inside an archive (there is nothing above an archive's root).
+Names are POSIX paths relative to the model directory. Names outside it (absolute, or
+climbing out with ``..``) never resolve, whether the model is an archive or a directory on
+disk: they would name files of whichever machine reads the model (pip would read ``-f /usr``
+or ``-r /etc/...`` from the local disk), so they count as missing, are never read, and
+``mar`` refuses requirements that name them (:mod:`mar_tools.core.requirements_policy`).
 """
 
 from __future__ import annotations
@@ -41,28 +42,17 @@ class ModelFiles:
 
     def __init__(self, view: ArchiveView) -> None:
         self.view = view
-        #: Where names outside the model resolve: the directory on disk, or only "/".
-        self._disk = view.root if isinstance(view, DirectoryView) else None
 
     @classmethod
     def directory(cls, root: Path) -> ModelFiles:
         """The files of the model directory *root* (an extracted archive, say)."""
         return cls(DirectoryView(root, exact=True))
 
-    def _host_path(self, name: str) -> Path | None:
-        """Where an outside *name* is on this machine, or None when it is nowhere."""
-        if name.startswith("/"):
-            return Path(name)
-        return None if self._disk is None else self._disk / name
-
     def kind(self, name: str) -> FileKind | None:
         """``"file"``, ``"dir"``, or None when *name* does not exist."""
         base = normalize(name)
         if is_outside(base):
-            path = self._host_path(base)
-            if path is None:
-                return None
-            return "file" if path.is_file() else "dir" if path.is_dir() else None
+            return None
         if base == ".":
             return "dir"
         if self.view.find(base) is not None:
@@ -80,12 +70,7 @@ class ModelFiles:
     def open(self, name: str) -> IO[bytes]:
         """A binary stream of file *name*, for files too large to read whole."""
         base = normalize(name)
-        if is_outside(base):
-            path = self._host_path(base)
-            if path is None:
-                raise FileNotFoundError(base)
-            return path.open("rb")
-        member = self.view.find(base)
+        member = None if is_outside(base) else self.view.find(base)
         if member is None:
             raise FileNotFoundError(base)
         return self.view.open(member)
@@ -94,12 +79,6 @@ class ModelFiles:
         """Names of the regular files under directory *name*, sorted."""
         base = normalize(name)
         if is_outside(base):
-            top = self._host_path(base)
-            if top is None:
-                return
-            found = sorted(p for p in top.rglob("*") if p.is_file() and not p.is_symlink())
-            for path in found:
-                yield normalize(posixpath.join(base, path.relative_to(top).as_posix()))
             return
         prefix = "" if base == "." else base + "/"
         yield from sorted({m.name for m in self.view.files() if m.name.startswith(prefix)})

@@ -1,11 +1,16 @@
 """A reader of pip requirements files that finds what the cache key and the torch check need.
 
 It follows pip's own rules closely enough to see the same files pip will read: logical
-lines (``\\`` continuations, ``#`` comments, ``${VAR}`` expansion), nested ``-r``/``-c``
-files resolved against the directory of the file that names them, and local wheels,
-sdists and directories resolved against pip's working directory (the model directory,
-as in TorchServe). It installs nothing and never guesses: a line it cannot classify is
-left to pip.
+lines (``\\`` continuations, ``#`` comments), nested ``-r``/``-c`` files resolved against the
+directory of the file that names them, and local wheels, sdists and directories resolved
+against pip's working directory (the model directory, as in TorchServe). It installs
+nothing and never guesses: a line it cannot classify is left to pip.
+
+Unlike pip, it never expands ``${VAR}`` from this machine's environment: an archive's
+requirements are not allowed to (see :mod:`mar_tools.core.requirements_policy`), so each
+reference is recorded (:attr:`RequirementsSet.variables`) and the text is kept as written,
+in the environment key too. Index-changing options (:data:`INDEX_OPTIONS`) are recorded as
+well, and paths outside the model are never looked up (:class:`LocalReference.outside`).
 """
 
 from __future__ import annotations
@@ -15,11 +20,11 @@ import posixpath
 import re
 import shlex
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from mar_tools.core.model_files import FileKind, ModelFiles, normalize
+from mar_tools.core.model_files import FileKind, ModelFiles, is_outside, normalize
 
 #: File name endings pip treats as installable archives.
 ARCHIVE_SUFFIXES = (
@@ -35,7 +40,19 @@ ARCHIVE_SUFFIXES = (
     ".tar.lz",
     ".tlz",
 )
-_ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+#: What pip and uv expand from the environment (they take upper case only; any case is
+#: recorded here, in case an installer is more lenient).
+VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+#: Options that change where packages come from (``--find-links`` only with a URL: a local
+#: directory is a path, checked like every other).
+INDEX_OPTIONS = {
+    "-i": "--index-url",
+    "--index-url": "--index-url",
+    "--extra-index-url": "--extra-index-url",
+    "--trusted-host": "--trusted-host",
+    "-f": "--find-links",
+    "--find-links": "--find-links",
+}
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _DIRECT_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@\s*(\S+)")
 _EXTRAS = re.compile(r"^(.+?)(\[[^\]]+\])$")
@@ -79,6 +96,31 @@ class LocalReference:
     file: str
     line: int
 
+    @property
+    def outside(self) -> bool:
+        """True for a path outside the model (absolute, or climbing out with ``..``): it is
+        never looked up, as it would name a file of whichever machine installs."""
+        return is_outside(self.name)
+
+
+@dataclass(frozen=True)
+class OptionUse:
+    """An index-changing option (``--index-url URL``...) where it was written."""
+
+    option: str
+    value: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class VariableUse:
+    """A ``${NAME}`` reference where it was written (pip would expand it)."""
+
+    name: str
+    file: str
+    line: int
+
 
 @dataclass(frozen=True)
 class RequirementsSet:
@@ -86,13 +128,16 @@ class RequirementsSet:
 
     ``references`` starts with the top-level file itself; it lists every local path in
     the order pip meets them, without duplicates. ``named`` are the requirements by name
-    (constraints included), ``direct`` those given by URL or local path.
+    (constraints included), ``direct`` those given by URL or local path. ``options`` and
+    ``variables`` are the index-changing options and the ``${VAR}`` references, in order.
     """
 
     root: str
     references: tuple[LocalReference, ...]
     named: tuple[NamedRequirement, ...]
     direct: tuple[NamedRequirement, ...] = ()
+    options: tuple[OptionUse, ...] = ()
+    variables: tuple[VariableUse, ...] = ()
 
 
 def read_requirements(files: ModelFiles, root: str) -> RequirementsSet:
@@ -100,7 +145,12 @@ def read_requirements(files: ModelFiles, root: str) -> RequirementsSet:
     reader = _Reader(files)
     reader.read_file(normalize(root), "requirements", root, 0)
     return RequirementsSet(
-        root, tuple(reader.references), tuple(reader.named), tuple(reader.direct)
+        root,
+        tuple(reader.references),
+        tuple(reader.named),
+        tuple(reader.direct),
+        tuple(reader.options),
+        tuple(reader.variables),
     )
 
 
@@ -110,11 +160,13 @@ class _Reader:
         self.references: list[LocalReference] = []
         self.named: list[NamedRequirement] = []
         self.direct: list[NamedRequirement] = []
+        self.options: list[OptionUse] = []
+        self.variables: list[VariableUse] = []
         self._seen: set[str] = set()
 
     def add(self, name: str, role: Role, file: str, line: int) -> FileKind | None:
         name = normalize(name)
-        kind = self.files.kind(name)
+        kind = None if is_outside(name) else self.files.kind(name)
         if name not in self._seen:
             self._seen.add(name)
             self.references.append(LocalReference(name, kind, role, file, line))
@@ -130,6 +182,10 @@ class _Reader:
             self.read_line(name, number, logical, constraint=role == "constraints")
 
     def read_line(self, file: str, number: int, line: str, *, constraint: bool) -> None:
+        for match in VARIABLE.finditer(line):
+            self.variables.append(VariableUse(match.group(0), file, number))
+        for option, value in index_options(line):
+            self.options.append(OptionUse(option, value, file, number))
         if line.startswith("-"):
             for role, value in file_options(line):
                 self.read_option(file, number, role, value)
@@ -165,7 +221,8 @@ class _Reader:
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """Yield (first line number, text) for each non-empty logical line, as pip reads them:
-    continuations joined, then comments removed, then ``${VAR}`` expanded."""
+    continuations joined, then comments removed; ``${VAR}`` is left as written (pip would
+    expand it next)."""
     pending: list[str] = []
     start = 0
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -188,12 +245,12 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
 def _logical(number: int, joined: str) -> Iterator[tuple[int, str]]:
     line = _COMMENT.sub("", joined).strip()
     if line:
-        # pip leaves a reference to an unset or empty variable as written.
-        yield number, _ENV_VAR.sub(lambda m: os.environ.get(m.group(1)) or m.group(0), line)
+        yield number, line
 
 
-def file_options(line: str) -> Iterator[tuple[Role, str]]:
-    """The file-naming options on an option line (``-r x``, ``--find-links=y``, ``-ez``)."""
+def _option_values(line: str, known: Container[str]) -> Iterator[tuple[str, str]]:
+    """(option, value) for each option of *known* on *line* (``-r x``, ``--find-links=y``,
+    ``-ez``), in order."""
     try:
         words = shlex.split(line)
     except ValueError:
@@ -203,16 +260,30 @@ def file_options(line: str) -> Iterator[tuple[Role, str]]:
         word = words[index]
         index += 1
         name, _, attached = word.partition("=") if word.startswith("--") else (word, "", "")
-        if not word.startswith("--") and len(word) > 2 and word[:2] in _FILE_OPTIONS:
+        if not word.startswith("--") and len(word) > 2 and word[:2] in known:
             name, attached = word[:2], word[2:]
-        role = _FILE_OPTIONS.get(name)
-        if role is None:
+        if name not in known:
             continue
         if attached:
-            yield role, attached
+            yield name, attached
         elif index < len(words):
-            yield role, words[index]
+            yield name, words[index]
             index += 1
+
+
+def file_options(line: str) -> Iterator[tuple[Role, str]]:
+    """The file-naming options on an option line (``-r x``, ``--find-links=y``, ``-ez``)."""
+    for name, value in _option_values(line, _FILE_OPTIONS):
+        yield _FILE_OPTIONS[name], value
+
+
+def index_options(line: str) -> Iterator[tuple[str, str]]:
+    """The index-changing options anywhere on *line*, by their long names, with their
+    values (``--find-links`` only when it gives a URL)."""
+    for name, value in _option_values(line, INDEX_OPTIONS):
+        option = INDEX_OPTIONS[name]
+        if option != "--find-links" or (is_url(value) and not value.startswith("file:")):
+            yield option, value
 
 
 def is_url(text: str) -> bool:

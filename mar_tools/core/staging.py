@@ -1,49 +1,50 @@
-"""Publishing a file or directory in one step: staged beside its target, renamed into place.
+"""Publishing a file or directory in one step: staged beside its target, then put in place.
 
 Every writer of mar-tools (the archiver's output, ``mar run --output``, ``mar validate
 --output``, the extraction cache, the environment store) goes through this module, so a
-reader sees either the old target or the complete new one, never a partial one.
+reader sees either the old target or the complete new one, never a partial one, and a
+writer killed half-way (even by ``kill -9``) leaves nothing that outlives the next write.
 
-* **Staged beside the target.** :class:`Staged` creates a temporary file or directory in the
-  target's directory (same file system, so the final rename is atomic) under a fresh name,
-  ``.<target name>.<tag>-<8 hex>.partial`` (see :class:`TempNames`); no name is ever fixed,
-  so two writers of one target never share a temporary.
-* **Held under a lock.** While it exists the temporary is held by an exclusive ``flock`` on
-  an open descriptor of it. A writer that dies, even by ``kill -9``, loses the lock with its
-  descriptors; :func:`sweep` deletes exactly the temporaries nobody holds, whatever their
-  age, and every :class:`Staged` sweeps its target's before it starts.
-* **Published by one rename** (:func:`rename_into_place`): ``renameat2(RENAME_NOREPLACE)``
-  when nothing may be replaced (a target that appeared meanwhile is not overwritten),
-  ``os.replace`` for a file, and ``renameat2(RENAME_EXCHANGE)`` for a directory, whose old
-  content is then deleted under the temporary name.
+* **Files: unnamed until published.** Where the system has ``O_TMPFILE`` (Linux, on most
+  file systems) a file is staged with no name at all in the target's directory and linked
+  into place (:mod:`~mar_tools.core.placement`): a killed writer leaves nothing behind.
+* **Otherwise: a named temporary, held under a lock.** Directories (and files where there
+  is no ``O_TMPFILE``) are staged under a fresh name beside the target,
+  ``.<target name>.<tag>-<8 hex>.partial`` (see :class:`TempNames`), on the same file
+  system so that the final rename is atomic, and held by an exclusive ``flock`` on an open
+  descriptor of it. A writer that dies loses the lock with its descriptors; :func:`sweep`
+  deletes exactly the temporaries nobody holds, whatever their age, and every
+  :class:`Staged` sweeps its directory (the leftovers of every target there) before it
+  starts. ``mar env prune`` sweeps the caches too.
+* **Published by one step**: a ``linkat`` (an unnamed file that may not replace
+  anything), or one rename (:func:`~mar_tools.core.placement.rename_into_place`).
 
 Errors are the operating system's: ``OSError`` and its subclasses (``FileExistsError`` when
 the target exists and may not be replaced). Callers turn them into their own messages.
-
-Room left for hardening: a file could be staged as an unnamed ``O_TMPFILE`` and linked into
-place with ``linkat``; callers that write through :meth:`Staged.open` rather than
-:attr:`Staged.path` would not notice.
 """
-
-# Why: os.rename/os.replace and the renameat2 call are the atomic primitives used on purpose.
-# ruff: noqa: PTH104, PTH105
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import functools
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final
 
+from mar_tools.core.placement import (
+    create_unnamed,
+    link_unnamed,
+    remove,
+    rename_into_place,
+)
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: open files cannot be deleted anyway
     fcntl = None  # type: ignore[assignment]
+
+__all__ = ["MAR_TEMPS", "NAME_BYTES", "SUFFIX", "Staged", "TempNames", "rename_into_place", "sweep"]
 
 #: Longest part of the target's name kept in a temporary's name (bytes), so that the whole
 #: temporary name stays within the usual 255-byte limit.
@@ -83,24 +84,45 @@ MAR_TEMPS: Final = TempNames("mar")
 
 
 class Staged:
-    """A context manager giving a fresh temporary :attr:`path` beside *target* to write into.
+    """A context manager giving a fresh temporary beside *target* to write into.
 
-    On entry it sweeps *target*'s leftovers, then creates the temporary (an empty file, or
-    an empty directory with *is_dir*) and locks it. :meth:`publish` moves it to *target*. On
-    exit without a publish, the temporary is removed. Raises ``OSError`` when the temporary
-    cannot be created (``FileNotFoundError`` when the directory does not exist).
+    On entry it sweeps the leftovers of dead writers in *target*'s directory, then creates
+    the temporary (an empty file, unnamed where possible, or an empty directory with
+    *is_dir*: :attr:`path`) and locks it. Write a file through :meth:`open`, a directory
+    under :attr:`path`. :meth:`publish` moves it to *target*. On exit without a publish, the
+    temporary is removed. Raises ``OSError`` when the temporary cannot be created
+    (``FileNotFoundError`` when the directory does not exist).
     """
 
     def __init__(self, target: Path, *, is_dir: bool, names: TempNames = MAR_TEMPS) -> None:
         self.target = target
         self.is_dir = is_dir
         self.names = names
-        self.path = target
+        self._path: Path | None = None
         self._fd = -1
         self._published = False
 
+    @property
+    def path(self) -> Path:
+        """The staged directory (or named file). An unnamed file has none: write it through
+        :meth:`open` (``ValueError`` here)."""
+        if self._path is None:
+            raise ValueError(f"the file staged for {self.target} has no name until published")
+        return self._path
+
+    @property
+    def unnamed(self) -> bool:
+        """True while the staged file has no name (``O_TMPFILE``)."""
+        return self._fd >= 0 and self._path is None
+
     def __enter__(self) -> Staged:
-        sweep(self.target.parent, self.names, target=self.target)
+        sweep(self.target.parent, self.names)
+        if not self.is_dir:
+            fd = create_unnamed(self.target.parent)
+            if fd is not None:
+                _lock(fd, wait=True)  # held through the named moment of a replacing publish
+                self._fd = fd
+                return self
         while True:
             path = self.names.fresh(self.target)
             fd = _create(path, self.is_dir)
@@ -109,7 +131,7 @@ class Staged:
             # makes this one fail cleanly at publish time, never publish a partial file.
             _lock(fd, wait=True)
             if _same_file(path, fd):
-                self.path, self._fd = path, fd
+                self._path, self._fd = path, fd
                 return self
             os.close(fd)  # removed by a sweep between creation and locking: try again
 
@@ -121,16 +143,27 @@ class Staged:
         seconds.
         """
         if self.is_dir:
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self.path))
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self._path))
         return os.fdopen(os.dup(self._fd), "r+b")
 
-    def publish(self, *, replace: bool) -> None:
-        """Move the finished temporary to the target.
+    def publish(self, *, replace: bool, target: Path | None = None) -> None:
+        """Move the finished temporary to the target (or to *target*, a name in the same
+        directory chosen only now: the extraction cache learns its name from the content).
 
         Without *replace*, raises ``FileExistsError`` when the target exists (also when it
         appeared during the write). With it, an existing target is replaced in one step; an
         old directory is deleted afterwards.
         """
+        if target is not None:
+            self.target = target
+        if self.unnamed:
+            if not replace:
+                link_unnamed(self._fd, self.target)
+                self._published = True
+                return
+            # A name first (still locked by our descriptor), then one rename over the target.
+            self._path = self.names.fresh(self.target)
+            link_unnamed(self._fd, self._path)
         old = rename_into_place(
             self.path, self.target, replace=replace, aside=self.names.fresh(self.target)
         )
@@ -145,11 +178,11 @@ class Staged:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            if not self._published:
-                remove(self.path)
+            if not self._published and self._path is not None:
+                remove(self._path)
         finally:
             if self._fd >= 0:
-                os.close(self._fd)
+                os.close(self._fd)  # an unnamed file that was never linked is gone now
                 self._fd = -1
 
 
@@ -186,47 +219,6 @@ def sweep(directory: Path, names: TempNames, *, target: Path | None = None) -> l
     return removed
 
 
-def rename_into_place(source: Path, target: Path, *, replace: bool, aside: Path) -> Path | None:
-    """Rename *source* to *target* in one step; return where an old directory went, if any.
-
-    Without *replace*, raises ``FileExistsError`` when *target* exists. With it, a file
-    replaces a file (``os.replace``; never a directory: ``IsADirectoryError``); a directory
-    is exchanged with an existing target (``RENAME_EXCHANGE``) and *source*, now holding the
-    old target, is returned for the caller to delete. Where the kernel cannot exchange,
-    three renames do it through *aside* (a short moment without a target, never a mixed
-    one).
-    """
-    if not replace:
-        if not _rename2(source, target, _RENAME_NOREPLACE):
-            if os.path.lexists(target):
-                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
-            os.rename(source, target)
-        return None
-    if not _is_dir(source) or not os.path.lexists(target):
-        os.replace(source, target)
-        return None
-    if not _rename2(source, target, _RENAME_EXCHANGE):
-        os.rename(target, aside)
-        os.rename(source, target)
-        os.rename(aside, source)
-    return source
-
-
-def remove(path: Path) -> None:
-    """Delete the file, link or directory tree *path*; nothing when it does not exist."""
-    with contextlib.suppress(FileNotFoundError):
-        if _is_dir(path):
-            import shutil  # here: most writes never delete a tree
-
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-
-
-def _is_dir(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink()
-
-
 def _create(path: Path, is_dir: bool) -> int:
     if is_dir:
         path.mkdir(mode=0o777)
@@ -250,40 +242,3 @@ def _same_file(path: Path, fd: int) -> bool:
     except OSError:
         return False
     return (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino)
-
-
-_RENAME_NOREPLACE: Final = 1
-_RENAME_EXCHANGE: Final = 2
-
-
-def _rename2(source: Path, target: Path, flag: int) -> bool:
-    """``renameat2`` with *flag*; False when this system lacks it (the caller falls back).
-
-    Raises ``FileExistsError`` (NOREPLACE and *target* exists) or the ``OSError`` of any
-    other failure.
-    """
-    function = _renameat2()
-    if function is None:
-        return False
-    import ctypes  # already loaded by _renameat2
-
-    at_fdcwd = -100
-    result = function(at_fdcwd, os.fsencode(source), at_fdcwd, os.fsencode(target), flag)
-    if result == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(target))
-
-
-@functools.cache
-def _renameat2() -> Callable[..., int] | None:
-    """The C library's ``renameat2``, or None where it has none (macOS, old glibc)."""
-    import ctypes  # here: most runs of mar never publish anything
-
-    try:
-        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    return function

@@ -56,19 +56,26 @@ def prepare_environment(
         return Interpreter()
     # Imported only now: most models need no environment, and the machinery (virtualenv,
     # filelock, packaging) costs a noticeable part of `mar run`'s start-up.
+    from mar_tools.env.lock import shared_descriptor
     from mar_tools.env.provision import ensure_environment, resolve_target
 
-    target = resolve_target(model.files, model.manifest, model.model_yaml_config, options)
-    return interpreter_for(ensure_environment(target, lambda: model_dir, options, reporter))
+    target = resolve_target(
+        model.files, model.manifest, model.model_yaml_config, options, display=model.display
+    )
+    env = ensure_environment(target, lambda: model_dir, options, reporter)
+    return interpreter_for(env, shared_descriptor(target.store.use_path(env.short)))
 
 
-def interpreter_for(env: StoredEnv) -> Interpreter:
+def interpreter_for(env: StoredEnv, use_lock: int | None = None) -> Interpreter:
     """The worker interpreter of a finished environment, with ``VIRTUAL_ENV`` and ``PATH``
-    set as activation would (so the handler's subprocesses find the environment's tools)."""
+    set as activation would (so the handler's subprocesses find the environment's tools).
+    *use_lock* is the descriptor of the environment's use lock, for the worker to inherit
+    (it keeps ``mar env prune`` away while the worker runs)."""
     layout = env.layout
     path = os.environ.get("PATH", os.defpath)
     return Interpreter(
         python=layout.python,
         env={"VIRTUAL_ENV": str(layout.root), "PATH": f"{layout.scripts}{os.pathsep}{path}"},
         description=f"virtualenv {env.short} (model {env.record.model})",
+        inherited_fds=() if use_lock is None else (use_lock,),
     )

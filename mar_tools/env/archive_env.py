@@ -25,10 +25,12 @@ from mar_tools.env.store import StoredEnv
 
 def locate(archive: Path, options: EnvOptions) -> EnvTarget:
     """Decide whether *archive* needs an environment and compute its key; build nothing."""
-    with open_archive(archive) as view:
+    with open_archive(archive, limits=options.limits) as view:
         files = ModelFiles(view)
         model = read_model(files, str(archive))
-        return resolve_target(files, model.manifest, model.model_yaml_config, options)
+        return resolve_target(
+            files, model.manifest, model.model_yaml_config, options, display=str(archive)
+        )
 
 
 def create(
@@ -53,7 +55,8 @@ def _extracted(archive: Path, options: EnvOptions) -> Path:
     from mar_tools.core.extraction import prepare_model_dir
 
     try:
-        return prepare_model_dir(archive, cache_subdir("extracted", options.cache_dir)).model_dir
+        cache = cache_subdir("extracted", options.cache_dir)
+        return prepare_model_dir(archive, cache, options.limits).model_dir
     except UsageError as exc:  # an unwritable cache; its hint speaks of mar run's options
         raise EnvironmentSetupError(
             exc.message, hint="point --cache-dir or MAR_CACHE_DIR at a writable directory"

@@ -99,6 +99,12 @@ def hold_shared(path: Path) -> None:
     _SHARED[path] = descriptor
 
 
+def shared_descriptor(path: Path) -> int | None:
+    """The descriptor holding this process's shared lock on *path* (see
+    :func:`hold_shared`), to pass to a child that must hold it too; None when none is held."""
+    return _SHARED.get(path)
+
+
 @contextmanager
 def exclusive(path: Path) -> Iterator[bool]:
     """Hold *path* exclusively for the ``with`` block if no process holds it shared.

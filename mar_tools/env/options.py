@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from mar_tools.core.limits import Limits
 
 EnvMode = Literal["auto", "venv", "none"]
 InstallerChoice = Literal["auto", "pip", "uv"]
@@ -30,6 +32,11 @@ class EnvOptions:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     pip_options: tuple[str, ...] = ()
+    #: Accept index-changing options in the archive's requirements
+    #: (``--allow-requirements-options``; see :mod:`mar_tools.core.requirements_policy`).
+    allow_requirements_options: bool = False
+    #: What the archive may expand to when it is read or extracted.
+    limits: Limits = field(default_factory=Limits)
 
     def index_arguments(self) -> list[str]:
         """The index options as installer arguments (the same spelling for pip and uv)."""

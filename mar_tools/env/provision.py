@@ -20,6 +20,7 @@ from mar_tools.core.manifest import Manifest
 from mar_tools.core.model_files import ModelFiles
 from mar_tools.core.reporter import Reporter
 from mar_tools.core.requirements import RequirementsSet, read_requirements
+from mar_tools.core.requirements_policy import enforce
 from mar_tools.env.host import Host
 from mar_tools.env.key import EnvKey, compute_key
 from mar_tools.env.options import EnvOptions
@@ -37,6 +38,8 @@ class EnvTarget:
     store: EnvStore
     requirements: RequirementsSet | None = None
     key: EnvKey | None = None
+    #: The archive, as named in messages.
+    display: str = ""
 
     @property
     def path(self) -> Path | None:
@@ -54,8 +57,10 @@ def resolve_target(
     model_config: Mapping[str, Any],
     options: EnvOptions,
     host: Host | None = None,
+    display: str = "",
 ) -> EnvTarget:
-    """Decide and, when an environment is needed, compute its key from *files*.
+    """Decide and, when an environment is needed, compute its key from *files*; *display*
+    names the archive in messages.
 
     Raises :class:`ArchiveError` when the manifest names a requirements file the model
     does not have.
@@ -65,7 +70,7 @@ def resolve_target(
     model = manifest.model.model_name or "model"
     host = host or Host.current()
     if not plan.needed:
-        return EnvTarget(model, plan, host, store)
+        return EnvTarget(model, plan, host, store, display=display)
     requirements = None
     if plan.requirements is not None:
         if files.kind(plan.requirements) != "file":
@@ -76,7 +81,7 @@ def resolve_target(
             )
         requirements = read_requirements(files, plan.requirements)
     key = compute_key(host, requirements, files)
-    return EnvTarget(model, plan, host, store, requirements, key)
+    return EnvTarget(model, plan, host, store, requirements, key, display)
 
 
 def ensure_environment(
@@ -91,11 +96,19 @@ def ensure_environment(
     runs in (``mar env create`` extracts the archive then, and not when the environment is
     already there). Concurrent callers for the same key build it once: the others wait for
     the lock and then find it. With ``options.rebuild`` a new environment replaces the
-    cached one. The environment returned is marked in use until this process exits (``mar
-    env prune`` leaves it alone). What it finds, waits for and builds is told to *reporter*.
+    cached one. Requirements that break the requirements policy are refused first
+    (``ArchiveError``), cached or not. The environment returned is marked in use until this
+    process exits (``mar env prune`` leaves it alone). What it finds, waits for and builds
+    is told to *reporter*.
     """
     if target.key is None:
         raise ValueError("ensure_environment() needs a target that needs an environment")
+    if target.requirements is not None:
+        enforce(
+            target.requirements,
+            allow_options=options.allow_requirements_options,
+            where=target.display or f"model {target.model}",
+        )
     short = target.key.short
     store = target.store
     try:

@@ -24,8 +24,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mar_tools.core.placement import rename_into_place
 from mar_tools.core.reporter import Reporter
-from mar_tools.core.staging import rename_into_place
 from mar_tools.env.lock import held, hold_shared, is_free
 from mar_tools.env.venv_files import RECORD_NAME, EnvRecord, VenvLayout, read_record, relocate
 

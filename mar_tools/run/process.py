@@ -11,6 +11,14 @@ Messages (:mod:`mar_tools.worker.messages`) go over two pipes; the worker's own 
 (handler prints and logs) goes to this process's stderr, or nowhere with ``quiet``. The
 worker leads its own process group, killed when the run ends, so processes a handler
 starts and leaves running cannot outlive ``mar run``.
+
+The worker also dies when this process dies without cleaning up (``kill -9``): it arms
+``PR_SET_PDEATHSIG`` on Linux, and elsewhere watches a third pipe, the *lifeline*, whose
+write end only this process holds (:mod:`mar_tools.worker.lifeline`). The kernel ties the
+death signal to the thread that started the worker, so :meth:`WorkerProcess.start` must be
+called from a thread that lives as long as the run (the main thread does). Descriptors the
+interpreter asks to pass on (the environment's use lock) are inherited by the worker, so
+the environment counts as in use for as long as the worker runs, whatever happens here.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -61,16 +69,24 @@ def worker_environment(
 
 
 def spawn_worker(
-    python: Path, env: Mapping[str, str], model_dir: Path, output: int | None
-) -> tuple[subprocess.Popen[bytes], int, int]:
+    python: Path,
+    env: Mapping[str, str],
+    model_dir: Path,
+    output: int | None,
+    inherited_fds: Sequence[int] = (),
+) -> tuple[subprocess.Popen[bytes], int, int, int]:
     """Start ``entry.py`` in *python* for the model in *model_dir*, leading its own process
-    group, its stdout and stderr on the file descriptor *output* (None: inherited).
+    group, its stdout and stderr on the file descriptor *output* (None: inherited), tied to
+    this process (see the module docstring: call it from a thread that outlives the worker)
+    and inheriting *inherited_fds*.
 
-    Returns the process and the parent's ends of the two protocol pipes: ``(process,
-    fd to write to the worker, fd to read from it)``; the caller owns both.
+    Returns the process, the parent's ends of the two protocol pipes and its end of the
+    lifeline: ``(process, fd to write to the worker, fd to read from it, lifeline)``; the
+    caller owns the three and closes the lifeline once the worker has ended.
     """
     worker_in, parent_out = os.pipe()
     parent_in, worker_out = os.pipe()
+    watched, lifeline = os.pipe()
     try:
         process = subprocess.Popen(
             [
@@ -78,55 +94,72 @@ def spawn_worker(
                 str(ENTRY_SCRIPT),
                 *("--in-fd", str(worker_in), "--out-fd", str(worker_out)),
                 *("--compat-dir", str(COMPAT_DIR)),
+                *("--parent-pid", str(os.getpid()), "--lifeline-fd", str(watched)),
             ],
             cwd=model_dir,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=output,
-            pass_fds=(worker_in, worker_out),
+            pass_fds=(worker_in, worker_out, watched, *inherited_fds),
             start_new_session=True,
         )
     except BaseException:
-        for fd in (worker_in, parent_out, parent_in, worker_out):
+        for fd in (worker_in, parent_out, parent_in, worker_out, watched, lifeline):
             os.close(fd)
         raise
-    os.close(worker_in)
-    os.close(worker_out)
-    return process, parent_out, parent_in
+    for fd in (worker_in, worker_out, watched):
+        os.close(fd)
+    return process, parent_out, parent_in, lifeline
 
 
 class WorkerProcess:
     """A running worker. Use as a context manager: leaving it always ends the process group."""
 
     def __init__(
-        self, process: subprocess.Popen[bytes], to_worker: IO[bytes], from_worker: IO[bytes]
+        self,
+        process: subprocess.Popen[bytes],
+        to_worker: IO[bytes],
+        from_worker: IO[bytes],
+        lifeline: int = -1,
     ):
         self.process = process
         self._to_worker = to_worker
         self._from_worker = from_worker
+        self._lifeline = lifeline
 
     @classmethod
     def start(
-        cls, python: Path, env: Mapping[str, str], model_dir: Path, *, quiet: bool
+        cls,
+        python: Path,
+        env: Mapping[str, str],
+        model_dir: Path,
+        *,
+        quiet: bool,
+        inherited_fds: Sequence[int] = (),
     ) -> WorkerProcess:
-        """Start the worker for the model in *model_dir* with interpreter *python*."""
+        """Start the worker for the model in *model_dir* with interpreter *python*; the
+        worker inherits *inherited_fds* (and keeps them open while it runs)."""
         output: int | None = subprocess.DEVNULL if quiet else 2
-        process, parent_out, parent_in = spawn_worker(python, env, model_dir, output)
-        return cls(process, os.fdopen(parent_out, "wb"), os.fdopen(parent_in, "rb"))
+        spawned = spawn_worker(python, env, model_dir, output, inherited_fds)
+        process, parent_out, parent_in, lifeline = spawned
+        return cls(process, os.fdopen(parent_out, "wb"), os.fdopen(parent_in, "rb"), lifeline)
 
-    def send_all(self, messages: Sequence[ToWorker]) -> None:
+    def send_all(self, messages: Iterable[ToWorker]) -> None:
         """Send *messages* from a background thread, then close the pipe (end of input).
 
         Writing in the background lets the worker read requests while this process reads
-        answers, whatever the size of either. The messages are encoded here first, so an
-        error in one is raised to the caller.
+        answers, whatever the size of either. *messages* is consumed lazily, one message
+        at a time, as the pipe takes them: a long stream (``--repeat 1000000``) costs the
+        memory of one message, not of all (the pipe's buffer bounds how far the writer runs
+        ahead). Encode a sample first (the caller does) if errors must reach the caller: an
+        error while encoding here ends the input, and the worker's answer says the rest.
         """
-        encoded = [message.to_json() for message in messages]
 
         def write() -> None:
             try:
-                for header, blobs in encoded:
+                for message in messages:
+                    header, blobs = message.to_json()
                     write_message(self._to_worker, header, blobs)
             except (BrokenPipeError, ValueError, OSError):
                 pass  # the worker stopped reading: its answer (or its death) says why
@@ -184,6 +217,9 @@ class WorkerProcess:
         for stream in (self._from_worker, self._to_worker):
             with contextlib.suppress(OSError):
                 stream.close()
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
 
     def _wait_for_exit(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -19,7 +19,6 @@ from typing import Any
 
 from mar_tools.run.response import Response
 from mar_tools.run.runner import RunResult
-from mar_tools.run.stats import LatencySummary
 
 
 def body_value(response: Response) -> Any:
@@ -89,10 +88,10 @@ def render_json(result: RunResult, archive: str) -> bytes:
     timings: dict[str, Any] = {
         "startup_ms": _milliseconds(result.startup_ms),
         "load_ms": _milliseconds(result.load_ms),
-        "batches": len(result.batch_latencies_ms),
+        "batches": result.latency.count if result.latency else 0,
     }
-    if result.batch_latencies_ms:
-        summary = LatencySummary.of(result.batch_latencies_ms)
+    if result.latency is not None:
+        summary = result.latency
         timings["batch_ms"] = {
             "p50": _milliseconds(summary.p50),
             "p90": _milliseconds(summary.p90),

@@ -10,9 +10,8 @@ every outcome is in the returned :class:`RunResult` or a raised :class:`MarTools
 from __future__ import annotations
 
 import os
-import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,9 @@ from typing import Any
 from mar_tools.core.archive import detect_format
 from mar_tools.core.cache import cache_subdir
 from mar_tools.core.errors import ArchiveError, MarToolsError, UsageError
-from mar_tools.core.extraction import ExtractedModel, prepare_model_dir
+from mar_tools.core.extraction import ExtractedModel, model_directory
 from mar_tools.core.interpreter import Interpreter
+from mar_tools.core.limits import Limits
 from mar_tools.core.model_files import ModelFiles
 from mar_tools.core.model_source import ModelSource, read_model
 from mar_tools.core.reporter import Reporter, SilentReporter
@@ -30,6 +30,7 @@ from mar_tools.run.device import DeviceChoice
 from mar_tools.run.inputs import InputSpec, Request, build_requests
 from mar_tools.run.process import COMPAT_DIR, WorkerProcess, worker_environment
 from mar_tools.run.response import Response, http_responses
+from mar_tools.run.stats import LatencyRecorder, LatencySummary
 from mar_tools.run.yaml_file import read_yaml
 from mar_tools.worker.messages import LoadRequest, Predict, ToWorker
 
@@ -66,6 +67,8 @@ class RunOptions:
     #: The cache root (``--cache-dir``); None: ``$MAR_CACHE_DIR`` or the user cache dir.
     cache_dir: Path | None = None
     quiet: bool = False
+    #: What the archive may expand to (``--max-size``, ``--max-ratio``, ``--max-entries``).
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ class BatchFailure:
 
 @dataclass(frozen=True)
 class RunResult:
-    """The responses of the first repetition, and how the run went."""
+    """The responses of the first repetition, and how the run went (``metrics``: those of
+    the load and the first repetition; ``latency``: every repetition's)."""
 
     model: ModelSource
     model_name: str
@@ -95,7 +99,8 @@ class RunResult:
     load_ms: float
     responses: tuple[Response, ...]
     requests: tuple[Request, ...]
-    batch_latencies_ms: tuple[float, ...]
+    #: Every batch's latency (all repetitions), summarized; None when there was no batch.
+    latency: LatencySummary | None
     failures: tuple[BatchFailure, ...] = ()
     metrics: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -144,8 +149,7 @@ def run_archive(
     metrics_document = _metrics_document(options.metrics_config)
     cache = cache_subdir("extracted", options.cache_dir) if options.use_cache else None
     fmt = detect_format(options.archive)
-    extracted = prepare_model_dir(options.archive, cache)
-    try:
+    with model_directory(options.archive, cache, options.limits) as extracted:
         files = ModelFiles.directory(extracted.model_dir)
         model = read_model(files, str(options.archive), fmt)
         if model.manifest.runtime == "LSP":
@@ -164,9 +168,16 @@ def run_archive(
             metrics_document,
             reporter,
         )
-    finally:
-        if extracted.how == "extracted" and cache is None:
-            shutil.rmtree(extracted.model_dir, ignore_errors=True)
+
+
+def _messages(
+    load: LoadRequest, batches: Sequence[list[Request]], repeat: int
+) -> Iterator[ToWorker]:
+    """The load request, then every batch *repeat* times, made as the writer asks for them."""
+    yield load
+    for repetition in range(repeat):
+        for index, batch in enumerate(batches):
+            yield Predict(repetition * len(batches) + index, tuple(batch))
 
 
 def _metrics_document(given: Path | None) -> Any:
@@ -207,17 +218,20 @@ def _run_worker(
         model_yaml_config=model.model_yaml_config,
         manifest=model.manifest.raw,
     )
-    messages: list[ToWorker] = [load]
-    for repetition in range(options.repeat):
-        for index, batch in enumerate(batches):
-            messages.append(Predict(repetition * len(batches) + index, tuple(batch)))
+    first_round = [Predict(index, tuple(batch)) for index, batch in enumerate(batches)]
+    for message in (load, *first_round):
+        message.to_json()  # an encoding error is raised here, not in the writer thread
     labels = {request.request_id: request.label for request in requests}
     env = worker_environment(os.environ, interpreter.env, extracted.model_dir, model.handler)
     started = time.perf_counter()
     with WorkerProcess.start(
-        interpreter.python, env, extracted.model_dir, quiet=options.quiet
+        interpreter.python,
+        env,
+        extracted.model_dir,
+        quiet=options.quiet,
+        inherited_fds=interpreter.inherited_fds,
     ) as worker:
-        worker.send_all(messages)
+        worker.send_all(_messages(load, batches, options.repeat))
         loaded = expect_loaded(worker, options.metrics_config or metrics_path)
         startup_ms = (time.perf_counter() - started) * 1000
         warnings = list(loaded.warnings)
@@ -225,14 +239,14 @@ def _run_worker(
             reporter.warning(warning)
         metrics = list(loaded.metrics)
         responses: list[Response] = []
-        latencies: list[float] = []
+        latencies = LatencyRecorder()
         failures: list[BatchFailure] = []
         for number in range(len(batches) * options.repeat):
             answer = expect_response(worker, number)
-            metrics.extend(answer.metrics)
-            latencies.append(answer.elapsed_ms)
+            latencies.add(answer.elapsed_ms)
             if number >= len(batches):
-                continue
+                continue  # repetitions: only their latency is kept (memory stays flat)
+            metrics.extend(answer.metrics)
             for warning in answer.warnings:
                 warnings.append(warning)
                 reporter.warning(warning)
@@ -256,7 +270,7 @@ def _run_worker(
         load_ms=loaded.load_ms,
         responses=tuple(responses),
         requests=tuple(requests),
-        batch_latencies_ms=tuple(latencies),
+        latency=latencies.summary(),
         failures=tuple(failures),
         metrics=tuple(metrics),
         warnings=tuple(warnings),

@@ -62,6 +62,8 @@ class WorkerLink:
         #: Receives the :class:`Streamed` messages of the batch in flight.
         self.on_stream: Callable[[Streamed], None] | None = None
         self._reader_task: asyncio.Task[None] | None = None
+        #: Our end of the worker's lifeline (closed once it has ended).
+        self._lifeline = -1
         self.dead = asyncio.Event()
         self.reason = ""
 
@@ -82,7 +84,9 @@ class WorkerLink:
         loop = asyncio.get_running_loop()
         output_read, output_write = os.pipe()
         try:
-            process, parent_out, parent_in = spawn_worker(python, env, model_dir, output_write)
+            process, parent_out, parent_in, lifeline = spawn_worker(
+                python, env, model_dir, output_write
+            )
         except BaseException:
             os.close(output_read)
             raise
@@ -98,6 +102,7 @@ class WorkerLink:
             lambda: asyncio.StreamReaderProtocol(output), os.fdopen(output_read, "rb", 0)
         )
         link = cls(process, writer, asyncio.create_task(_forward_output(output, on_output)))
+        link._lifeline = lifeline
         link._reader_task = asyncio.create_task(link._read_loop(reader, on_death))
         return link
 
@@ -169,6 +174,9 @@ class WorkerLink:
             os.killpg(self.process.pid, signal.SIGKILL)
         while self.process.poll() is None:
             await asyncio.sleep(0.01)
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(self._output_task), 1.0)
         self._output_task.cancel()

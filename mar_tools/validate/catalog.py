@@ -115,6 +115,18 @@ CATALOG: Final[tuple[CheckInfo, ...]] = (
               "Remove it: TorchServe's `pip install -U` reinstalls torch next to the server's."),
     CheckInfo("requirements.missing-file", E, "A file the requirements refer to is missing",
               "Add it to the archive (--extra-files) or drop the reference."),
+    CheckInfo("requirements.index-option", E, "The requirements choose the package index",
+              "Remove --index-url/--extra-index-url/--trusted-host/--find-links URL from the "
+              "archive: the user chooses the index (mar run --index-url). mar run and mar env "
+              "refuse them unless given --allow-requirements-options."),
+    CheckInfo("requirements.env-var", E, "The requirements reference an environment variable",
+              "Write the value out: pip expands ${VAR} from the installing machine's "
+              "environment, which can leak a secret into a URL. mar never expands them and "
+              "refuses such archives."),
+    CheckInfo("requirements.outside-path", E, "The requirements refer to a path outside the "
+              "archive",
+              "Ship the file in the archive and refer to it by a relative path: pip would read "
+              "whatever the installing machine has there. mar refuses such archives."),
     # The handler, read statically.
     CheckInfo("handler.not-found", E, "The handler module is neither in the archive nor built in",
               "Add the handler file, or name one of TorchServe's built-in handlers."),

@@ -25,7 +25,6 @@ from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
 from mar_tools.validate.archive_classes import archive_trust
 from mar_tools.validate.catalog import CODES, finding
-from mar_tools.validate.limits import exceeds_size
 from mar_tools.validate.pickle.legacy_tar import BLOCK
 from mar_tools.validate.pickle.policy import Trust
 from mar_tools.validate.pickle.scan import is_candidate, scan_member, sniff, with_head
@@ -67,12 +66,12 @@ def _zip_content(
         and (header := view.local_headers.get(member.index)) is not None
     ]
     readable.sort(key=lambda pair: pair[1].offset)
-    with open(view.path, "rb", buffering=0) as archive:
+    with view.archive.reader() as archive:
         for member, header in readable:
             candidate = is_candidate(member, serialized)
             if quick and not candidate:
                 continue
-            stream = EntryStream(
+            stream = EntryStream.at(
                 archive,
                 header.data_offset,
                 member.compressed_size,
@@ -90,6 +89,12 @@ def _zip_content(
                 if problem is not None:
                     subject.corrupt.add(member.name)
                     yield finding(problem.code, f"{member.name} {problem.message}.", member.name)
+
+
+def exceeds_size(subject: Subject) -> bool:
+    """True when reading every entry would pass the total-size limit (so don't)."""
+    total = sum(member.size for member in subject.view.members)
+    return total > subject.options.limits.max_total_size
 
 
 def _scan_zip_entry(

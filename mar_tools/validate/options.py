@@ -4,24 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mar_tools.core.limits import GiB, Limits, MiB
 from mar_tools.report.finding import code_matches
 
-GiB = 1 << 30
-MiB = 1 << 20
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Zip-bomb limits, all on sizes the container declares (checked before reading).
-
-    ``max_ratio`` applies to entries of at least ``ratio_min_size`` uncompressed bytes:
-    tiny text files legitimately compress far better than model weights.
-    """
-
-    max_total_size: int = 256 * GiB
-    max_ratio: float = 200.0
-    ratio_min_size: int = 1 * MiB
-    max_entries: int = 100_000
+__all__ = ["GiB", "Limits", "MiB", "ValidateOptions"]
 
 
 @dataclass(frozen=True)

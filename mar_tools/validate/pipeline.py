@@ -12,35 +12,26 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from mar_tools._version import __version__
-from mar_tools.core.archive import (
-    ArchiveTooLarge,
-    ContainerFormat,
-    DirectoryView,
-    ZipView,
-    detect_format,
-    open_archive,
-)
+from mar_tools.core.archive import ContainerFormat, DirectoryView, detect_format, open_archive
 from mar_tools.core.errors import ArchiveError
+from mar_tools.core.limits import LimitExceeded
 from mar_tools.report.finding import Finding
 from mar_tools.report.result import ArchiveResult, Report
 from mar_tools.validate.catalog import CATALOG, CODES, finding
 from mar_tools.validate.content import check_content, unreadable_findings
 from mar_tools.validate.handler import check_handler
 from mar_tools.validate.imports import check_imports
-from mar_tools.validate.limits import check_limits
 from mar_tools.validate.manifest_checks import check_manifest
 from mar_tools.validate.model_config import check_config
 from mar_tools.validate.model_file import check_model_file
-from mar_tools.validate.names import check_names
 from mar_tools.validate.options import ValidateOptions
 from mar_tools.validate.requirements import check_requirements
+from mar_tools.validate.structure import check_structure
 from mar_tools.validate.subject import Subject
-from mar_tools.validate.zip_layout import check_layout
 
 Check = Callable[[Subject], Iterable[Finding]]
 CHECKS: tuple[Check, ...] = (
-    check_names,
-    check_limits,
+    check_structure,
     check_manifest,
     check_content,
     check_config,
@@ -54,17 +45,12 @@ ZIP_ONLY = frozenset(code for code in CODES if code.startswith("zip."))
 #: Checks that do not apply to a format (JUnit lists them as skipped, not passed).
 NOT_APPLICABLE: dict[ContainerFormat, frozenset[str]] = {
     ContainerFormat.ZIP: frozenset(),
-    ContainerFormat.TGZ: ZIP_ONLY
-    | {"entry.encrypted", "entry.unsupported-compression", "limits.ratio"},
+    ContainerFormat.TGZ: ZIP_ONLY | {"entry.encrypted", "entry.unsupported-compression"},
     # A file a directory holds may still be unreadable: entry.corrupt applies.
     ContainerFormat.DIRECTORY: ZIP_ONLY
     | {"entry.encrypted", "entry.unsupported-compression", "entry.crc-mismatch"}
     | {"limits.ratio", "archive.wrong-extension"},
 }
-#: Layout findings that explain why a member cannot be read (no entry.corrupt on top).
-UNREADABLE_CODES = frozenset(
-    {"zip.header-mismatch", "entry.encrypted", "entry.unsupported-compression"}
-)
 
 
 def validate_paths(
@@ -95,9 +81,9 @@ def validate_archive(
     try:
         fmt = detect_format(target)
         found.extend(_extension(target, fmt))
-        view = open_archive(target, fmt, max_size=chosen.limits.max_total_size)
-    except ArchiveTooLarge as exc:
-        found.append(finding("limits.total-size", exc.message))
+        view = open_archive(target, fmt, limits=chosen.limits)
+    except LimitExceeded as exc:  # found while listing: reading on would set the bomb off
+        found.append(finding(exc.code, exc.detail, exc.member))
         skipped.update(c for c in CODES if not c.startswith(("archive.", "limits.")))
     except ArchiveError as exc:
         found.append(finding("archive.unreadable", exc.message))
@@ -123,12 +109,6 @@ def validate_archive(
 
 
 def _run(subject: Subject) -> Iterator[Finding]:
-    view = subject.view
-    if isinstance(view, ZipView):
-        for item in check_layout(view):
-            if item.code in UNREADABLE_CODES and item.location.member:
-                subject.corrupt.add(item.location.member)  # reading it fails for this reason
-            yield item
     for check in CHECKS:
         yield from check(subject)
 

@@ -1,11 +1,13 @@
-"""The requirements file: lines pip cannot parse, files it refers to, and torch.
+"""The requirements file: lines pip cannot parse, files it refers to, torch, and the
+requirements policy (index-changing options, ``${VAR}`` references, paths outside the
+archive: :mod:`mar_tools.core.requirements_policy`).
 
 TorchServe installs the requirements with ``pip install -U -t <model_dir> -r <file>`` (or
 into a per-model venv) when ``install_py_dep_per_model`` is on; a line pip rejects makes
 registration fail, and a requirement on torch (or on a package pinning it) makes pip
 install a second torch next to the server's. Files are located by the same reader the
 environment cache uses (:mod:`mar_tools.core.requirements`), so validation and
-``mar run`` agree on what pip would read; unlike ``mar run``, validation looks at nothing
+``mar run`` agree on what pip would read and on what they refuse; neither looks at anything
 outside the archive (a path outside it is reported, never read from this machine).
 """
 
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
 from mar_tools.core.archive import READ_ERRORS
-from mar_tools.core.model_files import FileKind, ModelFiles, normalize
+from mar_tools.core.model_files import ModelFiles, normalize
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.subject import Subject
@@ -67,14 +69,19 @@ def check_requirements(subject: Subject) -> Iterator[Finding]:
             yield from _file_findings(subject, reference.name, None)
         elif reference.role in ("package", "editable"):
             names.add(_local_distribution(reference.name))
-        # pip only warns about a --find-links location that does not exist.
-        if reference.kind is None and reference.role != "find-links":
+        # pip only warns about a --find-links location that does not exist; a path outside
+        # the archive is reported by the policy below.
+        if reference.kind is None and reference.role != "find-links" and not reference.outside:
             yield finding(
                 "requirements.missing-file",
                 f"refers to {reference.name!r}, which is not in the archive.",
                 reference.file,
                 line=reference.line,
             )
+    from mar_tools.core.requirements_policy import violations
+
+    for violation in violations(parsed):
+        yield finding(violation.code, violation.message, violation.file, line=violation.line)
 
 
 def _file_findings(subject: Subject, name: str, names: set[str] | None) -> Iterator[Finding]:
@@ -140,15 +147,11 @@ def _read(subject: Subject, name: str) -> RequirementsSet | None:
 
 class _ArchiveOnly(ModelFiles):
     """The archive's files as the requirements reader sees them, read through the subject
-    (each once, at most its text limit). Absolute names are not looked up on this machine:
-    they are not in the archive, and reading them could leak local files into the report."""
+    (each once, at most its text limit)."""
 
     def __init__(self, subject: Subject) -> None:
         super().__init__(subject.view)
         self._subject = subject
-
-    def kind(self, name: str) -> FileKind | None:
-        return None if normalize(name).startswith("/") else super().kind(name)
 
     def read(self, name: str) -> bytes:
         member = self._subject.find(normalize(name))

@@ -9,9 +9,10 @@ protocol uses two dedicated pipes, so file descriptor 1 is pointed at the log st
 handler prints can never corrupt the answers. The pipes are not inherited by the programs a
 handler starts, and children it forks see /dev/null in their place.
 
-When the last answer is out, the worker ends with ``os._exit``: threads a handler started
-and never stopped cannot keep it alive (the parent also kills the worker's process group,
-for processes the handler started).
+The worker dies with the ``mar`` process that started it (:mod:`.lifeline`): a ``kill -9``
+of ``mar run`` does not leave it running. When the last answer is out, the worker ends with
+``os._exit``: threads a handler started and never stopped cannot keep it alive (the parent
+also kills the worker's process group, for processes the handler started).
 """
 
 # Why: os.path: the worker starts before anything else is imported.
@@ -32,6 +33,7 @@ from typing import IO, NoReturn
 
 from .devices import DeviceUnavailable, TorchProbe
 from .failure import Failure
+from .lifeline import tie_to_parent
 from .loader import HandlerError
 from .messages import (
     BatchResponse,
@@ -72,7 +74,13 @@ def main(argv: list[str]) -> NoReturn:
     parser.add_argument("--in-fd", type=int, required=True)
     parser.add_argument("--out-fd", type=int, required=True)
     parser.add_argument("--compat-dir", required=True)
+    parser.add_argument("--parent-pid", type=int)
+    parser.add_argument("--lifeline-fd", type=int)
     args = parser.parse_args(argv)
+    if args.lifeline_fd is not None:
+        os.set_inheritable(args.lifeline_fd, False)
+    if args.parent_pid is not None:
+        tie_to_parent(args.parent_pid, args.lifeline_fd)
     for fd in (args.in_fd, args.out_fd):
         os.set_inheritable(fd, False)  # processes the handler starts must not hold them
     os.register_at_fork(after_in_child=lambda: _release(args.in_fd, args.out_fd))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.core import staging
+from mar_tools.core import placement, staging
 from mar_tools.core.fs import write_atomically
 from mar_tools.core.staging import MAR_TEMPS, Staged, TempNames, rename_into_place, sweep
 from tests.core.writers import kill, start_half_writer
@@ -36,6 +36,16 @@ REWRITER = textwrap.dedent(
 
 def names(directory: Path) -> list[str]:
     return sorted(path.name for path in directory.iterdir())
+
+
+@pytest.fixture
+def named_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stage files as systems without ``O_TMPFILE`` do: under locked temporary names."""
+    monkeypatch.setattr(staging, "create_unnamed", lambda _directory: None)
+
+
+UNNAMED = placement.create_unnamed(Path("/tmp")) is not None
+needs_unnamed = pytest.mark.skipif(not UNNAMED, reason="no O_TMPFILE here")
 
 
 @pytest.fixture
@@ -158,7 +168,7 @@ def test_concurrent_writers_are_never_seen_half_way(tmp_path: Path) -> None:
     assert names(tmp_path) == ["shared.bin"]
 
 
-@pytest.mark.parametrize("kind", ["file", "dir"])
+@pytest.mark.parametrize("kind", ["named-file", "dir"])
 def test_a_killed_writer_leaves_the_target_and_a_leftover_the_next_write_sweeps(
     tmp_path: Path, kind: str
 ) -> None:
@@ -166,7 +176,7 @@ def test_a_killed_writer_leaves_the_target_and_a_leftover_the_next_write_sweeps(
     target.write_text("old")
     child, partial = start_half_writer(target, kind)
     try:
-        assert partial.parent == tmp_path and partial.exists()
+        assert partial is not None and partial.parent == tmp_path and partial.exists()
         # A write while the child lives replaces the target but leaves its temporary alone.
         write_atomically(target, b"meanwhile")
         assert partial.exists()
@@ -179,6 +189,54 @@ def test_a_killed_writer_leaves_the_target_and_a_leftover_the_next_write_sweeps(
     assert names(tmp_path) == ["out.json"]
 
 
+@needs_unnamed
+def test_a_killed_writer_of_an_unnamed_file_leaves_nothing_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    child, partial = start_half_writer(target, "file")
+    try:
+        assert partial is None
+        assert names(tmp_path) == ["out.json"]  # being written, yet nowhere to be seen
+    finally:
+        kill(child)
+    assert names(tmp_path) == ["out.json"] and target.read_text() == "old"
+
+
+def test_a_killed_writer_of_another_target_is_swept_too(tmp_path: Path) -> None:
+    """Every write sweeps the dead writers' leftovers of its whole directory (the archiver's
+    `.NAME.mar.tma-*.partial` of another model used to stay until that model was built)."""
+    child, partial = start_half_writer(tmp_path / "a.json", "dir")
+    kill(child)
+    assert partial is not None and partial.exists()
+    write_atomically(tmp_path / "b.json", b"b")
+    assert names(tmp_path) == ["b.json"]
+
+
+@needs_unnamed
+def test_an_unnamed_file_is_linked_into_place(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    with Staged(target, is_dir=False) as staged:
+        assert staged.unnamed
+        with pytest.raises(ValueError, match="has no name until published"):
+            _ = staged.path
+        with staged.open() as handle:
+            handle.write(b"first")
+        assert names(tmp_path) == []
+        staged.publish(replace=False)
+    assert target.read_bytes() == b"first"
+    with Staged(target, is_dir=False) as staged:
+        with staged.open() as handle:
+            handle.write(b"second")
+        with pytest.raises(FileExistsError):
+            staged.publish(replace=False)
+        staged.publish(replace=True)
+    assert target.read_bytes() == b"second" and names(tmp_path) == ["out.bin"]
+    with Staged(target, is_dir=False) as staged, staged.open() as handle:
+        handle.write(b"never published")
+    assert target.read_bytes() == b"second" and names(tmp_path) == ["out.bin"]
+
+
+@pytest.mark.usefixtures("named_files")
 def test_temporary_names_are_unique_and_never_fixed(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
     with Staged(target, is_dir=False) as first, Staged(target, is_dir=False) as second:
@@ -254,7 +312,7 @@ def test_publishing_with_and_without_the_kernels_renameat2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: str
 ) -> None:
     if kernel == "plain rename":
-        monkeypatch.setattr(staging, "_renameat2", lambda: None)
+        monkeypatch.setattr(placement, "_renameat2", lambda: None)
     new, old, target = tmp_path / "new", tmp_path / "old", tmp_path / "target"
     new.mkdir()
     (new / "n").write_text("new")
@@ -302,6 +360,7 @@ def test_sweep_removes_only_unlocked_temporaries_of_its_own_tag(tmp_path: Path) 
     assert sweep(tmp_path / "missing", MAR_TEMPS) == []
 
 
+@pytest.mark.usefixtures("named_files")
 def test_a_temporary_swept_between_creation_and_locking_is_made_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -324,6 +383,7 @@ def test_a_temporary_swept_between_creation_and_locking_is_made_again(
     assert names(tmp_path) == ["out"]
 
 
+@pytest.mark.usefixtures("named_files")
 def test_the_lock_is_released_when_the_writer_finishes(tmp_path: Path) -> None:
     target = tmp_path / "out"
     with Staged(target, is_dir=False) as staged:

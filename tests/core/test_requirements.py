@@ -24,10 +24,10 @@ def write(root: Path, files: dict[str, str]) -> ModelFiles:
     return ModelFiles.directory(root)
 
 
-def test_logical_lines_join_continuations_strip_comments_and_expand_variables(
+def test_logical_lines_join_continuations_strip_comments_and_never_expand_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("WHEELS", "vendor")
+    monkeypatch.setenv("WHEELS", "vendor")  # pip would expand it; mar never does
     text = (
         "# a comment line\n"
         "\n"
@@ -39,7 +39,7 @@ def test_logical_lines_join_continuations_strip_comments_and_expand_variables(
     )
     assert list(logical_lines(text)) == [
         (3, "numpy>=1   ; python_version >= '3'"),
-        (5, "./vendor/a.whl"),
+        (5, "./${WHEELS}/a.whl"),
         (6, "url#fragment-is-not-a-comment"),
         (7, "${UNSET_VARIABLE_FOR_TEST}"),
     ]
@@ -139,15 +139,12 @@ def test_a_missing_nested_file_is_recorded_not_fatal(tmp_path: Path) -> None:
     assert [n.text for n in parsed.named] == ["requests"]
 
 
-def test_logical_lines_follow_pip_on_comments_ending_a_continuation_and_a_last_line(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_logical_lines_follow_pip_on_comments_ending_a_continuation_and_a_last_line() -> None:
     """pip joins a comment line to a continuation as a comment (it prefixes a space), and
-    expands variables on every logical line, the last one included."""
-    monkeypatch.setenv("WHEELS", "vendor")
-    text = "numpy>=1\\\n# why numpy\nrequests\n./${WHEELS}/a.whl \\"
+    reads the last line even when it ends with a continuation."""
+    text = "numpy>=1\\\n# why numpy\nrequests\n./wheels/a.whl \\"
 
-    assert list(logical_lines(text)) == [(1, "numpy>=1"), (3, "requests"), (4, "./vendor/a.whl")]
+    assert list(logical_lines(text)) == [(1, "numpy>=1"), (3, "requests"), (4, "./wheels/a.whl")]
 
 
 def test_requirements_by_url_or_path_are_kept_for_the_torch_check(tmp_path: Path) -> None:
@@ -177,3 +174,59 @@ def test_requirements_by_url_or_path_are_kept_for_the_torch_check(tmp_path: Path
             "https://example.invalid/other-1.0-py3-none-any.whl", "requirements.txt", 3
         ),
     )
+
+
+def test_options_variables_and_outside_paths_are_recorded_and_never_looked_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOKEN", "s3cret")
+    monkeypatch.setenv("HOME_REQS", str(tmp_path / "host"))
+    (tmp_path / "host").mkdir()
+    (tmp_path / "host" / "secret.txt").write_text("private-package\n")
+    files = write(
+        tmp_path / "model",
+        {
+            "requirements.txt": (
+                "--index-url https://host.example/${TOKEN}/simple\n"
+                "-r ${HOME_REQS}/secret.txt\n"
+                f"-r {tmp_path / 'host' / 'secret.txt'}\n"
+                "-f /usr\n"
+                "-f ./wheels\n"
+                "-ihttps://other.example/simple --trusted-host other.example\n"
+                "-c nested.txt\n"
+            ),
+            "nested.txt": "--extra-index-url=https://third.example/simple\n../up.whl\n",
+            "wheels/a-1.0-py3-none-any.whl": "",
+        },
+    )
+
+    parsed = read_requirements(files, "requirements.txt")
+
+    assert [(o.option, o.value, o.file, o.line) for o in parsed.options] == [
+        ("--index-url", "https://host.example/${TOKEN}/simple", "requirements.txt", 1),
+        ("--index-url", "https://other.example/simple", "requirements.txt", 6),
+        ("--trusted-host", "other.example", "requirements.txt", 6),
+        ("--extra-index-url", "https://third.example/simple", "nested.txt", 1),
+    ]
+    assert [(v.name, v.line) for v in parsed.variables] == [("${TOKEN}", 1), ("${HOME_REQS}", 2)]
+    outside = [(r.name, r.kind) for r in parsed.references if r.outside]
+    assert outside == [
+        (str(tmp_path / "host" / "secret.txt"), None),  # exists on this machine: not read
+        ("/usr", None),
+        ("../up.whl", None),
+    ]
+    assert ("wheels", "dir") in [(r.name, r.kind) for r in parsed.references]
+    # The unexpanded reference is a (missing) path inside the model, never the host's file.
+    assert ("${HOME_REQS}/secret.txt", None) in [(r.name, r.kind) for r in parsed.references]
+    assert "private-package" not in {n.text for n in parsed.named}
+
+
+def test_model_files_never_read_outside_the_model(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("host file")
+    files = write(tmp_path / "model", {"inside.txt": "x"})
+    for name in (str(tmp_path / "secret.txt"), "../secret.txt", "/etc", "/"):
+        assert files.kind(name) is None
+        assert list(files.walk(name)) == []
+        with pytest.raises(FileNotFoundError):
+            files.open(name)
+    assert files.kind("inside.txt") == "file"

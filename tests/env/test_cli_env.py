@@ -116,6 +116,22 @@ def test_prune_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 2 and "Invalid value for '--older-than'" in err
 
 
+def test_prune_removes_what_killed_extractions_left(tmp_path: Path) -> None:
+    from tests.core.writers import kill, start_half_writer
+
+    root = tmp_path / "extracted" / "v2"
+    root.mkdir(parents=True)
+    dead, leftover = start_half_writer(root / "extraction", "dir")
+    kill(dead)
+    assert leftover is not None and leftover.exists()
+    assert invoke("env", "prune", "--cache-dir", str(tmp_path)) == (
+        0,
+        f"removed {leftover}, left by a killed extraction\nRemoved 1 entry, freed 0 B.\n",
+        "",
+    )
+    assert not leftover.exists()
+
+
 def test_path_and_create_through_the_cli(
     tmp_path: Path, cache_dir: Path, pip_log: PipLog, wheels: Path
 ) -> None:
@@ -291,10 +307,13 @@ def test_a_directory_archive_is_read_and_installed_in_place(
     tmp_path: Path, cache_dir: Path, pip_log: PipLog, wheels: Path
 ) -> None:
     """A no-archive model directory: ``mar run`` uses it in place, so does ``mar env``, and a
-    nested file outside it (``-r ../shared.txt``) counts in the key for both."""
+    nested file (``-r shared/more.txt``) counts in the key for both. A file outside the
+    model (``-r ../shared.txt``) is refused, as in an archive: it would be read from
+    whichever machine installs."""
     model = greet_model(tmp_path, wheels)
-    (tmp_path / "shared.txt").write_text(f"./{GREET}\n")
-    (model.root / "requirements.txt").write_text("-r ../shared.txt\n")
+    (model.root / "shared").mkdir()
+    (model.root / "shared" / "more.txt").write_text(f"./{GREET}\n")  # pip: from the cwd
+    (model.root / "requirements.txt").write_text("-r shared/more.txt\n")
     (model.root / "MAR-INF" / "MANIFEST.json").write_text(model.manifest.render())
 
     code, out, err = invoke("env", "create", str(model.root), *OFFLINE_PIP)
@@ -303,8 +322,12 @@ def test_a_directory_archive_is_read_and_installed_in_place(
     interpreter = prepare_in(model.root, options("pip"))
     assert str(interpreter.python.parent.parent) == out.strip()
     assert pip_log.calls() == 1
-    (tmp_path / "shared.txt").write_text(f"./{GREET}\n# changed\n")
+    (model.root / "shared" / "more.txt").write_text(f"./{GREET}\n# changed\n")
     assert invoke("env", "path", str(model.root))[0] == 1  # a new key: not built yet
+    (tmp_path / "shared.txt").write_text(f"./{GREET}\n")
+    (model.root / "requirements.txt").write_text("-r ../shared.txt\n")
+    refused = mar("env", "create", str(model.root), *OFFLINE_PIP)
+    assert refused.returncode == 3 and "'../shared.txt' is outside the model" in refused.stderr
 
 
 def test_env_create_installs_from_the_extraction_mar_run_uses(
@@ -345,6 +368,6 @@ def test_env_create_with_an_unwritable_cache_exits_5(tmp_path: Path) -> None:
 
     assert (done.returncode, done.stdout) == (5, "")
     assert done.stderr == (
-        f"mar: error: cannot use the extraction cache {cache / 'extracted'} (File exists).\n"
+        f"mar: error: cannot use the extraction cache {cache / 'extracted'} (Not a directory).\n"
         "hint: point --cache-dir or MAR_CACHE_DIR at a writable directory\n"
     )

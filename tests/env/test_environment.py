@@ -233,22 +233,27 @@ def test_another_torch_by_file_url_fails_before_installing(
     tmp_path: Path, cache_dir: Path, pip_log: PipLog, installer: str
 ) -> None:
     """pip used to process (for a remote URL: download) such a torch before failing on the
-    constraint, and uv to leave it out silently, giving the model the inherited torch."""
+    constraint, and uv to leave it out silently, giving the model the inherited torch. (A
+    file URL always names an absolute path: outside the model, it is refused first.)"""
     from tests.support.wheels import write_wheel
 
-    wheel = write_wheel(tmp_path / "wheels", "torch", "99.0", {"torch/__init__.py": ""})
     root = tmp_path / "model"
-    make_model(root, requirements=f"torch @ {wheel.as_uri()}\n")
+    wheel = write_wheel(root / "wheels", "torch", "99.0", {"torch/__init__.py": ""})
+    make_model(root, requirements="./wheels/torch-99.0-py3-none-any.whl\n")
 
     with pytest.raises(EnvironmentSetupError) as caught:
         prepare_in(root, options(installer))
 
     assert caught.value.message.startswith(
-        f"cannot create the environment for model demo: requirements.txt line 1 asks for "
-        f"'torch @ {wheel.as_uri()}', which conflicts with torch "
+        "cannot create the environment for model demo: requirements.txt line 1 asks for "
+        "'./wheels/torch-99.0-py3-none-any.whl', which conflicts with torch "
     )
     assert pip_log.calls() == 0
     assert envs_in(cache_dir) == []
+    (root / "requirements.txt").write_text(f"torch @ {wheel.as_uri()}\n")
+    with pytest.raises(ArchiveError, match=r"is outside the model"):
+        prepare_in(root, options(installer))
+    assert pip_log.calls() == 0
 
 
 @pytest.mark.parametrize("installer", INSTALLERS)

@@ -5,6 +5,7 @@ The handlers here do not import torch, so each run costs a fraction of a second.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from mar_tools.core.extraction import sha256_of
 from mar_tools.run.response import error_body
 from tests.run.support import build_archive, manifest, run_mar, source
 
@@ -45,7 +45,8 @@ def _archive(tmp_path: Path, files: dict[str, str | bytes], handler: str, **kw: 
 
 
 def _model_dir(cache: Path, archive: Path) -> Path:
-    return cache / "extracted" / f"sha256-{sha256_of(archive)}"
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    return cache / "extracted" / "v2" / f"sha256-{digest}"
 
 
 def test_one_input_prints_exactly_the_body(tmp_path: Path, cache: Path) -> None:
@@ -503,7 +504,7 @@ def test_no_cache_removes_its_temporary_extraction(tmp_path: Path, cache: Path) 
     archive = _archive(tmp_path, {"d.py": handler}, "d.py")
     done = run_mar([archive, "--no-cache", "--data", "x"], cache=cache)
     used = Path(done.text)
-    assert done.returncode == 0 and used.name.startswith("mar-run-")
+    assert done.returncode == 0 and used.name.startswith(".mar-run.mar-")
     assert not used.exists() and not cache.exists()
 
 

@@ -35,7 +35,7 @@ def test_base_handler_with_an_empty_model_config_fails_to_load_like_upstream(
     done = run_mar([archive, "--data", "[1, 2, 3]", "--format", "json"], cache=cache)
     upstream = run_upstream(
         upstream_python,
-        next((cache / "extracted").glob("sha256-*")),
+        next((cache / "extracted" / "v2").glob("sha256-*")),
         handler="base_handler",
         requests=[],
         batch_size=1,

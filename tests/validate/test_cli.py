@@ -111,10 +111,15 @@ def test_a_report_in_a_missing_directory_is_a_usage_error(tmp_path: Path, weight
 
 def test_limits_options(tmp_path: Path, weights: bytes) -> None:
     good, _ = archives(tmp_path, weights)
+    code, out, _ = invoke("--format", "json", "--max-size", "1K", "--max-ratio", "1.5", str(good))
+    assert code == 1
+    codes = [f["code"] for f in json.loads(out)["archives"][0]["findings"]]
+    assert codes == ["limits.total-size"]  # the ratio counts from 1 MiB only
+    # Too many entries: refused from the end record, before the index is parsed.
     code, out, _ = invoke("--format", "json", "--max-size", "1K", "--max-entries", "2", str(good))
     assert code == 1
     codes = [f["code"] for f in json.loads(out)["archives"][0]["findings"]]
-    assert codes == ["limits.entry-count", "limits.total-size"]
+    assert codes == ["limits.entry-count"]
     code, _, err = invoke("--max-size", "lots", str(good))
     assert code == 2 and "'lots' is not a size like 1073741824, 512M or 64GiB." in err
 

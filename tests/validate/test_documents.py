@@ -203,6 +203,7 @@ def test_requirements_lines(tmp_path: Path, weights: bytes) -> None:
     )
     result = archive(tmp_path, weights, requirements_txt=text, **{"nested.txt": b"torchaudio\n"})
     assert [(f.code, f.location.member, f.location.line) for f in result.findings] == [
+        ("requirements.index-option", "requirements.txt", 4),
         ("requirements.missing-file", "requirements.txt", 5),
         ("requirements.missing-file", "requirements.txt", 6),
         ("requirements.syntax", "requirements.txt", 7),
@@ -248,10 +249,10 @@ def test_requirements_never_read_files_outside_the_archive(tmp_path: Path, weigh
     secret.write_text("password = hunter2\n")
     text = f"-r {secret}\n-f /opt/wheels\n".encode()
     result = archive(tmp_path, weights, requirements_txt=text)
-    # Reported as not in the archive, never read (its lines would end up in the report);
-    # a missing --find-links location is only a warning for pip.
+    # Reported as outside the archive, never read (its lines would end up in the report).
     assert [(f.code, f.location.line) for f in result.findings] == [
-        ("requirements.missing-file", 1)
+        ("requirements.outside-path", 1),
+        ("requirements.outside-path", 2),
     ]
     assert "hunter2" not in str(result)
 

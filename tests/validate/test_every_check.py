@@ -297,6 +297,11 @@ def _with_requirements(text: bytes) -> Builder:
 BAD["requirements.syntax"] = _with_requirements(b"numpy >>= 1\n")
 BAD["requirements.torch"] = _with_requirements(b"torchvision==0.20.0\n")
 BAD["requirements.missing-file"] = _with_requirements(b"-r more-requirements.txt\n")
+BAD["requirements.index-option"] = _with_requirements(
+    b"--extra-index-url https://packages.example/simple\npyyaml\n"
+)
+BAD["requirements.env-var"] = _with_requirements(b"pyyaml==${PYYAML_VERSION}\n")
+BAD["requirements.outside-path"] = _with_requirements(b"-f /usr\npyyaml\n")
 
 
 # --- handler ---------------------------------------------------------------------------

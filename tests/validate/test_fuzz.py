@@ -1,6 +1,9 @@
 """Never crash: mutated archives always give a result (exit 0 or 1), never a traceback.
 
-A seeded short run of the mutations in :mod:`tests.validate.mutations` (the long run is
+A seeded short run of the mutations in :mod:`tests.validate.mutations`, then (``slow``)
+5,000 mutated archives, zip and tar.gz, through ``mar validate`` *and* ``mar run``'s
+extraction (:mod:`tests.validate.fuzz_cases`: no traceback, no hang, nothing written outside
+the cache, and the two agree on what is fatal; the long runs are
 ``benchmarks/fuzz_validate.py``), a few real ``mar validate`` processes on mutated files,
 and hypothesis properties of the parsers that read untrusted bytes.
 """
@@ -8,25 +11,31 @@ and hypothesis properties of the parsers that read untrusted bytes.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import random
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mar_tools.core.archive import name_problems
 from mar_tools.core.yaml_document import parse_yaml
 from mar_tools.validate import CODES, ValidateOptions, validate_archive
-from mar_tools.validate.names import name_problems
 from mar_tools.validate.pickle.ops import scan_pickles
 from mar_tools.validate.python_source import parse_source
 from tests.validate.builders import TorchFiles
+from tests.validate.fuzz_cases import Tally, run_cases
 from tests.validate.mutations import Seed, make_seeds, mutate, seed_files
 
 SHORT_RUN = 400
+#: The slow run: cases, and the worker processes they are shared by (CI has two cores).
+CASES = 5000
+WORKERS = 2
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +74,28 @@ def test_mutated_archives_never_crash(seeds: list[Seed], tmp_path: Path) -> None
         with_findings += bool(result.findings)
         path.unlink()
     assert with_findings > SHORT_RUN * 0.9  # the planted pickle alone gives one
+
+
+def _chunk(numbers: Sequence[int], seeds: Sequence[Seed]) -> Tally:
+    return run_cases(numbers, seeds)
+
+
+@pytest.mark.slow
+def test_mutated_archives_through_validate_and_extraction(seeds: list[Seed]) -> None:
+    chunks = [range(start, CASES, WORKERS) for start in range(WORKERS)]
+    with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
+        tallies = pool.starmap(_chunk, [(chunk, seeds) for chunk in chunks])
+    total = Tally()
+    for tally in tallies:
+        total.add(tally)
+    assert total.failures == [], "\n".join(
+        f"case {f.number} ({f.mutation} of {f.seed}): {f.what}" for f in total.failures[:10]
+    )
+    assert total.cases == total.validated == CASES
+    assert total.extracted + total.refused == CASES
+    # Both outcomes are well represented, and every mutation (zip and tar.gz) was tried.
+    assert total.extracted > CASES // 10 and total.refused > CASES // 10
+    assert {"edit_tar", "edit_header", "rename", "splice", "truncate"} <= set(total.mutations)
 
 
 def test_real_processes_on_mutated_archives(seeds: list[Seed], tmp_path: Path) -> None:

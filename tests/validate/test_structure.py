@@ -195,3 +195,16 @@ def test_unreadable_file_of_a_directory_is_reported_not_skipped(
         ("entry.corrupt", "model-config.yaml")
     ]
     assert "entry.corrupt" not in result.skipped
+
+
+def test_what_extraction_refuses_is_what_validate_calls_an_error() -> None:
+    """The core marks each structural problem fatal or not (extraction refuses the fatal
+    ones); the catalog gives the same codes their severity in `mar validate`."""
+    from mar_tools.core.archive.structure import STRUCTURAL_CODES
+    from mar_tools.report.finding import Severity
+    from mar_tools.validate import CATALOG
+
+    severity = {info.code: info.severity for info in CATALOG}
+    assert set(STRUCTURAL_CODES) <= set(severity)
+    for code, fatal in STRUCTURAL_CODES.items():
+        assert (severity[code] is Severity.ERROR) == fatal, code

@@ -29,7 +29,7 @@ def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str)
     started = time.perf_counter()
     result = build_archive(spec, reporter=reporter, jobs=options["jobs"])
     if interactive:
-        console.stderr().print(summary(result, time.perf_counter() - started), markup=False)
+        console.stderr().print(console.literal(summary(result, time.perf_counter() - started)))
     return 0
 
 

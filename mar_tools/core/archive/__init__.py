@@ -11,6 +11,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from mar_tools.core.archive.archive_file import ArchiveFile, Fingerprint
 from mar_tools.core.archive.byte_windows import RangeFile, TailFile
 from mar_tools.core.archive.directory_view import DirectoryView, model_root
 from mar_tools.core.archive.member import (
@@ -22,11 +23,13 @@ from mar_tools.core.archive.member import (
     strip_first_component,
     unsafe_name_reason,
 )
-from mar_tools.core.archive.tar_view import ArchiveTooLarge, TarView
+from mar_tools.core.archive.problem import Problem
+from mar_tools.core.archive.tar_view import TarView
 from mar_tools.core.archive.view import READ_ERRORS, ArchiveView
 from mar_tools.core.archive.zip_records import LocalHeader, read_local_header
 from mar_tools.core.archive.zip_view import ZipView
 from mar_tools.core.errors import ArchiveError
+from mar_tools.core.limits import Limits
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -38,14 +41,16 @@ __all__ = [
     "GZIP_MAGIC",
     "READ_ERRORS",
     "ZIP_MAGIC",
-    "ArchiveTooLarge",
+    "ArchiveFile",
     "ArchiveView",
     "ContainerFormat",
     "DirectoryView",
+    "Fingerprint",
     "LocalHeader",
     "Member",
     "MemberKind",
     "NameProblem",
+    "Problem",
     "RangeFile",
     "TailFile",
     "TarView",
@@ -60,17 +65,20 @@ __all__ = [
 ]
 
 
-def detect_format(path: Path) -> ContainerFormat:
-    """Tell the format of *path* from its content (not its name)."""
-    if path.is_dir():
-        return ContainerFormat.DIRECTORY
+def detect_format(path: Path, file: ArchiveFile | None = None) -> ContainerFormat:
+    """Tell the format of *path* from its content (not its name); *file* is the archive
+    when it is open already. Raises :class:`ArchiveError` for a missing or unreadable path,
+    anything but a directory or regular file (a FIFO is refused, never waited on), and a
+    file that is no archive."""
+    if file is None:
+        if path.is_dir():
+            return ContainerFormat.DIRECTORY
+        with ArchiveFile.open(path) as opened:
+            return detect_format(path, opened)
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(TAR_MAGIC_OFFSET + len(TAR_MAGIC))
-    except FileNotFoundError as exc:
-        raise ArchiveError(f"{path}: no such file or directory.") from exc
+        head = file.head(TAR_MAGIC_OFFSET + len(TAR_MAGIC))
     except OSError as exc:
-        raise ArchiveError(f"{path}: cannot read ({exc.strerror}).") from exc
+        raise ArchiveError(f"{path}: cannot read ({exc.strerror or exc}).") from exc
     if head.startswith(ZIP_MAGIC):
         return ContainerFormat.ZIP
     if head.startswith(GZIP_MAGIC):
@@ -82,8 +90,9 @@ def detect_format(path: Path) -> ContainerFormat:
             f"{path}: an uncompressed tar archive; TorchServe reads .mar zips and gzip'd "
             "tar archives (.tar.gz) only."
         )
-    if zipfile.is_zipfile(path):  # e.g. a zip with a prefix (self-extracting stub)
-        return ContainerFormat.ZIP
+    with file.reader() as reader:
+        if zipfile.is_zipfile(reader):  # e.g. a zip with a prefix (self-extracting stub)
+            return ContainerFormat.ZIP
     raise ArchiveError(
         f"{path}: not a model archive (expected a .mar zip, a .tar.gz or a directory)."
     )
@@ -93,17 +102,23 @@ def open_archive(
     path: str | os.PathLike[str],
     fmt: ContainerFormat | None = None,
     *,
-    max_size: int | None = None,
+    limits: Limits | None = None,
 ) -> ArchiveView:
     """Open *path* read-only as format *fmt* (default: the format its content shows).
 
-    *max_size* bounds the uncompressed bytes a tar.gz may expand to while it is listed
-    (:class:`ArchiveTooLarge` beyond it); zip and directory views read nothing up front.
+    The file is opened once (:class:`ArchiveFile`) and the view reads only that. *limits*
+    bound what is read up front: a tar.gz is listed within them and a zip whose end record
+    declares too many entries is refused (``LimitExceeded``); default :class:`Limits`.
     """
     target = Path(path)
-    chosen = detect_format(target) if fmt is None else fmt
-    if chosen is ContainerFormat.DIRECTORY:
+    if fmt is ContainerFormat.DIRECTORY or (fmt is None and target.is_dir()):
         return DirectoryView(target)
+    file = ArchiveFile.open(target)
+    try:
+        chosen = detect_format(target, file) if fmt is None else fmt
+    except BaseException:
+        file.close()
+        raise
     if chosen is ContainerFormat.ZIP:
-        return ZipView(target)
-    return TarView(target, max_size=max_size)
+        return ZipView(file, limits or Limits())
+    return TarView(file, limits)

@@ -1,15 +1,20 @@
 """Seekable, read-only files made of a known number of bytes: the one seek/tell logic.
 
 :mod:`zipfile` needs a seekable file to read a zip's index. Two such files exist here: a
-window on part of a file on disk (:class:`RangeFile`: a STORED entry of an archive, read
-in place), and the end of a stream whose beginning was not kept (:class:`TailFile`: a
-torch.save zip read once from a compressed entry, its central directory kept).
+window on part of a file on disk (:class:`RangeFile`: a whole archive opened once, or a
+STORED entry of one, read in place), and the end of a stream whose beginning was not kept
+(:class:`TailFile`: a torch.save zip read once from a compressed entry, its central
+directory kept).
 """
 
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_PREADV = getattr(os, "preadv", None)
 
 
 class ByteWindow(io.RawIOBase):
@@ -51,20 +56,28 @@ class ByteWindow(io.RawIOBase):
 
 
 class RangeFile(ByteWindow):
-    """The *length* bytes at *start* of the file at *path*."""
+    """The *length* bytes at *start* of *source*: a file on disk, or an open descriptor.
 
-    def __init__(self, path: Path, start: int, length: int) -> None:
+    A descriptor is read with ``pread`` (readers of one descriptor never share a position)
+    and stays open when the window is closed; a path is opened here and closed with it.
+    """
+
+    def __init__(self, source: Path | int, start: int, length: int) -> None:
         super().__init__(length)
-        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed by close())
+        self._owned = not isinstance(source, int)
+        self._fd = source if isinstance(source, int) else os.open(source, _READ_FLAGS)
         self._start = start
 
     def _fetch(self, position: int, into: memoryview) -> int:
-        self._file.seek(self._start + position)
-        return self._file.readinto(into) or 0
+        if _PREADV is not None:
+            return int(_PREADV(self._fd, [into], self._start + position))
+        data = os.pread(self._fd, len(into), self._start + position)  # pragma: no cover
+        into[: len(data)] = data  # pragma: no cover - systems without preadv (older macOS)
+        return len(data)  # pragma: no cover
 
     def close(self) -> None:
-        if not self.closed:
-            self._file.close()
+        if not self.closed and self._owned:
+            os.close(self._fd)
         super().close()
 
 

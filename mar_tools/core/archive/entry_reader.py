@@ -13,10 +13,10 @@ wants, then :meth:`EntryStream.finish` reads the rest and reports what was wrong
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 
 from mar_tools.core.archive.codec import INFLATE_ERRORS, crc32, new_inflater
+from mar_tools.core.archive.problem import Problem
 
 BLOCK = 8 << 20
 #: DEFLATED input is fed in smaller pieces so one piece cannot expand unboundedly.
@@ -25,44 +25,59 @@ INFLATE_BLOCK = 1 << 20
 INFLATE_OUTPUT = 32 << 20
 
 
-@dataclass(frozen=True)
-class EntryProblem:
-    """What was wrong with an entry's bytes: ``code`` is a catalog code."""
-
-    code: str
-    message: str
+#: What was wrong with an entry's bytes (``entry.corrupt`` or ``entry.crc-mismatch``).
+EntryProblem = Problem
 
 
 class EntryStream(io.RawIOBase):
     """The decompressed bytes of one entry, checked against its CRC and declared size.
 
-    *archive* is the archive file opened unbuffered (``open(path, "rb", buffering=0)``);
-    *method* 0 (STORED) or 8 (DEFLATED); the data starts at *offset* and is
-    *compressed_size* bytes long.
+    *raw* yields the entry's compressed bytes, *compressed_size* of them (fewer means the
+    archive ends inside the entry); *method* is 0 (STORED) or 8 (DEFLATED). Each chunk *raw*
+    yields is used before the next one is asked for, so a reader may reuse its buffer.
+    :meth:`at` reads them from a position of an archive file.
     """
 
     def __init__(
         self,
-        archive: io.RawIOBase,
-        offset: int,
+        raw: Iterable[memoryview],
         compressed_size: int,
         size: int,
         crc: int,
         method: int,
     ) -> None:
         super().__init__()
-        self._archive = archive
-        self._offset = offset
+        self._raw = raw
         self._compressed = compressed_size
         self._size = size
         self._expected_crc = crc
         self._method = method
         self._crc = 0
         self._produced = 0
-        self._buffer = bytearray(BLOCK if method == 0 else INFLATE_BLOCK)
         self._chunks = self._generate()
         self._pending = memoryview(b"")
         self.problem: EntryProblem | None = None
+
+    @classmethod
+    def at(
+        cls,
+        archive: io.RawIOBase,
+        offset: int,
+        compressed_size: int,
+        size: int,
+        crc: int,
+        method: int,
+    ) -> EntryStream:
+        """The entry whose data starts at *offset* of *archive* (an unbuffered, seekable
+        file: ``open(path, "rb", buffering=0)`` or an archive file's reader)."""
+        block = BLOCK if method == 0 else INFLATE_BLOCK
+        raw = _positioned(archive, offset, compressed_size, bytearray(block))
+        return cls(raw, compressed_size, size, crc, method)
+
+    def chunks(self) -> Iterator[memoryview]:
+        """The checked bytes, chunk by chunk (each valid until the next is asked for); then
+        :attr:`problem` says what was wrong, if anything."""
+        yield from self._chunks
 
     def readable(self) -> bool:
         return True
@@ -109,17 +124,12 @@ class EntryStream(io.RawIOBase):
             )
 
     def _read_raw(self) -> Iterator[memoryview]:
-        view = memoryview(self._buffer)
         done = 0
-        while done < self._compressed:
-            want = min(len(self._buffer), self._compressed - done)
-            self._archive.seek(self._offset + done)
-            got = self._archive.readinto(view[:want]) or 0
-            if got <= 0:
-                self._fail("entry.corrupt", "the archive ends inside this entry's data")
-                return
-            done += got
-            yield view[:got]
+        for piece in self._raw:
+            done += len(piece)
+            yield piece
+        if done < self._compressed:
+            self._fail("entry.corrupt", "the archive ends inside this entry's data")
 
     def _stored(self) -> Iterator[memoryview]:
         yield from self._read_raw()
@@ -151,3 +161,19 @@ class EntryStream(io.RawIOBase):
     def _fail(self, code: str, message: str) -> None:
         if self.problem is None:
             self.problem = EntryProblem(code, message)
+
+
+def _positioned(
+    archive: io.RawIOBase, offset: int, length: int, buffer: bytearray
+) -> Iterator[memoryview]:
+    """*length* bytes of *archive* from *offset*, read into *buffer* (fewer at its end)."""
+    view = memoryview(buffer)
+    done = 0
+    while done < length:
+        want = min(len(buffer), length - done)
+        archive.seek(offset + done)
+        got = archive.readinto(view[:want]) or 0
+        if got <= 0:
+            return
+        done += got
+        yield view[:got]

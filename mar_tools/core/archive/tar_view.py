@@ -1,22 +1,24 @@
 """The view of a ``.tar.gz`` archive.
 
-Opening reads the archive once from start to end (gzip has no index): that pass lists
-the members, keeps small files in memory and checks the gzip CRC, so a truncated or
-corrupt tar.gz fails to open instead of failing half-way through a later read. Larger
-members are read later through a second, seekable handle.
+Opening reads the archive once from start to end (gzip has no index,
+:mod:`~mar_tools.core.archive.tar_stream`): that pass lists the members within the limits,
+keeps small files in memory and checks the gzip CRC, so a truncated or corrupt tar.gz fails
+to open instead of failing half-way through a later read. Larger members are read later
+through a second reader of the same open file.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import tarfile
-from pathlib import Path
-from typing import IO, cast
+from typing import IO
 
+from mar_tools.core.archive.archive_file import ArchiveFile
 from mar_tools.core.archive.member import ContainerFormat, Member, MemberKind, strip_first_component
+from mar_tools.core.archive.tar_stream import gzip_reader, tar_members
 from mar_tools.core.archive.view import READ_ERRORS, ArchiveView
 from mar_tools.core.errors import ArchiveError
+from mar_tools.core.limits import Limits
 
 #: Tar members up to this size are kept in memory by the listing pass ...
 TAR_CACHE_FILE_LIMIT = 1 << 20
@@ -24,63 +26,40 @@ TAR_CACHE_FILE_LIMIT = 1 << 20
 TAR_CACHE_TOTAL_LIMIT = 64 << 20
 
 
-def _gzip_open(path: Path) -> IO[bytes]:
-    """A gzip reader: isal's (several times faster) when installed, else the stdlib's."""
-    try:
-        from isal import igzip
-    except ImportError:  # pragma: no cover - isal is an optional speed-up
-        return cast(IO[bytes], gzip.GzipFile(path, "rb"))
-    return cast(IO[bytes], igzip.GzipFile(path, "rb"))  # type: ignore[no-untyped-call]
-
-
-class ArchiveTooLarge(ArchiveError):
-    """A tar.gz expands to more bytes than the caller allowed (a likely decompression bomb)."""
-
-
 class TarView(ArchiveView):
-    """A ``.tar.gz``, read once on open (see the module docstring).
+    """A ``.tar.gz``, read once on open (see the module docstring); the view owns *file*.
 
-    *max_size* bounds how many uncompressed bytes the listing pass reads before it gives up
-    with :class:`ArchiveTooLarge` (None: no bound).
+    Raises :class:`~mar_tools.core.limits.LimitExceeded` when the archive crosses one of
+    *limits* while it is listed, :class:`ArchiveError` when it cannot be read.
     """
 
     format = ContainerFormat.TGZ
 
-    def __init__(self, path: Path, max_size: int | None = None) -> None:
-        self._max_size = max_size
+    def __init__(self, file: ArchiveFile, limits: Limits | None = None) -> None:
         self._cache: dict[int, bytes] = {}
         self._seekable: tarfile.TarFile | None = None
         self._gz: IO[bytes] | None = None
         try:
-            infos = self._scan(path)
+            infos = self._scan(file, limits or Limits())
         except ArchiveError:
-            raise  # ArchiveTooLarge, already said
+            file.close()
+            raise  # LimitExceeded, already said
         except READ_ERRORS as exc:
-            raise ArchiveError(f"{path}: not a readable tar.gz archive ({exc}).") from exc
+            file.close()
+            raise ArchiveError(f"{file.path}: not a readable tar.gz archive ({exc}).") from exc
         self._infos = infos
-        super().__init__(path, [_tar_member(i, info) for i, info in enumerate(infos)])
+        super().__init__(file.path, [tar_member(i, info) for i, info in enumerate(infos)], file)
 
-    def _scan(self, path: Path) -> list[tarfile.TarInfo]:
+    def _scan(self, file: ArchiveFile, limits: Limits) -> list[tarfile.TarInfo]:
         infos: list[tarfile.TarInfo] = []
         cached = 0
-        with _gzip_open(path) as gz:
-            with tarfile.open(fileobj=gz, mode="r|") as tar:
-                for info in tar:
-                    if self._max_size is not None and info.offset_data + info.size > self._max_size:
-                        raise ArchiveTooLarge(
-                            f"{path}: expands to more than {self._max_size} bytes "
-                            f"(at {info.name!r})."
-                        )
-                    small = info.isreg() and info.size <= TAR_CACHE_FILE_LIMIT
-                    if small and cached + info.size <= TAR_CACHE_TOTAL_LIMIT:
-                        stream = tar.extractfile(info)
-                        if stream is not None:
-                            self._cache[len(infos)] = stream.read()
-                            cached += info.size
-                    infos.append(info)
-            # Read to the end of the gzip stream so that its CRC and length are checked.
-            while gz.read(1 << 20):
-                pass
+        with file.reader() as raw:
+            for info, stream in tar_members(raw, limits, file.size, str(file.path)):
+                small = stream is not None and info.size <= TAR_CACHE_FILE_LIMIT
+                if stream is not None and small and cached + info.size <= TAR_CACHE_TOTAL_LIMIT:
+                    self._cache[len(infos)] = stream.read()
+                    cached += info.size
+                infos.append(info)
         return infos
 
     def open(self, member: Member) -> IO[bytes]:
@@ -91,8 +70,9 @@ class TarView(ArchiveView):
         if not info.isreg():
             raise ArchiveError(f"{self.path}: {member.raw_name} is not a regular file.")
         if self._seekable is None:
-            # A second handle on the same (fast) gzip reader; tarfile seeks forward in it.
-            self._gz = _gzip_open(self.path)
+            # A second pass over the same open file; tarfile seeks forward in it.
+            assert self.file is not None
+            self._gz = gzip_reader(self.file.reader())
             try:
                 self._seekable = tarfile.open(fileobj=self._gz, mode="r:")  # noqa: SIM115
             except (tarfile.TarError, OSError) as exc:
@@ -113,9 +93,11 @@ class TarView(ArchiveView):
         if self._gz is not None:
             self._gz.close()
             self._gz = None
+        super().close()
 
 
-def _tar_member(index: int, info: tarfile.TarInfo) -> Member:
+def tar_member(index: int, info: tarfile.TarInfo) -> Member:
+    """The :class:`Member` of tar header *info*, the *index*-th of its archive."""
     kind: MemberKind
     if info.isreg():
         kind = "file"

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import IO
 
+from mar_tools.core.archive.archive_file import ArchiveFile
 from mar_tools.core.archive.codec import INFLATE_ERRORS
 from mar_tools.core.archive.member import ContainerFormat, Member
 from mar_tools.core.errors import ArchiveError
@@ -33,13 +34,18 @@ READ_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class ArchiveView:
-    """Base class of the three views. Use :func:`open_archive` to get one."""
+    """Base class of the three views. Use :func:`open_archive` to get one.
+
+    ``file`` is the archive file a zip or tar.gz view reads, opened once (None for a
+    directory); closing the view closes it.
+    """
 
     format: ContainerFormat
 
-    def __init__(self, path: Path, members: list[Member]) -> None:
+    def __init__(self, path: Path, members: list[Member], file: ArchiveFile | None = None) -> None:
         self.path = path
         self.members: tuple[Member, ...] = tuple(members)
+        self.file = file
 
     def files(self) -> list[Member]:
         """Regular-file members, in container order."""
@@ -72,6 +78,8 @@ class ArchiveView:
 
     def close(self) -> None:
         """Release the underlying file."""
+        if self.file is not None:
+            self.file.close()
 
     def __enter__(self) -> ArchiveView:
         return self

@@ -1,4 +1,4 @@
-"""Low-level zip records: local file headers.
+"""Low-level zip records: local file headers, and the entry count the end record declares.
 
 Python's zipfile trusts the central directory; TorchServe's Java frontend reads local
 headers one after the other. Validation needs both views, so local headers are parsed
@@ -33,6 +33,8 @@ class LocalHeader:
     name_bytes: bytes
     data_offset: int
     zip64: bool
+    #: The header's bytes as read (fixed part, name and extra field).
+    raw: bytes = b""
 
 
 def read_local_header(handle: IO[bytes], offset: int) -> LocalHeader | None:
@@ -73,4 +75,45 @@ def read_local_header(handle: IO[bytes], offset: int) -> LocalHeader | None:
         name_bytes=name,
         data_offset=offset + LOCAL_HEADER.size + nlen + xlen,
         zip64=zip64,
+        raw=fixed + name + extra,
     )
+
+
+EOCD_SIGNATURE = b"PK\x05\x06"
+EOCD = struct.Struct("<4sHHHHIIH")
+ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+ZIP64_LOCATOR = struct.Struct("<4sIQI")
+ZIP64_EOCD_SIGNATURE = b"PK\x06\x06"
+ZIP64_EOCD = struct.Struct("<4sQHHIIQQQQ")
+#: The end record is at most this far from the end (its 22 bytes and a 64 KiB comment).
+EOCD_SEARCH = EOCD.size + 0xFFFF
+
+
+def declared_entry_count(handle: IO[bytes], size: int) -> int | None:
+    """The number of entries the end of central directory record of the zip in *handle*
+    (*size* bytes) declares, ZIP64 included; None when no end record is found.
+
+    Read before the central directory is parsed, so an archive claiming millions of entries
+    can be refused before a parser builds an object for each.
+    """
+    start = max(0, size - EOCD_SEARCH)
+    try:
+        handle.seek(start)
+        tail = handle.read(size - start)
+    except (OSError, OverflowError):
+        return None
+    at = tail.rfind(EOCD_SIGNATURE)
+    if at < 0 or at + EOCD.size > len(tail):
+        return None
+    count = int(EOCD.unpack_from(tail, at)[4])
+    locator_at = at - ZIP64_LOCATOR.size
+    if locator_at >= 0 and tail[locator_at : locator_at + 4] == ZIP64_LOCATOR_SIGNATURE:
+        offset = ZIP64_LOCATOR.unpack_from(tail, locator_at)[2]
+        try:
+            handle.seek(offset)
+            record = handle.read(ZIP64_EOCD.size)
+        except (OSError, OverflowError):
+            return count
+        if len(record) == ZIP64_EOCD.size and record[:4] == ZIP64_EOCD_SIGNATURE:
+            count = max(count, int(ZIP64_EOCD.unpack(record)[7]))
+    return count

@@ -6,30 +6,49 @@ import functools
 import io
 import stat
 import zipfile
-from pathlib import Path
 from typing import IO
 
-from mar_tools.core.archive.byte_windows import RangeFile
+from mar_tools.core.archive.archive_file import ArchiveFile
 from mar_tools.core.archive.member import ContainerFormat, Member, MemberKind
 from mar_tools.core.archive.view import ArchiveView
-from mar_tools.core.archive.zip_records import LocalHeader, read_local_header
+from mar_tools.core.archive.zip_records import LocalHeader, declared_entry_count, read_local_header
 from mar_tools.core.errors import ArchiveError
+from mar_tools.core.limits import Limits
+
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError)
 
 
 class ZipView(ArchiveView):
-    """A ``.mar``: members come from the central directory (zipfile's parse)."""
+    """A ``.mar``: members come from the central directory (zipfile's parse).
+
+    *file* is the archive, opened once; the view owns it. With *limits*, an archive whose
+    end record declares more entries than allowed is refused (``LimitExceeded``) before its
+    central directory is parsed.
+    """
 
     format = ContainerFormat.ZIP
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, file: ArchiveFile, limits: Limits | None = None) -> None:
+        path = file.path
         try:
-            self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            if limits is not None:
+                with io.BufferedReader(file.reader()) as tail:
+                    declared = declared_entry_count(tail, file.size)
+                error = limits.entry_count(declared or 0, str(path))
+                if error is not None:
+                    raise error
+            self._zip = zipfile.ZipFile(io.BufferedReader(file.reader(), buffer_size=1 << 16))
+        except ArchiveError:
+            file.close()
+            raise
+        except _ZIP_ERRORS as exc:
+            file.close()
             raise ArchiveError(f"{path}: not a readable zip archive ({exc}).") from exc
         self.infos: tuple[zipfile.ZipInfo, ...] = tuple(self._zip.infolist())
         #: Offset of the central directory (after zipfile's correction for prefix bytes).
         self.central_directory_offset: int = int(getattr(self._zip, "start_dir", 0))
-        super().__init__(path, [_zip_member(i, info) for i, info in enumerate(self.infos)])
+        members = [_zip_member(i, info) for i, info in enumerate(self.infos)]
+        super().__init__(path, members, file)
 
     def open(self, member: Member) -> IO[bytes]:
         try:
@@ -37,12 +56,18 @@ class ZipView(ArchiveView):
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as exc:
             raise ArchiveError(f"{self.path}: cannot read {member.raw_name} ({exc}).") from exc
 
+    @property
+    def archive(self) -> ArchiveFile:
+        """The archive file (always open while the view is)."""
+        assert self.file is not None
+        return self.file
+
     @functools.cached_property
     def local_headers(self) -> dict[int, LocalHeader | None]:
         """Every member's parsed local header, by member index (read once, on first use);
         None where there is no local header at the offset the central directory gives."""
         headers: dict[int, LocalHeader | None] = {}
-        with open(self.path, "rb") as handle:
+        with io.BufferedReader(self.archive.reader(), buffer_size=4096) as handle:
             for member in self.members:
                 offset = member.header_offset
                 headers[member.index] = (
@@ -56,11 +81,12 @@ class ZipView(ArchiveView):
         header = self.local_headers.get(member.index)
         if header is None:
             return None
-        raw = RangeFile(self.path, header.data_offset, member.compressed_size)
+        raw = self.archive.reader(header.data_offset, member.compressed_size)
         return io.BufferedReader(raw, buffer_size=1 << 16)
 
     def close(self) -> None:
         self._zip.close()
+        super().close()
 
 
 def _zip_member(index: int, info: zipfile.ZipInfo) -> Member:

@@ -1,0 +1,146 @@
+"""One pass over an archive file that hashes every byte while something else consumes them.
+
+Extraction reads the archive once, from its first byte to its last, through a
+:class:`HashingReader`: the extractor takes the bytes it needs (local headers, entry data,
+the tar.gz stream) and the reader hashes *all* of them in the same order, so the digest
+that names the extraction is the digest of exactly the bytes it was made from, read from
+one descriptor.
+
+Hashing runs in a background thread on the same buffers (``hashlib`` releases the GIL on
+large updates, as do ``pread``, the CRC, inflating and writing), so on a machine with two
+cores hashing a 1 GiB archive costs little more wall time than extracting it. A small ring
+of buffers is reused: memory stays at ``depth * block`` bytes whatever the archive's size
+(and less for an archive smaller than a block).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Final
+
+from mar_tools.core.archive.archive_file import ArchiveFile
+
+BLOCK: Final = 4 << 20
+DEPTH: Final = 4
+
+
+class HashingReader(io.RawIOBase):
+    """The bytes of *file* from offset 0 to its end, in order, each hashed once (SHA-256).
+
+    Consumers read with :meth:`read_exactly` (small records), :meth:`chunks` (large runs,
+    as views into the reader's buffers, each valid until the next one is asked for) or as
+    an unbuffered raw stream (:meth:`readinto`, for gzip). :meth:`finish` reads the rest,
+    hashes it and returns the hex digest. With *hashing* False nothing is hashed and
+    :meth:`finish` returns "".
+    """
+
+    def __init__(
+        self, file: ArchiveFile, *, hashing: bool = True, block: int = BLOCK, depth: int = DEPTH
+    ) -> None:
+        super().__init__()
+        self._raw = file.reader()
+        # A small archive gets small buffers (never more than it needs, plus one read that
+        # finds the end).
+        block = max(min(block, file.size + 1), 1)
+        self._buffers = [bytearray(block) for _ in range(depth)]
+        self._free = [threading.Event() for _ in range(depth)]
+        for event in self._free:
+            event.set()
+        self._next = 0
+        self._current = memoryview(b"")
+        self._offset = 0  # of the unread bytes in the current buffer
+        self.position = 0  # bytes handed to consumers so far
+        self._digest = hashlib.sha256() if hashing else None
+        self._queue: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        """Read the next block into the next free buffer; False at the end of the file."""
+        index = self._next
+        self._free[index].wait()
+        buffer = self._buffers[index]
+        count = self._raw.readinto(buffer)
+        if not count:
+            self._current = memoryview(b"")
+            return False
+        self._next = (index + 1) % len(self._buffers)
+        if self._digest is not None:
+            self._free[index].clear()
+            self._start_hashing()
+            self._queue.put((index, count))
+        self._current = memoryview(buffer)[:count]
+        self._offset = 0
+        return True
+
+    def _take(self, limit: int) -> memoryview:
+        """Up to *limit* of the next bytes (a view into a buffer; empty at the end)."""
+        if self._offset >= len(self._current) and not self._fill():
+            return memoryview(b"")
+        piece = self._current[self._offset : self._offset + limit]
+        self._offset += len(piece)
+        self.position += len(piece)
+        return piece
+
+    def chunks(self, count: int) -> Iterator[memoryview]:
+        """The next *count* bytes in pieces (fewer when the file ends first)."""
+        left = count
+        while left > 0:
+            piece = self._take(left)
+            if not piece:
+                return
+            left -= len(piece)
+            yield piece
+
+    def read_exactly(self, count: int) -> bytes:
+        """The next *count* bytes as a copy (fewer only when the file ends first)."""
+        return b"".join(bytes(piece) for piece in self.chunks(count))
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        piece = self._take(len(buffer))
+        memoryview(buffer)[: len(piece)] = piece
+        return len(piece)
+
+    def finish(self) -> str:
+        """Read to the end of the file, wait for the hashing, and return the hex digest of
+        every byte read ("" when not hashing)."""
+        while self._take(1 << 30):
+            pass
+        self._stop()
+        if self._failure is not None:
+            raise self._failure
+        return "" if self._digest is None else self._digest.hexdigest()
+
+    def close(self) -> None:
+        self._stop()
+        self._raw.close()
+        super().close()
+
+    def _start_hashing(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._hash, name="mar-archive-hash", daemon=True)
+            self._thread.start()
+
+    def _stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _hash(self) -> None:
+        assert self._digest is not None
+        while (item := self._queue.get()) is not None:
+            index, count = item
+            try:
+                self._digest.update(memoryview(self._buffers[index])[:count])
+            except BaseException as exc:  # pragma: no cover - hashlib does not fail
+                self._failure = exc
+            finally:
+                self._free[index].set()

@@ -1,0 +1,78 @@
+"""Reading a ``.tar.gz`` once from start to end, within the limits.
+
+A gzip'd tar has no index: listing it (``mar validate``) and extracting it (``mar run``) both
+read the whole stream in order. :func:`tar_members` is that one pass for both: it inflates
+the stream, yields each member with a stream of its bytes, and meters the expansion with
+:class:`~mar_tools.core.limits.TarMeter`, so a decompression bomb (a gzip bomb, a sparse
+member declaring gigabytes, a flood of members) stops with
+:class:`~mar_tools.core.limits.LimitExceeded` as soon as it crosses a limit, before its
+bytes are read out, let alone written. At the end it reads the gzip stream to its end, so
+that its CRC and length are checked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from collections.abc import Iterator
+from typing import IO, cast
+
+from mar_tools.core.limits import Limits, TarMeter
+
+#: What the gzip layer reads from: an archive file's reader, or the hashing reader.
+Source = io.RawIOBase | IO[bytes]
+
+
+def gzip_reader(raw: Source) -> IO[bytes]:
+    """A gzip reader of *raw*: isal's (several times faster) when installed, else the
+    stdlib's."""
+    try:
+        from isal import igzip
+    except ImportError:  # pragma: no cover - isal is an optional speed-up
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+    return cast(IO[bytes], igzip.GzipFile(fileobj=raw, mode="rb"))  # type: ignore[no-untyped-call]
+
+
+class _Metered(io.RawIOBase):
+    """The inflated stream, telling the meter how far it has got after every read."""
+
+    def __init__(self, source: IO[bytes], meter: TarMeter) -> None:
+        super().__init__()
+        self._source = source
+        self._meter = meter
+        self._total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._source.read(len(buffer))
+        count = len(data)
+        memoryview(buffer)[:count] = data
+        self._total += count
+        self._meter.inflated(self._total)
+        return count
+
+
+def tar_members(
+    raw: Source, limits: Limits, archive_size: int, where: str
+) -> Iterator[tuple[tarfile.TarInfo, IO[bytes] | None]]:
+    """Each member of the tar.gz whose compressed bytes *raw* yields, in order, with a stream
+    of its bytes (regular files only; valid until the next member is asked for).
+
+    *archive_size* is the compressed size (the ratio's denominator) and *where* the name
+    put in messages. Raises :class:`~mar_tools.core.limits.LimitExceeded` when a limit is
+    crossed, and what tarfile, gzip, zlib or the OS raise on damaged input (see
+    :data:`~mar_tools.core.archive.view.READ_ERRORS`).
+    """
+    meter = TarMeter(limits, archive_size, where)
+    with gzip_reader(raw) as gz:
+        stream = io.BufferedReader(_Metered(gz, meter), buffer_size=1 << 16)
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            for info in tar:
+                meter.member(info.size)
+                yield info, tar.extractfile(info) if info.isreg() else None
+        # Read to the end of the gzip stream so that its CRC and length are checked.
+        while stream.read(1 << 20):
+            pass
