@@ -20,6 +20,8 @@ SUBCOMMANDS: dict[str, str] = {
     "validate": "mar_tools.cli.validate",
     "run": "mar_tools.cli.run",
     "env": "mar_tools.cli.env",
+    "inspect": "mar_tools.cli.inspect",
+    "diff": "mar_tools.cli.diff",
 }
 
 

@@ -75,3 +75,16 @@ def unsafe_name_reason(name: str) -> str | None:
     """Why extracting a member called *name* could write outside the model dir, or None."""
     problems = name_problems(name)
     return problems[0][1] if problems else None
+
+
+def refusal_reason(member: Member) -> str | None:
+    """Why an extractor of mar-tools refuses *member* (an unsafe name, a link, a device,
+    encryption), or None. The top directory of a tar.gz, stripped to ``""``, is fine."""
+    if member.kind == "dir" and member.name.strip("/") == "":
+        return None
+    reason = unsafe_name_reason(member.name.rstrip("/") if member.kind == "dir" else member.name)
+    if reason is None and member.kind in ("symlink", "other"):
+        reason = f"a {member.kind} (only files and directories are extracted)"
+    if reason is None and member.encrypted:
+        reason = "encrypted"
+    return reason
