@@ -73,7 +73,8 @@ class LegacyLayout:
 
 
 def describe(handle: IO[bytes]) -> SerializedInfo:
-    """Describe the serialized file open (seekable, at offset 0) in *handle*."""
+    """Describe the serialized file open (seekable) in *handle*."""
+    handle.seek(0)
     head = handle.read(16)
     handle.seek(0)
     if head.startswith(ZIP_HEAD):
