@@ -64,7 +64,7 @@ def render_text(inspection: Inspection) -> None:
     columns = (
         Column("name"),
         Column("size", "right"),
-        Column("stored", "right"),
+        Column("compressed", "right"),
         Column("method"),
         Column("crc32"),
     )
