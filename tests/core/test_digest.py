@@ -112,5 +112,5 @@ def test_archive_hash_alongside_and_damage_detected(built: dict[str, Path], tmp_
     damaged = tmp_path / "damaged.mar"
     damaged.write_bytes(path.read_bytes())
     patch(damaged, data_offset(damaged, "weights.pt") + 10, b"\xff\xfe")
-    with pytest.raises(ArchiveError, match="weights.pt CRC-32 is"):
+    with pytest.raises(ArchiveError, match=r"weights\.pt CRC-32 is"):
         digest(damaged)

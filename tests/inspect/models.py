@@ -73,7 +73,8 @@ def make_weights(shift: float = 0.0) -> Weights:
     scripted = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.jit.save(torch.jit.trace(net, torch.ones(1, 3)), scripted)
+        traced = torch.jit.trace(net, torch.ones(1, 3))  # type: ignore[no-untyped-call]
+        torch.jit.save(traced, scripted)
     odd = {
         "f8": torch.tensor([0.5, 1.0], dtype=torch.float8_e4m3fn),
         "u16": torch.tensor([1, 2, 3], dtype=torch.uint16),

@@ -8,8 +8,10 @@ import json
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+
 from mar_tools.core.schema import validator
 from tests.inspect.commands import mar
 from tests.inspect.models import FORMATS, Weights, build, build_upstream, model_dir
@@ -20,7 +22,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return mar("inspect", *args)
 
 
-def inspect_json(path: Path, *flags: str) -> dict[str, object]:
+def inspect_json(path: Path, *flags: str) -> Any:
     code, out, err = invoke("--format", "json", *flags, str(path))
     assert (code, err) == (0, "")
     data = json.loads(out)
@@ -92,9 +94,9 @@ def test_every_format_tells_the_same_model(archives: dict[str, Path]) -> None:
     keys = ("manifest", "handler", "model", "serialized", "requirements", "config")
     for data in found.values():
         assert {key: data[key] for key in keys} == {key: found["default"][key] for key in keys}
-    names = {fmt: [entry["name"] for entry in data["entries"]] for fmt, data in found.items()}  # type: ignore[union-attr]
+    names = {fmt: [entry["name"] for entry in data["entries"]] for fmt, data in found.items()}
     assert sorted(names["tgz"]) == sorted(names["default"]) == sorted(names["no-archive"])
-    assert found["tgz"]["entries"][0]["method"] == "tar"  # type: ignore[index]
+    assert found["tgz"]["entries"][0]["method"] == "tar"
     assert found["default"]["serialized"] == {
         "file": "weights.pt", "size": 2209, "kind": "state_dict", "container": "torch-zip",
         "classes": [], "note": None,
@@ -123,7 +125,7 @@ def test_serialized_kinds_and_handler_entry_points(
         getattr(weights, form),
         **{"fn_handler.py": "def predict(d, c):\n  pass\n"},
     )
-    extra = {"extra_files": ("fn_handler.py",)} if "fn_handler" in handler else {}
+    extra: dict[str, Any] = {"extra_files": ("fn_handler.py",)} if "fn_handler" in handler else {}
     built_with = "handler.py" if handler == "missing.py" else handler
     path = build(source, tmp_path / "out", "default", handler=built_with, **extra)
     if handler == "missing.py":
@@ -136,9 +138,9 @@ def test_serialized_kinds_and_handler_entry_points(
                 out.writestr(info, data)
         path = rewritten
     data = inspect_json(path)
-    assert data["serialized"]["kind"] == kind  # type: ignore[index]
-    assert data["serialized"]["tensors"]["count"] == 3  # type: ignore[index]
-    assert {key: data["handler"][key] for key in entry} == entry  # type: ignore[index]
+    assert data["serialized"]["kind"] == kind
+    assert data["serialized"]["tensors"]["count"] == 3
+    assert {key: data["handler"][key] for key in entry} == entry
 
 
 @pytest.mark.compat
