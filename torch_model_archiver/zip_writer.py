@@ -16,9 +16,9 @@ out, so no data descriptor is ever needed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -35,6 +35,14 @@ from torch_model_archiver.compression import (
     deflate_small,
     worth_deflating,
 )
+from torch_model_archiver.member_data import (
+    FileData,
+    RandomAccess,
+    check_size,
+    damaged,
+    random_access,
+    read_whole,
+)
 from torch_model_archiver.members import PlanEntry
 from torch_model_archiver.pipeline import Pool, in_order
 from torch_model_archiver.range_copy import RangeCopier
@@ -42,8 +50,6 @@ from torch_model_archiver.writing import (
     EntryRecord,
     WriteJob,
     WriteSettings,
-    changed,
-    check_unchanged,
     read_at,
 )
 from torch_model_archiver.zip_format import (
@@ -74,9 +80,20 @@ class _Small:
 
 @dataclass(frozen=True)
 class _Begin:
+    """A large entry starts; its bytes are at ``access.offset`` of ``access.fd``."""
+
     member: PlanEntry
     method: int
-    fd: int
+    access: RandomAccess
+    closer: ExitStack
+
+    @property
+    def fd(self) -> int:
+        return self.access.fd
+
+    def at(self, offset: int) -> int:
+        """The file offset of the entry's byte *offset*."""
+        return self.access.offset + offset
 
 
 @dataclass(frozen=True)
@@ -123,7 +140,7 @@ class _ZipWriter:
         self.backend = settings.backend
         self.entries: list[ZipEntry] = []
         self.records: list[EntryRecord] = []
-        self.open_fds: set[int] = set()
+        self.open_sources: list[ExitStack] = []
         self.current: ZipEntry | None = None
         self.current_begin: _Begin | None = None
         self.copier: RangeCopier | None = None
@@ -137,15 +154,19 @@ class _ZipWriter:
             if member.size <= SMALL_ENTRY:
                 yield pool.submit(partial(self._small_from_file, member))
                 continue
-            fd = os.open(member.source, os.O_RDONLY)
-            self.open_fds.add(fd)
-            check_unchanged(fd, member.size, member.source)
-            deflate = self.settings.deflate and self._worth_deflating(fd, member)
-            yield _Begin(member, DEFLATED if deflate else STORED, fd)
+            closer = ExitStack()
+            self.open_sources.append(closer)
+            access = closer.enter_context(
+                random_access(member.source_data, member.size, member.source)
+            )
+            deflate = self.settings.deflate and self._worth_deflating(access, member)
+            begin = _Begin(member, DEFLATED if deflate else STORED, access, closer)
+            yield begin
             if deflate:
                 for offset in range(0, member.size, CHUNK_SIZE):
                     size = min(CHUNK_SIZE, member.size - offset)
-                    task = partial(self._deflated_chunk, fd, size, offset, member.source)
+                    task = partial(self._deflated_chunk, access.fd, size, begin.at(offset),
+                                   member.source)  # fmt: skip
                     yield pool.submit(task)
             else:
                 for offset in range(0, member.size, STORE_CHUNK):
@@ -156,11 +177,12 @@ class _ZipWriter:
         )
 
     def _small_from_file(self, member: PlanEntry) -> _Small:
-        with open(member.source, "rb") as source:
-            raw = source.read(member.size + 1)
-        if len(raw) != member.size:
-            raise changed(member.source)
-        return self._small(member.arcname, member.mode, member.mtime, raw)
+        raw = read_whole(member.source_data, member.size, member.source)
+        small = self._small(member.arcname, member.mode, member.mtime, raw)
+        expected = member.source_data.crc if isinstance(member.source_data, FileData) else None
+        if expected is not None and small.crc != expected:
+            raise damaged(member.source, small.crc, expected)
+        return small
 
     def _small(self, name: str, mode: int, mtime: float, raw: bytes) -> _Small:
         crc = self.backend.crc32(raw, 0)
@@ -169,10 +191,13 @@ class _ZipWriter:
             return _Small(name, mode, mtime, len(raw), crc, DEFLATED, packed)
         return _Small(name, mode, mtime, len(raw), crc, STORED, raw)
 
-    def _worth_deflating(self, fd: int, member: PlanEntry) -> bool:
+    def _worth_deflating(self, access: RandomAccess, member: PlanEntry) -> bool:
         last = member.size - SAMPLE_SIZE
         offsets = sorted({0, last // 2 // 4096 * 4096, last})
-        samples = [read_at(fd, SAMPLE_SIZE, offset, member.source) for offset in offsets]
+        samples = [
+            read_at(access.fd, SAMPLE_SIZE, access.offset + offset, member.source)
+            for offset in offsets
+        ]
         return worth_deflating(self.backend, samples, self.backend.fast_level)
 
     def _deflated_chunk(self, fd: int, size: int, offset: int, source: Path) -> _Chunk:
@@ -230,7 +255,11 @@ class _ZipWriter:
         assert self.copier is not None and self.current_begin is not None
         begin = self.current_begin
         future = self.copier.copy(
-            begin.fd, step.offset, step.size, self.data_start + step.offset, begin.member.source
+            begin.fd,
+            begin.at(step.offset),
+            step.size,
+            self.data_start + step.offset,
+            begin.member.source,
         )
         self.copies.append((future, step.size))
 
@@ -258,16 +287,18 @@ class _ZipWriter:
             entry = _sized(entry, entry.crc, entry.compressed_size + 2, entry.file_size)
             if entry.compressed_size >= entry.file_size:
                 entry = self._restore_stored(entry, begin)
-        check_unchanged(begin.fd, member.size, member.source)
+        check_size(begin.access, member.source)
+        if begin.access.crc is not None and entry.crc != begin.access.crc:
+            raise damaged(member.source, entry.crc, begin.access.crc)
         end = self.out.tell()
         self.out.seek(entry.offset)
         self.out.write(entry.local_header())
         self.out.seek(end)
         self._record(entry, member.arcname)
-        os.close(begin.fd)
-        self.open_fds.discard(begin.fd)
         if self.copier is not None:
             self.copier.forget(begin.fd)
+        begin.closer.close()
+        self.open_sources.remove(begin.closer)
         self.current = self.current_begin = None
 
     def _restore_stored(self, entry: ZipEntry, begin: _Begin) -> ZipEntry:
@@ -278,7 +309,7 @@ class _ZipWriter:
         crc = 0
         for offset in range(0, begin.member.size, STORE_CHUNK):
             size = min(STORE_CHUNK, begin.member.size - offset)
-            data = read_at(begin.fd, size, offset, begin.member.source)
+            data = read_at(begin.fd, size, begin.at(offset), begin.member.source)
             crc = self.backend.crc32(data, crc)
             self.out.write(data)
         return replace(_sized(entry, crc, begin.member.size, begin.member.size), method=STORED)
@@ -296,9 +327,9 @@ class _ZipWriter:
         self.out.write(end_of_central_directory(len(self.entries), start, size))
 
     def close_sources(self) -> None:
-        for fd in self.open_fds:
-            os.close(fd)
-        self.open_fds.clear()
+        for closer in self.open_sources:
+            closer.close()
+        self.open_sources.clear()
 
 
 def _sized(entry: ZipEntry, crc: int, compressed: int, size: int) -> ZipEntry:
