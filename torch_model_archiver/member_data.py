@@ -83,7 +83,10 @@ def read_whole(data: MemberData, size: int, label: Path) -> bytes:
     if isinstance(data, FileData):
         with open(data.path, "rb") as source:
             source.seek(data.offset)
-            raw = source.read(size + 1)
+            raw = source.read(size)
+            expected = data.offset + size if data.file_size is None else data.file_size
+            if os.fstat(source.fileno()).st_size != expected:
+                raise changed(label)
     else:
         with data.open() as stream:
             raw = stream.read(size + 1)

@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "env": "mar_tools.cli.env",
     "inspect": "mar_tools.cli.inspect",
     "diff": "mar_tools.cli.diff",
+    "repack": "mar_tools.cli.repack",
 }
 
 

@@ -166,3 +166,11 @@ def _manifest_object(view: ArchiveView, member: Member) -> Mapping[str, Any] | N
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def archive_digest(path: Path, *, jobs: int = 2) -> ContentDigest:
+    """The content digest of the archive (``.mar``, ``.tar.gz`` or directory) at *path*."""
+    from mar_tools.core.archive import open_archive
+
+    with open_archive(path) as view:
+        return digest_view(view, jobs=jobs)[0]

@@ -25,7 +25,8 @@ class Member:
     ``raw_name`` is the name stored in the container. Sizes are as declared by the
     container (a zip's central directory can lie; reading the bytes tells the truth).
     ``header_offset`` and ``flag_bits`` are the zip local header's position and general
-    purpose flags (None / 0 for the other formats).
+    purpose flags (None / 0 for the other formats). ``mtime`` is the time the container
+    records, in seconds since 1970 (a zip's local date and time read as UTC).
     """
 
     index: int
@@ -41,6 +42,7 @@ class Member:
     compress_type: int | None = None
     header_offset: int | None = None
     flag_bits: int = 0
+    mtime: float | None = None
 
 
 def strip_first_component(name: str) -> str:

@@ -136,4 +136,5 @@ def _tar_member(index: int, info: tarfile.TarInfo) -> Member:
         compressed_size=info.size,
         mode=info.mode,
         link_target=info.linkname or None,
+        mtime=float(info.mtime),
     )
