@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import IntEnum
 
-from mar_tools.core.errors import MarToolsError
+from mar_tools.core.errors import MarToolsError, problems_message
 
 
 class ArchiverExit(IntEnum):
@@ -41,12 +41,7 @@ class InputError(ModelArchiverError):
 
     def __init__(self, subject: str, problems: Sequence[str], *, hint: str | None = None) -> None:
         self.problems = tuple(problems)
-        if len(self.problems) == 1:
-            message = f"{subject}: {self.problems[0]}"
-        else:
-            lines = "\n".join(f"  - {problem}" for problem in self.problems)
-            message = f"{subject}: {len(self.problems)} problems:\n{lines}"
-        super().__init__(message, hint=hint)
+        super().__init__(problems_message(subject, self.problems), hint=hint)
 
 
 class MissingInputError(InputError, FileNotFoundError):

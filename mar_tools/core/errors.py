@@ -9,6 +9,7 @@ too, with the archiver's exit codes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 
@@ -48,6 +49,14 @@ class MarToolsError(Exception):
         return self.message
 
 
+def problems_message(subject: str, problems: Sequence[str]) -> str:
+    """``subject: problem`` for one problem; for several, their count and one line each."""
+    if len(problems) == 1:
+        return f"{subject}: {problems[0]}"
+    lines = "\n".join(f"  - {problem}" for problem in problems)
+    return f"{subject}: {len(problems)} problems:\n{lines}"
+
+
 class UsageError(MarToolsError):
     """The command line asks for something that cannot be done as asked."""
 
@@ -72,14 +81,18 @@ class ModelConfigError(ArchiveError):
     """
 
 
-class LoadFailed(MarToolsError):
-    """The handler failed to import or initialize; ``details`` is its trimmed traceback."""
-
-    exit_code = ExitCode.LOAD
+class _WithDetails(MarToolsError):
+    """An error that also carries ``details``: a trimmed traceback shown after the message."""
 
     def __init__(self, message: str, *, hint: str | None = None, details: str = "") -> None:
         super().__init__(message, hint=hint)
         self.details = details
+
+
+class LoadFailed(_WithDetails):
+    """The handler failed to import or initialize; ``details`` is its trimmed traceback."""
+
+    exit_code = ExitCode.LOAD
 
 
 class DeviceUnavailable(MarToolsError):
@@ -88,14 +101,10 @@ class DeviceUnavailable(MarToolsError):
     exit_code = ExitCode.DEVICE
 
 
-class WorkerDied(MarToolsError):
+class WorkerDied(_WithDetails):
     """The worker process ended without answering (crash, signal, ``sys.exit`` in a handler)."""
 
     exit_code = ExitCode.WORKER
-
-    def __init__(self, message: str, *, hint: str | None = None, details: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.details = details
 
 
 class EnvironmentSetupError(MarToolsError):

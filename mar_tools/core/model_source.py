@@ -25,7 +25,7 @@ from typing import Any
 
 from mar_tools.core.archive.member import ContainerFormat, name_problems
 from mar_tools.core.archive.view import READ_ERRORS
-from mar_tools.core.errors import ArchiveError
+from mar_tools.core.errors import ArchiveError, problems_message
 from mar_tools.core.manifest import (
     CONFIG_FILE,
     HANDLER,
@@ -75,11 +75,7 @@ class BrokenModel(ArchiveError):
 
     def __init__(self, display: str, problems: Sequence[ModelProblem]) -> None:
         self.problems = tuple(problems)
-        if len(self.problems) == 1:
-            message = f"{display}: {self.problems[0].describe()}"
-        else:
-            lines = "\n".join(f"  - {problem.describe()}" for problem in self.problems)
-            message = f"{display}: {len(self.problems)} problems:\n{lines}"
+        message = problems_message(display, [problem.describe() for problem in self.problems])
         hint = next((p.hint for p in self.problems if p.hint), REBUILD_HINT)
         super().__init__(message, hint=hint)
 

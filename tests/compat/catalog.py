@@ -116,6 +116,17 @@ DEPS = ModelSpec(
 )
 
 
+MICRO_BATCHING = ModelSpec(
+    name="micro_batching",
+    source=MODELS / "micro_batching",
+    args=(*("--handler", "mb_handler.py", "--config-file", "model-config.yaml", "-v", "1.0"),),
+    singles=(Probe("single", json_request([1.0, -2.0, 0.5])),),
+    # One batch of 6 cut into micro-batches of 2 (upstream's ts in TorchServe, ours in
+    # `mar run`): every answer names its micro-batch.
+    batch=tuple(Probe(f"row-{i}", json_request([float(i), -1.0, 0.5 * i])) for i in range(6)),
+)
+
+
 def _generated(example: str, *artifacts: str) -> Callable[[Path], None]:
     """A *prepare* step copying *artifacts* of *example*, made by ``examples/generate.py``.
 
@@ -198,7 +209,7 @@ WITH_EXTRAS = ModelSpec(
 
 EXAMPLE_MODELS: tuple[ModelSpec, ...] = (EAGER_CLASSIFIER, SCRIPTED_FN, WITH_EXTRAS)
 #: The suite's own models; examples are added by :func:`all_models`.
-SUITE_MODELS: tuple[ModelSpec, ...] = (PROBE, DEPS)
+SUITE_MODELS: tuple[ModelSpec, ...] = (PROBE, DEPS, MICRO_BATCHING)
 
 
 def all_models() -> tuple[ModelSpec, ...]:

@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -264,3 +265,61 @@ def run_upstream(
         ]
         responses.extend(http_responses(decoded, labels, number))
     return responses
+
+
+def compare_responses(ours: list[dict[str, Any]], theirs: list[Response] | str) -> None:
+    """Assert that ``mar run``'s responses equal upstream's: status, content type, headers
+    and body of every request, in order."""
+    assert not isinstance(theirs, str), f"upstream failed to load: {theirs}"
+    assert len(ours) == len(theirs)
+    for mine, upstream in zip(ours, theirs, strict=True):
+        assert mine["input"] == upstream.label
+        assert (mine["status"], mine["content_type"], mine["headers"], mine["body"]) == (
+            upstream.status,
+            upstream.content_type,
+            dict(upstream.headers),
+            upstream.body,
+        ), f"input {mine['input']!r} differs"
+
+
+def normalized_metrics(lines: list[str]) -> list[str]:
+    """Metric lines without the parts that differ between two runs: durations, the epoch."""
+    out = []
+    for line in lines:
+        line = re.sub(r"(Time\.Milliseconds):[0-9.]+\|", r"\1:T|", line)
+        out.append(re.sub(r"(#hostname:[^,]+),\d+", r"\1,EPOCH", line))
+    return out
+
+
+def run_both(
+    tmp_path: Path,
+    cache: Path,
+    upstream_python: Path,
+    metrics_config: Path,
+    archive: Path,
+    handler: str,
+    arguments: list[str],
+    values: list[list[bytes]],
+    *,
+    batch_size: int = 1,
+    envelope: str | None = None,
+    extra_path: tuple[Path, ...] = (),
+) -> tuple[list[dict[str, Any]], list[Response] | str, dict[str, Any]]:
+    """The same requests through ``mar run --format json`` and through upstream's backend:
+    ``(our responses, upstream's responses or load error, our JSON document)``. *values*
+    are each request's parameter values, in the order ``mar run`` sends the requests."""
+    done = run_mar([archive, "--format", "json", *arguments], cache=cache)
+    assert done.returncode in (0, 1), done.stderr
+    document = done.json()
+    theirs = run_upstream(
+        upstream_python,
+        Path(document["model"]["model_dir"]),
+        handler=handler,
+        requests=sent_requests(document, values),
+        batch_size=batch_size,
+        metrics_config=metrics_config,
+        envelope=envelope,
+        work=tmp_path / "upstream",
+        extra_path=extra_path,
+    )
+    return responses_of(document), theirs, document

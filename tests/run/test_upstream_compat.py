@@ -6,7 +6,6 @@ every status code, content type, header and body must be identical.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,11 @@ import pytest
 from mar_tools.run.response import Response
 from tests.run.support import (
     build_archive,
+    compare_responses,
     manifest,
+    normalized_metrics,
     responses_of,
+    run_both,
     run_mar,
     run_upstream,
     sent_requests,
@@ -108,19 +110,6 @@ COMMANDS = [
 ]  # fmt: skip
 
 
-def _compare(ours: list[dict[str, Any]], theirs: list[Response] | str) -> None:
-    assert not isinstance(theirs, str), f"upstream failed to load: {theirs}"
-    assert len(ours) == len(theirs)
-    for mine, upstream in zip(ours, theirs, strict=True):
-        assert mine["input"] == upstream.label
-        assert (mine["status"], mine["content_type"], mine["headers"], mine["body"]) == (
-            upstream.status,
-            upstream.content_type,
-            dict(upstream.headers),
-            upstream.body,
-        ), f"input {mine['input']!r} differs"
-
-
 def test_function_handler_every_outcome(
     tmp_path: Path, cache: Path, upstream_python: Path, upstream_metrics_config: Path
 ) -> None:
@@ -149,54 +138,19 @@ def test_function_handler_every_outcome(
         model_name="dispatch",
         work=tmp_path / "upstream",
     )
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     by_input = {item["input"]: item for item in ours}
     assert by_input["--data #6"]["status"] == 418  # PredictionException keeps its code
     assert by_input["--data #7"]["status"] == 507  # 413 becomes 507 in the frontend
     # The same metric lines, but for durations and the clock.
     upstream_metrics = json.loads((tmp_path / "upstream" / "metrics.json").read_text())
-    assert _normalized(document["metrics"]) == _normalized(upstream_metrics)
+    assert normalized_metrics(document["metrics"]) == normalized_metrics(upstream_metrics)
     assert any(line.startswith("[METRICS]MyCounter.Count:2|") for line in document["metrics"])
 
 
-def _normalized(lines: list[str]) -> list[str]:
-    """Metric lines without the parts that differ between two runs: durations, the epoch."""
-    out = []
-    for line in lines:
-        line = re.sub(r"(Time\.Milliseconds):[0-9.]+\|", r"\1:T|", line)
-        out.append(re.sub(r"(#hostname:[^,]+),\d+", r"\1,EPOCH", line))
-    return out
-
-
-def _run_both(
-    tmp_path: Path,
-    cache: Path,
-    upstream_python: Path,
-    metrics_config: Path,
-    archive: Path,
-    handler: str,
-    arguments: list[str],
-    values: list[list[bytes]],
-    *,
-    batch_size: int = 1,
-    envelope: str | None = None,
-    extra_path: tuple[Path, ...] = (),
-) -> tuple[list[dict[str, Any]], list[Response] | str]:
-    done = run_mar([archive, "--format", "json", *arguments], cache=cache)
-    assert done.returncode in (0, 1), done.stderr
-    document = done.json()
-    theirs = run_upstream(
-        upstream_python,
-        Path(document["model"]["model_dir"]),
-        handler=handler,
-        requests=sent_requests(document, values),
-        batch_size=batch_size,
-        metrics_config=metrics_config,
-        envelope=envelope,
-        work=tmp_path / "upstream",
-        extra_path=extra_path,
-    )
-    return responses_of(document), theirs
+def _run_both(*args: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], list[Response] | str]:
+    ours, theirs, _ = run_both(*args, **kwargs)
+    return ours, theirs
 
 
 CLASS_HANDLER = source(
@@ -242,7 +196,7 @@ def test_class_handler_in_batches_with_form_fields(
         tmp_path, cache, upstream_python, upstream_metrics_config, archive, "classy.py",
         arguments, values, batch_size=2,
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     assert [item["headers"] for item in ours] == [
         {"X-Batch": "1"},
         {"X-Batch": "1"},
@@ -274,7 +228,7 @@ def test_custom_function_name(
         tmp_path, cache, upstream_python, upstream_metrics_config, archive, "named:my_entry",
         ["--data", "[1, 2]", "--content-type", "application/json"], [[b"[1, 2]"]],
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     assert ours[0]["body"] == b'{\n  "rows": 1,\n  "first": "{\'body\': [1, 2]}"\n}'
 
 
@@ -311,7 +265,7 @@ def test_base_handler_subclass_with_torchscript(
          "--batch-size", "2"],
         [[body], [b"[0, 0, 1]"]], batch_size=2,
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     assert ours[0]["body"].startswith(b'{\n  "out": [\n    4.0,\n    -3.0,\n    7.0\n  ]')
 
 
@@ -332,7 +286,7 @@ def test_builtin_base_handler_eager_model_in_body_envelope(
          "--data", "[1, 2, 3]", "--data", "[0.5, 0, -1]", "--batch-size", "2"],
         [[b"[1, 2, 3]"], [b"[0.5, 0, -1]"]], batch_size=2, envelope="body",
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     assert all(item["status"] == 200 for item in ours)
 
 
@@ -391,7 +345,7 @@ def test_envelopes(
         tmp_path, cache, upstream_python, upstream_metrics_config, archive, "echo.py",
         arguments, [[body] for body in bodies], batch_size=len(bodies), envelope=envelope,
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     assert all(item["status"] == 200 for item in ours)
 
 
@@ -420,7 +374,7 @@ def test_densenet_handler_tensor_requests(
         tmp_path, cache, upstream_python, upstream_metrics_config, archive, "densenet_handler",
         arguments, values, batch_size=2,
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     # Two requests in one batch: one output for two requests fails the length check.
     assert [item["status"] for item in ours] == [503, 503, 200]
     assert torch.load(io.BytesIO(ours[2]["body"])).tolist() == [[4.5, 2.0]]
@@ -456,7 +410,7 @@ def test_metrics_declared_and_undeclared(
         ["--metrics-config", str(config), "--data", "MyGauge", "--data", "HandlerTime"],
         [[b"MyGauge"], [b"HandlerTime"]],
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     assert [item["status"] for item in ours] == [200, 503]
     assert ours[0]["body"] == b"found MyGauge in Milliseconds"
 
@@ -508,7 +462,7 @@ def test_text_classifier(
         tmp_path, cache, upstream_python, upstream_metrics_config, archive, "text_classifier",
         arguments, [[text.encode()]], extra_path=(captum_overlay,),
     )  # fmt: skip
-    _compare(ours, theirs)
+    compare_responses(ours, theirs)
     assert ours[0]["status"] == 200
     body = ours[0]["body"]
     assert isinstance(body, bytes)

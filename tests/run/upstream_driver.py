@@ -184,3 +184,8 @@ def main(spec_path: str, result_path: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
+    # Like TorchServe's worker (killed by its frontend), never wait for threads a handler
+    # left running: upstream's MicroBatching threads are not daemons.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

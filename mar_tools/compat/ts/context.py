@@ -9,13 +9,25 @@ from __future__ import annotations
 import os
 from typing import Any
 
+#: Attribute suffix -> (environment variable, default header name) of stateful sequences.
+_SEQUENCE_HEADERS = {
+    suffix: (f"TS_REQUEST_SEQUENCE_{suffix.upper()}", f"ts_request_sequence_{suffix}")
+    for suffix in ("id", "start", "end")
+}
+
 
 class Context:
     """What a handler knows about its model and, during ``handle``, about the current batch.
 
     ``system_properties`` holds ``model_dir``, ``gpu_id`` (None on CPU), ``batch_size``,
-    ``server_name`` (``"MMS"``), ``server_version`` and ``limit_max_image_pixels``.
+    ``server_name`` (``"MMS"``), ``server_version`` and ``limit_max_image_pixels``, in
+    that order. The names of the sequence headers come from ``TS_REQUEST_SEQUENCE_ID``,
+    ``_START`` and ``_END`` (defaults ``ts_request_sequence_id``, ``_start``, ``_end``).
     """
+
+    header_key_sequence_id: str
+    header_key_sequence_start: str
+    header_key_sequence_end: str
 
     def __init__(
         self,
@@ -29,8 +41,6 @@ class Context:
         metrics: Any = None,
         model_yaml_config: Any = None,
     ) -> None:
-        self.model_name = model_name
-        self.manifest = manifest
         self._system_properties: dict[str, Any] = {
             "model_dir": model_dir,
             "gpu_id": gpu,
@@ -39,21 +49,16 @@ class Context:
             "server_version": mms_version,
             "limit_max_image_pixels": limit_max_image_pixels,
         }
-        self.request_ids: dict[int, str] | None = None
-        self.request_processor: list[RequestProcessor] | None = None
-        self._metrics: Any = None
-        self._limit_max_image_pixels = True
-        self.metrics = metrics
+        self.model_name, self.manifest = model_name, manifest
         self.model_yaml_config = model_yaml_config
+        self.metrics = metrics
+        # Set per batch by the service.
+        self.request_ids: dict[int, str] | None = None
+        self.request_processor = None
         self.stopping_criteria: Any = None
-        # The header names of stateful sequences are configurable through the environment.
-        self.header_key_sequence_id = os.getenv("TS_REQUEST_SEQUENCE_ID", "ts_request_sequence_id")
-        self.header_key_sequence_start = os.getenv(
-            "TS_REQUEST_SEQUENCE_START", "ts_request_sequence_start"
-        )
-        self.header_key_sequence_end = os.getenv(
-            "TS_REQUEST_SEQUENCE_END", "ts_request_sequence_end"
-        )
+        self._limit_max_image_pixels = True  # kept for attribute parity; never read
+        for suffix, (variable, default) in _SEQUENCE_HEADERS.items():
+            setattr(self, f"header_key_sequence_{suffix}", os.getenv(variable, default))
 
     @property
     def system_properties(self) -> dict[str, Any]:
@@ -84,9 +89,8 @@ class Context:
 
     def get_request_id(self, idx: int = 0) -> str | None:
         """The id of request *idx* of the current batch, or None outside of ``handle``."""
-        if self.request_ids is None:
-            return None
-        return self.request_ids.get(idx)
+        ids = self.request_ids
+        return None if ids is None else ids.get(idx)
 
     def get_request_header(self, idx: int, key: str) -> Any:
         """A request header of request *idx* (a parameter name gives ``{"content-type": ...}``)."""
@@ -132,11 +136,13 @@ class Context:
 class RequestProcessor:
     """Request headers of one request, and the status/headers of its response."""
 
+    _status_code: int
+    _reason_phrase: str | None
+
     def __init__(self, request_header: dict[str, Any]) -> None:
-        self._status_code = 200
-        self._reason_phrase: str | None = None
-        self._response_header: dict[str, str] = {}
         self._request_header = request_header
+        self._response_header: dict[str, str] = {}
+        self.report_status(200)  # the default answer: 200, no reason phrase
 
     def get_request_property(self, key: str) -> Any:
         return self._request_header.get(key)

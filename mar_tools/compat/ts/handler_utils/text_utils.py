@@ -57,8 +57,8 @@ def get_tokenizer(
     """
     if tokenizer is None:
         return _split_tokenizer
-    if tokenizer == "basic_english":
-        if language != "en":
-            raise ValueError("Basic normalization is only available for Enlish(en)")
+    if tokenizer != "basic_english":
+        return None
+    if language == "en":
         return _basic_english_normalize
-    return None
+    raise ValueError("Basic normalization is only available for Enlish(en)")

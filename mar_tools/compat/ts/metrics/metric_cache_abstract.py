@@ -16,26 +16,30 @@ import os
 from typing import Any
 
 from . import metric_cache_errors as merrors
+from ._request_id import request_id_for
 from .dimension import Dimension
 from .metric_abstract import MetricAbstract
 from .metric_type_enum import MetricTypes
+
+
+def _check_path_type(path: Any) -> None:
+    """Fail as TorchServe does when *path* is not even usable as a path (None is)."""
+    try:
+        os.path.exists(path)
+    except Exception as exc:
+        raise merrors.MetricsCacheTypeError(f"Error loading {path} file: {exc}") from exc
 
 
 class MetricCacheAbstract(metaclass=abc.ABCMeta):
     """A cache of metrics keyed by type and name, plus the current batch's request ids."""
 
     def __init__(self, config_file_path: Any) -> None:
+        _check_path_type(config_file_path)
+        self.config_file_path = config_file_path
+        self.model_name: str | None = None
+        self.request_ids: Any = None
         self.cache: dict[MetricTypes, dict[str, MetricAbstract]] = {}
         self.store: list[Any] = []
-        self.request_ids: Any = None
-        self.model_name: str | None = None
-        self.config_file_path = config_file_path
-        try:
-            os.path.exists(self.config_file_path)
-        except Exception as exc:
-            raise merrors.MetricsCacheTypeError(
-                f"Error loading {config_file_path} file: {exc}"
-            ) from exc
 
     def _add_default_dims(self, idx: Any, dimensions: list[Dimension]) -> list[Dimension]:
         # Appends to the caller's list, as TorchServe does.
@@ -55,12 +59,7 @@ class MetricCacheAbstract(metaclass=abc.ABCMeta):
 
     def _get_req(self, idx: Any) -> Any:
         """The request id for *idx*, else all ids of the batch joined by commas."""
-        req_id = self.request_ids
-        if isinstance(req_id, dict):
-            req_id = ",".join(self.request_ids.values())
-        if idx is not None and self.request_ids is not None and idx in self.request_ids:
-            req_id = self.request_ids[idx]
-        return req_id
+        return request_id_for(self.request_ids, idx)
 
     def _record(
         self,

@@ -17,6 +17,9 @@ from .metric_type_enum import MetricTypes
 logger = logging.getLogger(__name__)
 
 
+_DIMENSION_NAMES_MESSAGE = "`dimension_names` should be a list of dimension name strings"
+
+
 class MetricsCacheYamlImpl(MetricCacheAbstract):
     """Metrics declared by the YAML file at *config_file_path*."""
 
@@ -95,41 +98,45 @@ class MetricsCacheYamlImpl(MetricCacheAbstract):
         metric_type: MetricTypes = MetricTypes.COUNTER,
     ) -> CachingMetric:
         """Create a metric (replacing, with a warning, one of the same type and name)."""
-        self._check_type(metric_name, str, "`metric_name` must be a str")
-        self._check_type(unit, str, "`unit` must be a str")
-        self._check_type(metric_type, MetricTypes, "`metric_type` must be a MetricTypes enum")
-        if dimension_names:
-            self._check_type(
-                dimension_names,
-                list,
-                "`dimension_names` should be a list of dimension name strings",
+        checks: list[tuple[Any, type, str]] = [
+            (metric_name, str, "`metric_name` must be a str"),
+            (unit, str, "`unit` must be a str"),
+            (metric_type, MetricTypes, "`metric_type` must be a MetricTypes enum"),
+        ]
+        if dimension_names:  # an empty value (None, []) is not checked
+            checks.append(
+                (dimension_names, list, _DIMENSION_NAMES_MESSAGE),
             )
-        by_name = self.cache.setdefault(metric_type, {})
-        metric = CachingMetric(
+        for value, expected, message in checks:
+            self._check_type(value, expected, message)
+        created = CachingMetric(
             metric_name=metric_name,
             unit=unit,
             dimension_names=dimension_names,
             metric_type=metric_type,
         )
-        if metric_name in by_name:
+        same_type = self.cache.setdefault(metric_type, {})
+        if metric_name in same_type:
             logging.warning(f"Overriding existing key {metric_type}:{metric_name}")
-        by_name[metric_name] = metric
-        return metric
+        same_type[metric_name] = created
+        return created
 
     def get_metric(
         self, metric_name: str, metric_type: MetricTypes = MetricTypes.COUNTER
     ) -> CachingMetric:
         """The metric of that type and name; :class:`MetricsCacheKeyError` when undeclared."""
-        self._check_type(metric_name, str, "`metric_name` must be a str")
-        self._check_type(metric_type, MetricTypes, "`metric_type` must be a MetricTypes enum")
-        try:
-            metric = self.cache[metric_type][metric_name]
-        except KeyError as exc:
+        for value, expected, message in (
+            (metric_name, str, "`metric_name` must be a str"),
+            (metric_type, MetricTypes, "`metric_type` must be a MetricTypes enum"),
+        ):
+            self._check_type(value, expected, message)
+        found = self.cache.get(metric_type, {}).get(metric_name)
+        if found is None:
             raise merrors.MetricsCacheKeyError(
                 f"Metric of type '{metric_type}' and name '{metric_name}' doesn't exist"
-            ) from exc
-        assert isinstance(metric, CachingMetric)
-        return metric
+            )
+        assert isinstance(found, CachingMetric)
+        return found
 
     def cache_keys(self) -> list[str]:
         """``"<type>:<name>"`` for every cached metric (used by tests)."""

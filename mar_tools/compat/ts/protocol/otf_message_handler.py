@@ -53,6 +53,38 @@ def _encode_body(value: Any) -> bytes | bytearray | None:
         return None
 
 
+def _text(value: str | None) -> bytes:
+    """A length-prefixed UTF-8 string; None is the empty string."""
+    raw = (value or "").encode("utf-8")
+    return _INT.pack(len(raw)) + raw
+
+
+def _mark_stream(context: Any, idx: int, ret: Any, intermediate: bool) -> None:
+    """Set request *idx*'s ``ts_stream_next`` header: "true" on an intermediate frame;
+    else as the request's stopping criterion says; else a stream in progress ends."""
+    if intermediate:
+        context.set_response_header(idx, "ts_stream_next", "true")
+        return
+    if context.stopping_criteria:
+        stop = context.stopping_criteria[idx](ret[idx])
+        if stop is not None:
+            context.set_response_header(idx, "ts_stream_next", "false" if stop else "true")
+        return
+    if context.get_response_headers(idx).get("ts_stream_next") == "true":
+        context.set_response_header(idx, "ts_stream_next", "false")
+
+
+def _response_head(context: Any, idx: int, code: int) -> bytes:
+    """Content type, status, phrase and headers of request *idx*; without a context (an
+    error frame): no content type, the frame's *code*, no phrase, no headers."""
+    if context is None:
+        return _INT.pack(0) + _INT.pack(code) + _INT.pack(0) + _INT.pack(0)
+    content_type = _text(context.get_response_content_type(idx))
+    status, phrase = context.get_response_status(idx)
+    headers = encode_response_headers(context.get_response_headers(idx))
+    return content_type + _INT.pack(200 if status is None else status) + _text(phrase) + headers
+
+
 def create_predict_response(
     ret: Any,
     req_id_map: dict[int, str],
@@ -61,45 +93,28 @@ def create_predict_response(
     context: Any = None,
     ts_stream_next: bool = False,
 ) -> bytearray | None:
-    """Build the response frame of a batch (None on a non-zero ``LOCAL_RANK``)."""
+    """Build the response frame of a batch (None on a non-zero ``LOCAL_RANK``).
+
+    A body that cannot be serialized turns the whole frame into a 503 error frame.
+    """
     if str(os.getenv("LOCAL_RANK", 0)) != "0":
         return None
-    out = bytearray(_INT.pack(code))
-    raw = message.encode("utf-8")
-    out += _INT.pack(len(raw)) + raw
-    for idx in req_id_map:
-        req_id = req_id_map[idx].encode("utf-8")
-        out += _INT.pack(len(req_id)) + req_id
-        if context is None:
-            out += _INT.pack(0) + _INT.pack(code) + _INT.pack(0) + _INT.pack(0)
-        else:
-            if ts_stream_next is True:
-                context.set_response_header(idx, "ts_stream_next", "true")
-            elif context.stopping_criteria:
-                is_stop = context.stopping_criteria[idx](ret[idx])
-                if is_stop is not None:
-                    context.set_response_header(
-                        idx, "ts_stream_next", "false" if is_stop else "true"
-                    )
-            elif context.get_response_headers(idx).get("ts_stream_next") == "true":
-                context.set_response_header(idx, "ts_stream_next", "false")
-            content_type = context.get_response_content_type(idx) or ""
-            raw_type = content_type.encode("utf-8")
-            out += _INT.pack(len(raw_type)) + raw_type
-            status, phrase = context.get_response_status(idx)
-            raw_phrase = (phrase if phrase is not None else "").encode("utf-8")
-            out += _INT.pack(status if status is not None else 200)
-            out += _INT.pack(len(raw_phrase)) + raw_phrase
-            out += encode_response_headers(context.get_response_headers(idx))
+    frame = bytearray(_INT.pack(code))
+    frame += _text(message)
+    for idx, request_id in req_id_map.items():
+        frame += _text(request_id)
+        if context is not None:
+            _mark_stream(context, idx, ret, ts_stream_next is True)
+        frame += _response_head(context, idx, code)
         body = b"error" if ret is None else _encode_body(ret[idx])
         if body is None:
             return create_predict_response(
                 None, req_id_map, "Unsupported model output data type.", 503
             )
-        out += _INT.pack(len(body))
-        out += body  # appended on its own: a large body is copied once
-    out += _INT.pack(-1)
-    return out
+        frame += _INT.pack(len(body))
+        frame += body  # appended on its own: a large body is copied once
+    frame += _INT.pack(-1)
+    return frame
 
 
 @deprecated(version=1.0, replacement="ts.handler_utils.utils.send_intermediate_predict_response")

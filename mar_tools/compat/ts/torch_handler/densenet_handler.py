@@ -10,7 +10,6 @@ the single response (so a batch of more than one request fails the length check)
 
 from __future__ import annotations
 
-import importlib
 import io
 import logging
 import os
@@ -19,60 +18,70 @@ from typing import Any
 
 import torch
 
-from ..utils.util import list_classes_from_module
+from ._weights import model_class
 
 logger = logging.getLogger(__name__)
+
+
+def _tensor_of(row: Any) -> Any:
+    """The tensor a request row carries, ``torch.save``d in its data (or body)."""
+    return torch.load(io.BytesIO(row.get("data") or row.get("body")))
 
 
 class DenseNetHandler:
     """Tensor bytes in, the model's output tensor out."""
 
+    model: Any
+    device: Any
+    context: Any
+    manifest: Any
+    map_location: str | None
+
     def __init__(self) -> None:
-        self.model: Any = None
-        self.device: Any = None
+        for name in ("model", "device", "context", "manifest", "map_location"):
+            setattr(self, name, None)
         self.initialized = False
-        self.context: Any = None
-        self.manifest: Any = None
-        self.map_location: str | None = None
 
     def initialize(self, context: Any) -> None:
-        """Load the model onto CUDA (when a GPU id is given and available) or the CPU."""
-        properties = context.system_properties
-        gpu_id = properties.get("gpu_id")
-        on_cuda = torch.cuda.is_available() and gpu_id is not None
-        self.map_location = "cuda" if on_cuda else "cpu"
-        self.device = torch.device(f"cuda:{gpu_id}" if on_cuda else "cpu")
-        self.manifest = context.manifest
-        model_dir = properties.get("model_dir")
-        model_pt_path = os.path.join(model_dir, self.manifest["model"]["serializedFile"])
-        if not os.path.isfile(model_pt_path):
-            raise RuntimeError("Missing the model.pt file")
-        model_file = self.manifest["model"].get("modelFile", "")
-        if model_file:
-            logger.debug("Loading eager model")
-            self.model = self._load_pickled_model(model_dir, model_file, model_pt_path)
+        """Load the model onto CUDA (when a GPU id is given and available) or the CPU.
+
+        Raises ``RuntimeError("Missing the model.pt file")`` without the serialized file.
+        """
+        settings = context.system_properties
+        gpu_id = settings.get("gpu_id")
+        if gpu_id is not None and torch.cuda.is_available():
+            self.map_location, self.device = "cuda", torch.device(f"cuda:{gpu_id}")
         else:
-            logger.debug("Loading torchscript model")
-            self.model = self._load_torchscript_model(model_pt_path)
+            self.map_location, self.device = "cpu", torch.device("cpu")
+        self.manifest = context.manifest
+        model_dir = settings.get("model_dir")
+        entry = self.manifest["model"]
+        weights = os.path.join(model_dir, entry["serializedFile"])
+        if not os.path.isfile(weights):
+            raise RuntimeError("Missing the model.pt file")
+        source = entry.get("modelFile", "")
+        logger.debug("Loading %s model", "eager" if source else "torchscript")
+        self.model = (
+            self._load_pickled_model(model_dir, source, weights)
+            if source
+            else self._load_torchscript_model(weights)
+        )
         self.model.to(self.device)
         self.model.eval()
-        logger.debug("Model file %s loaded successfully", model_pt_path)
+        logger.debug("Model file %s loaded successfully", weights)
         self.initialized = True
 
     def _load_torchscript_model(self, model_pt_path: str) -> Any:
         return torch.jit.load(model_pt_path, map_location=self.map_location)  # type: ignore[no-untyped-call]
 
     def _load_pickled_model(self, model_dir: str, model_file: str, model_pt_path: str) -> Any:
-        if not os.path.isfile(os.path.join(model_dir, model_file)):
-            raise RuntimeError("Missing the model.py file")
-        module = importlib.import_module(model_file.split(".")[0])
-        classes = list_classes_from_module(module)
-        if len(classes) != 1:
-            raise ValueError(f"Expected only one class as model definition. {classes}")
-        state_dict = torch.load(model_pt_path, map_location=self.map_location)
-        model = classes[0]()
-        model.load_state_dict(state_dict)
-        return model
+        """The model file's class, instantiated after its state dict was read (this
+        handler reads the weights first, unlike ``BaseHandler``)."""
+        cls = model_class(model_dir, model_file)
+        weights = torch.load(model_pt_path, map_location=self.map_location)
+        instance = cls()
+        instance.load_state_dict(weights)
+        return instance
 
     def inference(self, data: Any, *args: Any, **kwargs: Any) -> Any:
         with torch.no_grad():
@@ -80,10 +89,9 @@ class DenseNetHandler:
 
     def handle(self, data: Any, context: Any) -> Any:
         """Stack the batch's tensors, run the model, answer ``[output]``."""
-        start_time = time.time()
+        began = time.time()
         self.context = context
-        metrics = self.context.metrics
-        values = [torch.load(io.BytesIO(row.get("data") or row.get("body"))) for row in data]
-        output = self.inference(torch.stack(values))
-        metrics.add_time("HandlerTime", round((time.time() - start_time) * 1000, 2), None, "ms")
+        sink = context.metrics
+        output = self.inference(torch.stack([_tensor_of(row) for row in data]))
+        sink.add_time("HandlerTime", round((time.time() - began) * 1000, 2), None, "ms")
         return [output]

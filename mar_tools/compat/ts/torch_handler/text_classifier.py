@@ -9,6 +9,7 @@ model); the answer is ``[{label: probability}]`` of the softmax.
 from __future__ import annotations
 
 import logging
+import operator
 from typing import Any
 
 import torch
@@ -22,30 +23,44 @@ from .text_handler import TextHandler
 logger = logging.getLogger(__name__)
 
 
+def _request_text(row: Any) -> Any:
+    """The text of a request row (its data, else its body), decoded when it is bytes."""
+    payload = row.get("data") or row.get("body")
+    return payload.decode("utf-8") if isinstance(payload, (bytes, bytearray)) else payload
+
+
+_lowercase = operator.methodcaller("lower")
+
+
 class TextClassifier(TextHandler):
     """Text in, class probabilities out."""
 
     ngrams = 2
 
     def preprocess(self, data: Any) -> Any:
-        """Request 0's text -> (tensor of vocabulary ids, tokens)."""
-        line = data[0]
-        text = line.get("data") or line.get("body")
-        if isinstance(text, (bytes, bytearray)):
-            text = text.decode("utf-8")
-        text = self._remove_html_tags(text)
-        text = text.lower()
-        text = self._expand_contractions(text)
-        text = self._remove_accented_characters(text)
-        text = self._remove_punctuation(text)
-        tokens = self._tokenize(text)
-        ids = [self.source_vocab[token] for token in ngrams_iterator(tokens, self.ngrams)]
+        """Request 0's text -> (tensor of vocabulary ids, tokens).
+
+        Clean-up, in this order: HTML tags removed, lower case, contractions expanded,
+        accents and punctuation removed; then ``basic_english`` tokens, unigrams and bigrams.
+        """
+        cleaned = _request_text(data[0])
+        for step in (
+            self._remove_html_tags,
+            _lowercase,
+            self._expand_contractions,
+            self._remove_accented_characters,
+            self._remove_punctuation,
+        ):
+            cleaned = step(cleaned)
+        tokens = self._tokenize(cleaned)
+        vocabulary = self.source_vocab
+        ids = [vocabulary[gram] for gram in ngrams_iterator(tokens, self.ngrams)]
         return torch.as_tensor(ids, device=self.device), tokens
 
     def inference(self, data: Any, *args: Any, **kwargs: Any) -> Any:
-        text_tensor, _ = data
-        offsets = torch.as_tensor([0], device=self.device)
-        return super().inference(text_tensor, offsets)
+        """Run the model on the ids with a single bag starting at offset 0."""
+        ids, _tokens = data
+        return super().inference(ids, torch.as_tensor([0], device=self.device))
 
     def postprocess(self, data: Any) -> Any:
         # Implicit-dimension softmax (dim=1 for the [1, classes] output), as TorchServe.
@@ -53,26 +68,24 @@ class TextClassifier(TextHandler):
 
     def get_insights(self, text_preprocess: Any, _: Any, target: Any = 0) -> Any:
         """Word importances for class *target*: ``[{"importances": [...], "words": [...]}]``."""
-        text_tensor, all_tokens = text_preprocess
-        logger.info("input_text shape %s", len(text_tensor.shape))
+        ids, tokens = text_preprocess
+        # The log lines are TorchServe's, in its order.
+        logger.info("input_text shape %s", len(ids.shape))
         logger.info("get_insights target %s", target)
-        offsets = torch.tensor([0]).to(self.device)
-        all_tokens = self.get_word_token(all_tokens)
-        logger.info("text_tensor tokenized shape %s", text_tensor.shape)
-        reference_indices = (
-            captum_attr()
-            .TokenReferenceBase()
-            .generate_reference(text_tensor.shape[0], device=self.device)
-            .squeeze(0)
+        bag_start = torch.tensor([0]).to(self.device)
+        words = self.get_word_token(tokens)
+        logger.info("text_tensor tokenized shape %s", ids.shape)
+        baseline = (
+            captum_attr().TokenReferenceBase().generate_reference(ids.shape[0], device=self.device)
         )
-        logger.info("reference indices shape %s", reference_indices.shape)
-        attributions = self.lig.attribute(
-            text_tensor,
-            reference_indices,
-            additional_forward_args=(offsets),
+        baseline = baseline.squeeze(0)
+        logger.info("reference indices shape %s", baseline.shape)
+        scores = self.lig.attribute(
+            ids,
+            baseline,
+            additional_forward_args=bag_start,
             return_convergence_delta=False,
             target=target,
         )
-        logger.info("attributions shape %s", attributions.shape)
-        attributions_sum = self.summarize_attributions(attributions)
-        return [{"importances": attributions_sum.tolist(), "words": all_tokens}]
+        logger.info("attributions shape %s", scores.shape)
+        return [{"importances": self.summarize_attributions(scores).tolist(), "words": words}]

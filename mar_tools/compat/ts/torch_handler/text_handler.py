@@ -41,23 +41,21 @@ class TextHandler(BaseHandler, ABC):
 
     def __init__(self) -> None:
         super().__init__()
-        self.source_vocab: Any = None
         self.tokenizer = get_tokenizer("basic_english")
+        self.source_vocab: Any = None
         self.input_text: Any = None
         self._lig: Any = None
         self._embedding: Any = None
-        self.initialized = None  # type: ignore[assignment]  # as TorchServe: None until loaded
+        # As TorchServe: None (not False) until initialize() has run.
+        self.initialized = None  # type: ignore[assignment]
 
     def initialize(self, context: Any) -> None:
-        """Load the model, then the vocabulary (``sourceVocab`` in the manifest, else
-        ``source_vocab.pt`` in the model dir)."""
+        """Load the model, then the vocabulary (the legacy manifest key ``sourceVocab``,
+        else ``source_vocab.pt`` in the model directory)."""
         super().initialize(context)
         self.initialized = False
-        source_vocab = self.manifest["model"].get("sourceVocab")
-        if source_vocab:
-            self.source_vocab = torch.load(source_vocab)
-        else:
-            self.source_vocab = torch.load(self.get_source_vocab_path(context))
+        legacy_vocab = self.manifest["model"].get("sourceVocab")
+        self.source_vocab = torch.load(legacy_vocab or self.get_source_vocab_path(context))
         # Read now so that a model without an embedding layer fails to load, as upstream.
         self._embedding = self.model.embedding
         self.initialized = True

@@ -21,6 +21,15 @@ from ._captum import captum_attr
 from .base_handler import BaseHandler
 
 
+def _image_tensor(handler: VisionHandler, payload: Any) -> Any:
+    """One request's image as a tensor: base64 text and raw bytes are decoded with Pillow
+    and passed through ``image_processing``; anything else is taken as nested numbers."""
+    raw = base64.b64decode(payload) if isinstance(payload, str) else payload
+    if not isinstance(raw, (bytes, bytearray)):
+        return torch.FloatTensor(raw)
+    return handler.image_processing(Image.open(io.BytesIO(raw)))
+
+
 class VisionHandler(BaseHandler, ABC):
     """Decodes images, stacks them into one batch tensor; ``get_insights`` via captum."""
 
@@ -48,17 +57,8 @@ class VisionHandler(BaseHandler, ABC):
     @timed
     def preprocess(self, data: Any) -> Any:
         """Each row's ``data``/``body`` -> a tensor; all of them stacked on the device."""
-        images = []
-        for row in data:
-            image = row.get("data") or row.get("body")
-            if isinstance(image, str):
-                image = base64.b64decode(image)
-            if isinstance(image, (bytearray, bytes)):
-                image = self.image_processing(Image.open(io.BytesIO(image)))
-            else:
-                image = torch.FloatTensor(image)
-            images.append(image)
-        return torch.stack(images).to(self.device)
+        tensors = [_image_tensor(self, row.get("data") or row.get("body")) for row in data]
+        return torch.stack(tensors).to(self.device)
 
     def get_insights(self, tensor_data: Any, _: Any, target: Any = 0) -> Any:
         """Integrated-gradients attributions of *tensor_data* for class *target*."""

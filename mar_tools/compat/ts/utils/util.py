@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import itertools
 import json
 import logging
 import os
@@ -72,6 +71,14 @@ def check_valid_pt2_backend(backend: str) -> bool:
     return False
 
 
+def _label_of(value: Any) -> str:
+    """The label of one mapping entry: a string, or the last element of a list."""
+    label = value[-1] if isinstance(value, list) else value
+    if isinstance(label, str):
+        return label
+    raise Exception("labels in index->name mapping must be either str or List[str]")
+
+
 def load_label_mapping(mapping_file_path: str) -> dict[str, str] | None:
     """Read ``index_to_name.json`` (class index -> label); None, with a warning, if missing.
 
@@ -84,18 +91,13 @@ def load_label_mapping(mapping_file_path: str) -> dict[str, str] | None:
         )
         return None
     with open(mapping_file_path) as handle:
-        mapping = json.load(handle)
-    if not isinstance(mapping, dict):
+        document = json.load(handle)
+    if not isinstance(document, dict):
         raise Exception('index->name JSON mapping should be in "class": "label" format.')
-    names = mapping.get("object_type_names")
-    if "object_type_names" in mapping and isinstance(names, list):
-        return {str(index): name for index, name in enumerate(names)}
-    for key, value in mapping.items():
-        label = value[-1] if isinstance(value, list) else value
-        if not isinstance(label, str):
-            raise Exception("labels in index->name mapping must be either str or List[str]")
-        mapping[key] = label
-    return mapping
+    legacy_names = document.get("object_type_names")
+    if isinstance(legacy_names, list):  # the form of older examples
+        return {str(position): name for position, name in enumerate(legacy_names)}
+    return {key: _label_of(value) for key, value in document.items()}
 
 
 def map_class_to_label(
@@ -110,19 +112,17 @@ def map_class_to_label(
     """
     if not isinstance(probs, list):
         raise Exception("Convert classes to list before doing mapping")
-    if mapping is not None and not isinstance(mapping, dict):
+    if not (mapping is None or isinstance(mapping, dict)):
         raise Exception("Mapping must be a dict")
-    if lbl_classes is None:
-        lbl_classes = itertools.repeat(range(len(probs[0])), len(probs))
-    results = []
-    for classes, row in zip(lbl_classes, probs, strict=False):
-        results.append(
-            {
-                (mapping[str(cls)] if mapping is not None else str(cls)): prob
-                for cls, prob in zip(classes, row, strict=False)
-            }
-        )
-    return results
+
+    def named(cls: Any) -> str:
+        return str(cls) if mapping is None else mapping[str(cls)]
+
+    classes_per_row = [range(len(probs[0]))] * len(probs) if lbl_classes is None else lbl_classes
+    return [
+        dict(zip(map(named, classes), row, strict=False))
+        for classes, row in zip(classes_per_row, probs, strict=False)
+    ]
 
 
 def get_yaml_config(yaml_file_path: str) -> Any:
@@ -137,9 +137,8 @@ class PredictionException(Exception):
     """Raise from a handler to answer the whole batch with HTTP *error_code* and *message*."""
 
     def __init__(self, message: str, error_code: int = 500) -> None:
-        self.message = message
-        self.error_code = error_code
         super().__init__(message)
+        self.message, self.error_code = message, error_code
 
     def __str__(self) -> str:
         return f"{self.message} : {self.error_code}"

@@ -15,14 +15,12 @@ class BaseEnvelope(ABC):
         self.context: Any = None
 
     def handle(self, data: Any, context: Any) -> Any:
-        """The entry point TorchServe calls instead of the handler's."""
+        """The entry point TorchServe calls instead of the handler's: an empty batch is
+        passed through unparsed, empty results are returned unformatted."""
         self.context = context
-        if data:
-            data = self.parse_input(data)
-        results = self._handle_fn(data, context)
-        if results:
-            results = self.format_output(results)
-        return results
+        rows = self.parse_input(data) if data else data
+        answers = self._handle_fn(rows, context)
+        return self.format_output(answers) if answers else answers
 
     @abstractmethod
     def parse_input(self, data: Any) -> Any:

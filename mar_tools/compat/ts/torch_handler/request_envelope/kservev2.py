@@ -49,14 +49,33 @@ def _to_datatype(dtype: np.dtype[Any]) -> str:
     return _NumpyToDatatype[name]
 
 
+def _logged(message: str, value: Any) -> Any:
+    """Log *value* at debug level with *message*, and return it."""
+    logger.debug(message, value)
+    return value
+
+
+def _reshaped(item: dict[str, Any]) -> Any:
+    """Reshape one v2 input's ``data`` in place (``BYTES``: its first element only) and
+    return the input's name."""
+    values = item["data"]
+    if item["datatype"] == "BYTES":
+        item["data"] = values[0]
+    else:
+        item["data"] = np.array(values).reshape(tuple(item["shape"])).tolist()
+    return item["name"]
+
+
 class KServev2Envelope(BaseEnvelope):
-    """KServe v2 ``{"inputs": [...]}`` in, ``[{"id", "model_name", ..., "outputs"}]`` out."""
+    """KServe v2 ``{"inputs": [...]}`` in, ``[{"id", "model_name", ..., "outputs"}]`` out.
+
+    The input names (and a non-blank request ``id``) are kept on the context between
+    ``parse_input`` and ``format_output``, as ``input_names`` / ``input_request_id``.
+    """
 
     def parse_input(self, data: Any) -> Any:
         logger.debug("Parsing input in KServe v2 format %s", data)
-        inputs = self._batch_from_json(data)
-        logger.debug("KServev2 parsed inputs %s", inputs)
-        return inputs
+        return _logged("KServev2 parsed inputs %s", self._batch_from_json(data))
 
     def _batch_from_json(self, rows: Any) -> Any:
         logger.debug("Parse input data %s", rows)
@@ -64,41 +83,42 @@ class KServev2Envelope(BaseEnvelope):
 
     def _from_json(self, body_list: Any) -> Any:
         if isinstance(body_list[0], (bytes, bytearray)):
-            body_list = [json.loads(body.decode("utf8")) for body in body_list]
-            logger.debug("Bytes array is %s", body_list)
-        first = body_list[0]
-        input_names = []
-        for item in first["inputs"]:
-            if item["datatype"] == "BYTES":
-                item["data"] = item["data"][0]
-            else:
-                item["data"] = np.array(item["data"]).reshape(tuple(item["shape"])).tolist()
-            input_names.append(item["name"])
-        self.context.input_names = input_names
+            body_list = _logged(
+                "Bytes array is %s", [json.loads(body.decode("utf8")) for body in body_list]
+            )
+        request = body_list[0]
+        self.context.input_names = [_reshaped(item) for item in request["inputs"]]
         logger.debug("Bytes array is %s", body_list)
-        request_id = first.get("id")
-        if request_id and request_id.strip():
-            self.context.input_request_id = first["id"]
-        return first.get("inputs")
+        given_id = request.get("id")
+        if given_id and given_id.strip():
+            self.context.input_request_id = given_id
+        # Every request is asked for its inputs (a non-dict one fails), the first is used.
+        every_input = [body.get("inputs") for body in body_list]
+        return every_input[0]
 
     def format_output(self, data: Any) -> Any:
         logger.debug("The Response of KServe v2 format %s", data)
-        response: dict[str, Any] = {}
-        if hasattr(self.context, "input_request_id"):
-            response["id"] = self.context.input_request_id
-            delattr(self.context, "input_request_id")
+        context = self.context
+        if hasattr(context, "input_request_id"):
+            answer_id = context.input_request_id
+            del context.input_request_id
         else:
-            response["id"] = self.context.get_request_id(0)
-        model = self.context.manifest.get("model")
-        response["model_name"] = model.get("modelName")
-        response["model_version"] = model.get("modelVersion")
-        response["outputs"] = self._batch_to_json(data)
-        return [response]
+            answer_id = context.get_request_id(0)
+        model = context.manifest.get("model")
+        return [
+            {
+                "id": answer_id,
+                "model_name": model.get("modelName"),
+                "model_version": model.get("modelVersion"),
+                "outputs": self._batch_to_json(data),
+            }
+        ]
 
     def _batch_to_json(self, data: Any) -> list[dict[str, Any]]:
-        input_names = self.context.input_names
-        delattr(self.context, "input_names")
-        return [self._to_json(item, input_names[index]) for index, item in enumerate(data)]
+        names = self.context.input_names
+        del self.context.input_names
+        # More outputs than inputs fails (IndexError), as upstream.
+        return [self._to_json(item, names[position]) for position, item in enumerate(data)]
 
     def _to_json(self, data: Any, input_name: str) -> dict[str, Any]:
         flat = np.array(data).flatten()
@@ -106,5 +126,5 @@ class KServev2Envelope(BaseEnvelope):
             "name": input_name,
             "datatype": _to_datatype(flat.dtype),
             "data": flat.tolist(),
-            "shape": flat.flatten().shape,
+            "shape": flat.shape,
         }
