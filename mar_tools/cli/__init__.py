@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "inspect": "mar_tools.cli.inspect",
     "diff": "mar_tools.cli.diff",
     "repack": "mar_tools.cli.repack",
+    "extract": "mar_tools.cli.extract",
 }
 
 

@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mar_tools.core.archive import ArchiveView, model_root, open_archive, unsafe_name_reason
+from mar_tools.core.archive import ArchiveView, model_root, open_archive, refusal_reason
 from mar_tools.core.errors import ArchiveError, UsageError
 from mar_tools.core.fs import write_atomically
 from mar_tools.core.staging import MAR_TEMPS, Staged, sweep
@@ -135,19 +135,11 @@ def _extract_atomically(archive: Path, final: Path) -> None:
 
 
 def _extract(view: ArchiveView, target: Path) -> None:
-    problems = []
-    for member in view.members:
-        if member.kind == "dir" and member.name.strip("/") == "":
-            continue  # the tgz top-level directory, stripped to nothing
-        reason = unsafe_name_reason(
-            member.name.rstrip("/") if member.kind == "dir" else member.name
-        )
-        if reason is None and member.kind in ("symlink", "other"):
-            reason = f"a {member.kind} (only files and directories are extracted)"
-        if reason is None and member.encrypted:
-            reason = "encrypted"
-        if reason is not None:
-            problems.append(f"{member.raw_name!r}: {reason}")
+    problems = [
+        f"{member.raw_name!r}: {reason}"
+        for member in view.members
+        if (reason := refusal_reason(member)) is not None
+    ]
     if problems:
         shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
         raise ArchiveError(
@@ -185,3 +177,20 @@ def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Not durable: a damaged index entry reads as missing and costs one re-hash.
     write_atomically(path, text.encode("ascii"), durable=False)
+
+
+def extract_archive(archive: Path, target: Path, *, replace: bool = False) -> None:
+    """Extract *archive* (a ``.mar``, a ``.tar.gz`` or a model directory) into the directory
+    *target* (``mar extract``), with exactly the checks of the extraction cache above.
+
+    Atomic: the members are written into a locked temporary directory beside *target*,
+    which is renamed into place only when complete; an existing *target* is replaced (in
+    one exchange) only with *replace*. Raises :class:`ArchiveError` for a missing,
+    unreadable or unsafe archive (nothing written), ``FileExistsError`` when *target*
+    exists and *replace* is false, and ``OSError`` when *target* cannot be written.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with Staged(target, is_dir=True) as staging:
+        with open_archive(archive) as view:
+            _extract(view, staging.path)
+        staging.publish(replace=replace)

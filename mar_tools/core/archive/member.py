@@ -86,7 +86,8 @@ def refusal_reason(member: Member) -> str | None:
         return None
     reason = unsafe_name_reason(member.name.rstrip("/") if member.kind == "dir" else member.name)
     if reason is None and member.kind in ("symlink", "other"):
-        reason = f"a {member.kind} (only files and directories are extracted)"
+        kind = "symlink" if member.kind == "symlink" else "device or other special file"
+        reason = f"a {kind} (only files and directories are extracted)"
     if reason is None and member.encrypted:
         reason = "encrypted"
     return reason
