@@ -33,7 +33,7 @@ from mar_tools.core.requirements import logical_lines
 from mar_tools.inspect.entry_point import HandlerEntry, ModelClass, model_class, resolve_handler
 from mar_tools.inspect.serialized import SerializedInfo
 from mar_tools.inspect.tensors import TensorSummary
-from mar_tools.inspect.weights_file import WeightsFile
+from mar_tools.inspect.weights_file import describe_member
 
 #: Zip compression methods by number, as ``zipinfo`` names them.
 METHODS: Final = {0: "stored", 8: "deflated", 9: "deflate64", 12: "bzip2", 14: "lzma"}
@@ -148,8 +148,7 @@ def _serialized(view: ArchiveView, name: str | None) -> SerializedSummary | None
     member = view.find(posixpath.normpath(name)) if name else None
     if name is None or member is None:
         return None
-    with WeightsFile(view, member) as weights:
-        info = weights.info
+    info = describe_member(view, member)
     totals = None if info.tensors is None else TensorSummary.of(info.tensors)
     return SerializedSummary(name, member.size, info, totals)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import IO, Final, Literal
 
 from mar_tools.core.archive import READ_ERRORS
+from mar_tools.core.archive.zip_records import LOCAL_HEADER
 from mar_tools.core.pickle.tree import Limits, Malformed, load_tree, open_reader
 from mar_tools.inspect.safetensors_header import (
     SafetensorsError,
@@ -88,6 +89,53 @@ def describe(handle: IO[bytes]) -> SerializedInfo:
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return _describe_pickles(handle)
     return SerializedInfo("other", "unknown", None, note="not a torch, pickle or safetensors file")
+
+
+def describe_stream(stream: IO[bytes]) -> SerializedInfo | None:
+    """Describe a serialized file from a forward-only *stream*, reading only its start, or
+    None when that cannot be done (a zip whose first record is not ``data.pkl``: TorchScript
+    writes its storages first, so its index at the end is needed)."""
+    head = _peek(stream, 16)
+    if head.startswith(ZIP_HEAD):
+        return _first_record(stream)
+    if looks_like_safetensors(head):
+        try:
+            header = read_header(stream)
+        except SafetensorsError as exc:
+            return SerializedInfo("other", "unknown", None, note=f"not safetensors: {exc}")
+        return SerializedInfo("safetensors", "safetensors", header.tensors, layout=header)
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return _describe_pickles(stream)
+    return SerializedInfo("other", "unknown", None, note="not a torch, pickle or safetensors file")
+
+
+def _peek(stream: IO[bytes], count: int) -> bytes:
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        raise TypeError("describe_stream needs a buffered stream (with peek)")
+    head: bytes = peek(count)[:count]
+    return head
+
+
+def _first_record(stream: IO[bytes]) -> SerializedInfo | None:
+    """torch.save writes ``<prefix>/data.pkl`` first, STORED: read it right after its local
+    header (its size is deferred to a data descriptor, but a pickle ends by itself)."""
+    fixed = stream.read(LOCAL_HEADER.size)
+    if len(fixed) < LOCAL_HEADER.size:
+        return None
+    fields = LOCAL_HEADER.unpack(fixed)
+    method, name_length, extra_length = fields[3], fields[9], fields[10]
+    name = stream.read(name_length).decode("utf-8", "replace")
+    stream.read(extra_length)
+    if method != 0 or name.count("/") != 1 or not name.endswith("/data.pkl"):
+        return None
+    try:
+        contents = read_contents(load_tree(open_reader(stream, PICKLE_LIMITS)))
+    except Malformed as exc:
+        return _unreadable(False, "torch-zip", f"data.pkl cannot be read ({exc})")
+    kind = "torchscript" if _scripted(contents) else contents.kind
+    layout = TorchZipLayout(posixpath.dirname(name) + "/")
+    return SerializedInfo(kind, "torch-zip", contents.tensors, contents.classes, layout=layout)
 
 
 def _describe_zip(handle: IO[bytes]) -> SerializedInfo:

@@ -9,20 +9,23 @@ keep their index at the end and tensors anywhere, so they cannot be read as a st
 
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from types import TracebackType
-from typing import IO, Final
+from typing import IO, Any, Final, cast
 
-from mar_tools.core.archive import ArchiveView, Member, read_local_header
+from mar_tools.core.archive import READ_ERRORS, ArchiveView, Member, read_local_header
 from mar_tools.core.archive.member_stream import open_member
+from mar_tools.core.errors import ArchiveError
 from mar_tools.inspect.serialized import (
     LegacyLayout,
     SerializedInfo,
     TorchZipLayout,
     describe,
+    describe_stream,
     safetensors_layout,
 )
 from mar_tools.inspect.tensors import TensorInfo, dtype_named
@@ -146,6 +149,25 @@ class WeightsFile:
             self._handle.seek(start + index * size)
             out += self._handle.read(size)
         yield bytes(out)
+
+
+def describe_member(view: ArchiveView, member: Member) -> SerializedInfo:
+    """What *member* is, reading as little as possible: in place when it can be, else from
+    the start of its stream, else (TorchScript in a compressed entry) from a copy."""
+    window = view.open_range(member)
+    if window is not None:
+        with window:
+            return describe(window)
+    with open_member(view, member) as stream:
+        buffered = stream if hasattr(stream, "peek") else io.BufferedReader(cast(Any, stream))
+        try:
+            found = describe_stream(buffered)
+        except READ_ERRORS as exc:
+            raise ArchiveError(f"{view.path}: cannot read {member.name} ({exc}).") from exc
+    if found is not None:
+        return found
+    with WeightsFile(view, member) as weights:
+        return weights.info
 
 
 def _element_indexes(tensor: TensorInfo) -> list[int]:

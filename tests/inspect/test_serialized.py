@@ -14,7 +14,7 @@ import pytest
 from mar_tools.core.archive import open_archive
 from mar_tools.inspect.serialized import describe
 from mar_tools.inspect.tensors import TensorSummary
-from mar_tools.inspect.weights_file import WeightsFile
+from mar_tools.inspect.weights_file import WeightsFile, describe_member
 from tests.inspect.models import Weights
 from tests.validate.builders import write_dir, write_tgz, write_zip
 
@@ -124,3 +124,21 @@ def test_strided_tensor_bytes_in_row_major_order(weights: Weights, tmp_path: Pat
     found = values_of(path, "w.pt")
     view = torch.arange(12, dtype=torch.int64).reshape(3, 4).t().contiguous()
     assert found["view"] == view.numpy().tobytes()
+
+
+@pytest.mark.parametrize("form", ["state_dict", "scripted", "whole_model", "legacy", "safetensors"])
+def test_described_from_the_start_of_a_compressed_member(
+    weights: Weights, tmp_path: Path, form: str
+) -> None:
+    """A DEFLATED member is described from the first bytes of its stream (TorchScript, whose
+    data.pkl comes after its storages, from a copy), exactly as in place."""
+    data = getattr(weights, form)
+    path = write_zip(tmp_path / "a.zip", {"w.bin": data}, zipfile.ZIP_DEFLATED)
+    with open_archive(path) as view:
+        member = view.find("w.bin")
+        assert member is not None and member.compress_type == zipfile.ZIP_DEFLATED
+        found = describe_member(view, member)
+    expected = describe(io.BytesIO(data))
+    assert (found.kind, found.container, found.tensors, found.classes) == (
+        expected.kind, expected.container, expected.tensors, expected.classes
+    )  # fmt: skip
