@@ -179,3 +179,18 @@ def test_not_an_archive_and_no_manifest(tmp_path: Path) -> None:
     assert (code, err.splitlines()[0]) == (
         3, f"mar: error: {bare}: MAR-INF/MANIFEST.json is not in the archive; nothing to repack."
     )  # fmt: skip
+
+
+def test_a_large_compressed_member_is_streamed_into_zip_store(tmp_path: Path) -> None:
+    """A DEFLATED member larger than a chunk goes to zip-store as it is inflated (and to the
+    other formats through a temporary copy), with the same bytes and CRC."""
+    weights = bytes(range(256)) * 12_000  # 3 MiB that deflate shrinks
+    source = build(model_dir(tmp_path / "src", weights), tmp_path / "d", "default")
+    with zipfile.ZipFile(source) as archive:
+        assert archive.getinfo("weights.pt").compress_type == zipfile.ZIP_DEFLATED
+    for fmt in ("zip-store", "default", "tgz"):
+        output = repack(source, fmt, tmp_path / fmt / f"m{SUFFIX[fmt]}")
+        assert archive_digest(output).value == archive_digest(source).value
+    with zipfile.ZipFile(tmp_path / "zip-store" / "m.mar") as archive:
+        assert archive.testzip() is None
+        assert archive.read("weights.pt") == weights
