@@ -68,4 +68,11 @@ TARGETS: tuple[Target, ...] = (
         "vs TorchServe installing requirements at every registration (reported)",
         ("torchserve", "requirements"),
     ),
+    Target(13, "`mar inspect` on a 1 GiB archive: ≤ 0.3 s wall", ("mar inspect vs zipinfo",)),
+    Target(
+        13,
+        "`mar diff` of two 1 GiB archives differing in one small entry: ≤ 1.2× reading both once",
+        ("differing in one small entry",),
+    ),
+    Target(13, "`mar repack` default → zip-store of 1 GiB: ≤ 2× `cp`", ("repack", "≤ 2× cp")),
 )

@@ -16,7 +16,7 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mar_tools.core.archive import (
     ArchiveView,
@@ -25,7 +25,6 @@ from mar_tools.core.archive import (
     open_archive,
     refusal_reason,
 )
-from mar_tools.core.digest import ContentDigest, digest_view, hash_file
 from mar_tools.core.manifest import Manifest
 from mar_tools.core.model_files import ModelFiles
 from mar_tools.core.model_source import TEXT_LIMIT, read_model
@@ -34,6 +33,9 @@ from mar_tools.inspect.entry_point import HandlerEntry, ModelClass, model_class,
 from mar_tools.inspect.serialized import SerializedInfo
 from mar_tools.inspect.tensors import TensorSummary
 from mar_tools.inspect.weights_file import describe_member
+
+if TYPE_CHECKING:
+    from mar_tools.core.digest import ContentDigest
 
 #: Zip compression methods by number, as ``zipinfo`` names them.
 METHODS: Final = {0: "stored", 8: "deflated", 9: "deflate64", 12: "bzip2", 14: "lzma"}
@@ -117,6 +119,8 @@ def inspect_archive(path: Path, *, digest: bool = False, jobs: int = 2) -> Inspe
         model = manifest.model
         sha256 = content = None
         if digest:
+            from mar_tools.core.digest import digest_view, hash_file
+
             also = [] if view.format is ContainerFormat.DIRECTORY else [lambda: hash_file(path)]
             content, extra = digest_view(view, jobs=jobs, also=also)
             sha256 = str(extra[0]) if extra else None
