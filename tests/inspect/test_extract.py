@@ -68,7 +68,8 @@ def unsafe_archives(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "link": (tgz_with(tmp_path / "link.tar.gz", "link"),
                  "'m/link': a symlink (only files and directories are extracted)"),
         "device": (tgz_with(tmp_path / "dev.tar.gz", "dev"),
-                   "'m/dev': a device or other special file (only files and directories are extracted)"),
+                   "'m/dev': a device or other special file (only files and directories are "
+                   "extracted)"),
         "encrypted": (encrypted, "'weights.pt': encrypted"),
     }  # fmt: skip
 

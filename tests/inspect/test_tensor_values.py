@@ -6,8 +6,19 @@ import math
 
 import pytest
 
+from mar_tools.inspect import tensor_arrays
 from mar_tools.inspect.tensor_values import compare_elements
 from mar_tools.inspect.tensors import DTYPES
+
+
+@pytest.fixture(autouse=True, params=["numpy", "struct"])
+def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with numpy's vectorized comparison and with the pure-Python one."""
+    if request.param == "struct":
+        monkeypatch.setattr("mar_tools.inspect.tensor_values.numpy_module", lambda: None)
+    else:
+        assert tensor_arrays.numpy_module() is not None
+    return str(request.param)
 
 
 def raw(tensor: object) -> bytes:
