@@ -31,7 +31,7 @@ from mar_tools.core.model_source import ModelSource, read_model
 from mar_tools.inspect.field_diff import FieldChange, LineChanges, field_changes, line_changes
 from mar_tools.inspect.inspection import requirement_lines
 from mar_tools.inspect.tensor_diff import TensorComparison, compare_tensors
-from mar_tools.inspect.weights_file import WeightsFile
+from mar_tools.inspect.weights_file import TooCompressed, WeightsFile
 
 EntryStatus = Literal["added", "removed", "changed"]
 _BLOCK = 8 << 20
@@ -197,8 +197,14 @@ def _tensors(
     if members[0].name == members[1].name and members[0].name not in touched:
         return None
     views = [source.files.view for source in sources]
-    with WeightsFile(views[0], members[0]) as first, WeightsFile(views[1], members[1]) as second:
-        return compare_tensors(first, second)
+    try:
+        with (
+            WeightsFile(views[0], members[0]) as first,
+            WeightsFile(views[1], members[1]) as second,
+        ):
+            return compare_tensors(first, second)
+    except TooCompressed as exc:
+        return TensorComparison(members[0].name, members[1].name, (), 0, exc.message)
 
 
 def _serialized_member(source: ModelSource) -> Member | None:

@@ -33,15 +33,36 @@ from mar_tools.inspect.tensors import TensorInfo, dtype_named
 #: Bytes per piece when tensor data is read.
 PIECE: Final = 8 << 20
 _SPOOL: Final = 1 << 20
+#: Largest expansion of a member copied out of an archive (as ``mar validate --max-ratio``).
+MAX_RATIO: Final = 200
+
+
+class TooCompressed(ArchiveError):
+    """A member expands so much that it is likely a decompression bomb; it is not copied."""
+
+
+def check_ratio(view: ArchiveView, member: Member) -> None:
+    """Raise :class:`TooCompressed` for a member of 1 MiB or more that expands more than
+    :data:`MAX_RATIO` times (``mar validate``'s default ``--max-ratio``)."""
+    packed = max(member.compressed_size, 1)
+    if member.size >= 1 << 20 and member.size / packed > MAX_RATIO:
+        raise TooCompressed(
+            f"{view.path}: {member.name} expands {member.size / packed:.0f} times (more than "
+            f"{MAX_RATIO}); it is not read (`mar validate` reports it)."
+        )
 
 
 class WeightsFile:
-    """*member* of *view*, described (:attr:`info`) and open for reading tensor bytes."""
+    """*member* of *view*, described (:attr:`info`) and open for reading tensor bytes.
+
+    Raises :class:`TooCompressed` rather than copy a likely decompression bomb.
+    """
 
     def __init__(self, view: ArchiveView, member: Member) -> None:
         self.member = member
         window = view.open_range(member)
         if window is None:
+            check_ratio(view, member)
             spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
             try:
                 with open_member(view, member) as stream:
@@ -166,8 +187,11 @@ def describe_member(view: ArchiveView, member: Member) -> SerializedInfo:
             raise ArchiveError(f"{view.path}: cannot read {member.name} ({exc}).") from exc
     if found is not None:
         return found
-    with WeightsFile(view, member) as weights:
-        return weights.info
+    try:
+        with WeightsFile(view, member) as weights:
+            return weights.info
+    except TooCompressed as exc:
+        return SerializedInfo("other", "zip", None, note=exc.message)
 
 
 def _element_indexes(tensor: TensorInfo) -> list[int]:

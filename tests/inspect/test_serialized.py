@@ -142,3 +142,19 @@ def test_described_from_the_start_of_a_compressed_member(
     assert (found.kind, found.container, found.tensors, found.classes) == (
         expected.kind, expected.container, expected.tensors, expected.classes
     )  # fmt: skip
+
+
+def test_a_likely_bomb_is_not_copied_out(tmp_path: Path) -> None:
+    """A compressed member that starts like a torch zip but expands 1000-fold is described
+    without being inflated into a temporary file."""
+    bomb = b"PK\x03\x04" + bytes(64 << 20)
+    path = write_zip(tmp_path / "bomb.zip", {"w.pt": bomb}, zipfile.ZIP_DEFLATED)
+    with open_archive(path) as view:
+        member = view.find("w.pt")
+        assert member is not None
+        info = describe_member(view, member)
+    assert (info.kind, info.tensors) == ("other", None)
+    assert info.note == (
+        f"{path}: w.pt expands {member.size / member.compressed_size:.0f} times (more than "
+        "200); it is not read (`mar validate` reports it)."
+    )
