@@ -36,10 +36,10 @@ from mar_tools.core.archive import (
     Member,
     ZipView,
     open_archive,
-    refusal_reason,
 )
 from mar_tools.core.archive.member_stream import open_member
 from mar_tools.core.errors import ArchiveError
+from mar_tools.core.extraction import refuse_unsafe
 from mar_tools.core.manifest import (
     ARCHIVER_VERSION,
     CREATED_ON,
@@ -136,18 +136,7 @@ def model_members(view: ArchiveView) -> dict[str, Member]:
 
     Raises :class:`ArchiveError` listing every member an extractor refuses.
     """
-    problems = [
-        f"{member.raw_name!r}: {reason}"
-        for member in view.members
-        if (reason := refusal_reason(member)) is not None
-    ]
-    if problems:
-        shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
-        raise ArchiveError(
-            f"{view.path}: refusing to repack unsafe members: {shown}.",
-            hint="`mar validate` lists every problem; rebuild the archive with "
-            "torch-model-archiver.",
-        )
+    refuse_unsafe(view, "repack")
     files = [member for member in view.members if member.kind == "file"]
     names = {member.index: member.name for member in files}
     if view.find(MANIFEST_PATH) is None:

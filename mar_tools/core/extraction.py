@@ -134,7 +134,10 @@ def _extract_atomically(archive: Path, final: Path) -> None:
             # Another run extracted the same archive first: its copy is identical.
 
 
-def _extract(view: ArchiveView, target: Path) -> None:
+def refuse_unsafe(view: ArchiveView, action: str = "extract") -> None:
+    """Raise :class:`ArchiveError` naming (up to five of) the members of *view* that no
+    extractor writes (:func:`~mar_tools.core.archive.refusal_reason`), before anything is
+    written; *action* is what was refused (``extract``, ``repack``)."""
     problems = [
         f"{member.raw_name!r}: {reason}"
         for member in view.members
@@ -143,9 +146,13 @@ def _extract(view: ArchiveView, target: Path) -> None:
     if problems:
         shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
         raise ArchiveError(
-            f"{view.path}: refusing to extract unsafe members: {shown}.",
+            f"{view.path}: refusing to {action} unsafe members: {shown}.",
             hint="rebuild the archive with torch-model-archiver; `mar validate` lists problems.",
         )
+
+
+def _extract(view: ArchiveView, target: Path) -> None:
+    refuse_unsafe(view)
     try:
         for member in view.members:
             destination = target.joinpath(*[p for p in member.name.split("/") if p])

@@ -80,15 +80,7 @@ def describe(handle: IO[bytes]) -> SerializedInfo:
     handle.seek(0)
     if head.startswith(ZIP_HEAD):
         return _describe_zip(handle)
-    if looks_like_safetensors(head):
-        try:
-            header = read_header(handle)
-        except SafetensorsError as exc:
-            return SerializedInfo("other", "unknown", None, note=f"not safetensors: {exc}")
-        return SerializedInfo("safetensors", "safetensors", header.tensors, layout=header)
-    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return _describe_pickles(handle)
-    return SerializedInfo("other", "unknown", None, note="not a torch, pickle or safetensors file")
+    return _describe_flat(head, handle)
 
 
 def describe_stream(stream: IO[bytes]) -> SerializedInfo | None:
@@ -98,6 +90,11 @@ def describe_stream(stream: IO[bytes]) -> SerializedInfo | None:
     head = _peek(stream, 16)
     if head.startswith(ZIP_HEAD):
         return _first_record(stream)
+    return _describe_flat(head, stream)
+
+
+def _describe_flat(head: bytes, stream: IO[bytes]) -> SerializedInfo:
+    """A file that is not a zip, from its first bytes *head* and *stream* at its start."""
     if looks_like_safetensors(head):
         try:
             header = read_header(stream)
