@@ -108,7 +108,7 @@ class _ZipWriter:
                 yield pool.submit(partial(self._small_from_file, member))
                 continue
             if not self.settings.deflate and isinstance(member.source_data, StreamData):
-                yield from self._streamed(member)
+                yield from self._streamed(member, pool)
                 continue
             closer = ExitStack()
             self.open_sources.append(closer)
@@ -132,7 +132,7 @@ class _ZipWriter:
             partial(self._small, MANIFEST_PATH, 0o644, job.manifest_mtime, job.manifest)
         )
 
-    def _streamed(self, member: PlanEntry) -> Iterator[object]:
+    def _streamed(self, member: PlanEntry, pool: Pool[object]) -> Iterator[object]:
         """A large member read from a stream into a stored entry, as it comes: nothing to
         decide (zip-store deflates nothing), so no temporary copy is needed."""
         closer = ExitStack()
@@ -145,10 +145,14 @@ class _ZipWriter:
             if not data:
                 raise changed(member.source)
             remaining -= len(data)
-            yield Chunk(len(data), self.backend.crc32(data, 0), data)
+            # A future, so that the pipeline's window bounds how much is read ahead.
+            yield pool.submit(partial(self._stored_chunk, data))
         if stream.read(1):
             raise changed(member.source)
         yield End()
+
+    def _stored_chunk(self, data: bytes) -> Chunk:
+        return Chunk(len(data), self.backend.crc32(data, 0), data)
 
     def _small_from_file(self, member: PlanEntry) -> Small:
         raw = read_whole(member.source_data, member.size, member.source)
