@@ -14,7 +14,8 @@ every timed run.
 
 Targets (issue 13): ``inspect`` ≤ 0.3 s wall on 1 GiB; ``diff`` of two 1 GiB archives that
 differ in one small entry ≤ 1.2× reading both once (``cat a b > /dev/null``); ``repack
-default → zip-store`` of 1 GiB ≤ 2× ``cp``.
+default → zip-store`` of 1 GiB ≤ 2× ``cp``. Each subject and its baseline run alternately
+(one untimed round first), so that load from other processes falls on both alike.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.harness import Comparison, Measurement, markdown_table, measure
+from benchmarks.harness import Comparison, Measurement, interleaved, markdown_table
 
 GiB = 1 << 30
 HERE = Path(__file__).resolve().parent
@@ -120,37 +121,57 @@ def run(scale: float = 1.0, repeats: int = 3) -> list[Comparison]:
     out = work_dir(scale) / "out"
     results: list[Comparison] = []
 
-    def timed(name: str, argv: list[str], *warmed: Path) -> Measurement:
-        return measure(name, argv, repeats=repeats, before_each=lambda: warm(*warmed))
+    def pair(
+        subject: tuple[str, list[str]], baseline: tuple[str, list[str]], *warmed: Path
+    ) -> tuple[Measurement, Measurement]:
+        """Both commands, alternately (A B A B...), so that other load falls on both."""
+        return interleaved(
+            subject, baseline, repeats=repeats, warmups=1, before_each=lambda: warm(*warmed)
+        )
 
-    listing = timed("zipinfo -1", ["zipinfo", "-1", str(a)], a)
-    inspect = timed("mar inspect", [str(MAR), "inspect", str(a)], a)
+    inspect, listing = pair(
+        ("mar inspect", [str(MAR), "inspect", str(a)]), ("zipinfo -1", ["zipinfo", "-1", str(a)]), a
+    )
     results.append(Comparison(
         f"{label} .mar (fp32 state dict, deflated): mar inspect vs zipinfo", inspect, listing,
         target="≤ 0.3 s wall", met=inspect.median <= 0.3 if at_size else None,
     ))  # fmt: skip
-    tar = timed("tar -tzf", ["tar", "-tzf", str(tgz)], tgz)
-    inspect_tgz = timed("mar inspect", [str(MAR), "inspect", str(tgz)], tgz)
+    inspect_tgz, tar = pair(
+        ("mar inspect", [str(MAR), "inspect", str(tgz)]),
+        ("tar -tzf", ["tar", "-tzf", str(tgz)]),
+        tgz,
+    )
     results.append(Comparison(
         f"{label} .tar.gz: mar inspect vs tar -tzf (reported; gzip has no index)",
         inspect_tgz, tar, target="reported",
     ))  # fmt: skip
-    sha = timed("sha256sum", ["sha256sum", str(a)], a)
-    digest = timed("mar inspect --digest", [str(MAR), "inspect", "--digest", str(a)], a)
+    digest, sha = pair(
+        ("mar inspect --digest", [str(MAR), "inspect", "--digest", str(a)]),
+        ("sha256sum", ["sha256sum", str(a)]),
+        a,
+    )
     results.append(Comparison(
         f"{label} .mar: mar inspect --digest vs sha256sum (reported)", digest, sha,
         target="reported",
     ))  # fmt: skip
-    both = timed("cat a b > /dev/null", ["sh", "-c", f"cat '{a}' '{b}' > /dev/null"], a, b)
-    diff = timed("mar diff", [str(MAR), "diff", str(a), str(b)], a, b)
+    diff, both = pair(
+        ("mar diff", [str(MAR), "diff", str(a), str(b)]),
+        ("cat a b > /dev/null", ["sh", "-c", f"cat '{a}' '{b}' > /dev/null"]),
+        a,
+        b,
+    )
     results.append(Comparison(
         f"two {label} .mar differing in one small entry: mar diff vs reading both once",
         diff, both, target="≤ 1.2× cat a b",
         met=diff.median <= 1.2 * both.median if at_size else None,
     ))  # fmt: skip
     read_dir = f"cat '{a}' $(find '{b_dir}' -type f) > /dev/null"
-    both_dir = timed("cat a (files of b) > /dev/null", ["sh", "-c", read_dir], a, b_dir)
-    diff_dir = timed("mar diff", [str(MAR), "diff", str(a), str(b_dir)], a, b_dir)
+    diff_dir, both_dir = pair(
+        ("mar diff", [str(MAR), "diff", str(a), str(b_dir)]),
+        ("cat a (files of b) > /dev/null", ["sh", "-c", read_dir]),
+        a,
+        b_dir,
+    )
     results.append(Comparison(
         f"{label} .mar vs the other model as a directory: mar diff vs reading both once "
         "(reported; the directory's CRCs are computed)", diff_dir, both_dir, target="reported",
@@ -160,11 +181,11 @@ def run(scale: float = 1.0, repeats: int = 3) -> list[Comparison]:
         target = out / f"{key}-store.mar"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        cp = timed("cp", ["cp", str(source), str(copy)], source)
-        repack = timed(
-            "mar repack --archive-format zip-store",
-            [str(MAR), "repack", str(source), "--archive-format", "zip-store", "-o", str(target),
-             "-f", "-q"],
+        repack, cp = pair(
+            ("mar repack --archive-format zip-store",
+             [str(MAR), "repack", str(source), "--archive-format", "zip-store", "-o",
+              str(target), "-f", "-q"]),
+            ("cp", ["cp", str(source), str(copy)]),
             source,
         )  # fmt: skip
         stored = what == "incompressible"
