@@ -131,12 +131,21 @@ def run(scale: float = 1.0, repeats: int = 3) -> list[Comparison]:
     results: list[Comparison] = []
 
     def pair(
-        subject: tuple[str, list[str]], baseline: tuple[str, list[str]], *warmed: Path
+        subject: tuple[str, list[str]],
+        baseline: tuple[str, list[str]],
+        *warmed: Path,
+        outputs: tuple[Path, ...] = (),
     ) -> tuple[Measurement, Measurement]:
-        """Both commands, alternately (A B A B...), so that other load falls on both."""
-        return interleaved(
-            subject, baseline, repeats=repeats, warmups=1, before_each=lambda: warm(*warmed)
-        )
+        """Both commands, alternately (A B A B...), so that other load falls on both. Before
+        each run the inputs are read into memory and *outputs* deleted, so that both write a
+        new file (replacing a large one costs ext4 a flush of the new one's data)."""
+
+        def before() -> None:
+            for output in outputs:
+                output.unlink(missing_ok=True)
+            warm(*warmed)
+
+        return interleaved(subject, baseline, repeats=repeats, warmups=1, before_each=before)
 
     inspect, listing = pair(
         ("mar inspect", [str(MAR), "inspect", str(a)]), ("zipinfo -1", ["zipinfo", "-1", str(a)]), a
@@ -196,6 +205,7 @@ def run(scale: float = 1.0, repeats: int = 3) -> list[Comparison]:
               str(target), "-f", "-q"]),
             ("cp", ["cp", str(source), str(copy)]),
             source,
+            outputs=(copy, target),
         )  # fmt: skip
         stored = what == "incompressible"
         results.append(Comparison(
