@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
 import click
 
 from mar_tools.core.errors import ArchiveError, UsageError
+from mar_tools.core.reporter import Reporter, SilentReporter
 from mar_tools.core.sizes import human_size
-from mar_tools.terminal import console
 
 #: torch-model-archiver's --archive-format values (``torch_model_archiver.spec.ArchiveFormat``).
 FORMATS = ("default", "zip-store", "tgz", "no-archive")
@@ -57,13 +58,20 @@ def command(
     Exit status: 0; 2 on a usage error or an output that exists (without --force) or cannot
     be written; 3 when ARCHIVE cannot be read, is unsafe or is damaged.
     """
-    from mar_tools.terminal.reporter import TerminalReporter
     from torch_model_archiver.errors import ModelArchiverError, OutputExistsError, OutputWriteError
     from torch_model_archiver.repack import RepackSpec, repack_archive
     from torch_model_archiver.spec import ArchiveFormat, source_date_epoch_from
 
-    interactive = console.is_interactive() and not quiet
-    reporter = TerminalReporter(prog="mar", show_progress=interactive)
+    # rich is imported only for a terminal: in a pipeline the command starts faster.
+    silent = SilentReporter()
+    reporter: Reporter = silent
+    interactive = not quiet and sys.stderr.isatty()
+    if interactive:
+        from mar_tools.terminal import console
+        from mar_tools.terminal.reporter import TerminalReporter
+
+        interactive = console.is_interactive()
+        reporter = TerminalReporter(prog="mar", show_progress=interactive)
     started = time.perf_counter()
     try:
         spec = RepackSpec(
@@ -79,6 +87,8 @@ def command(
         raise UsageError(exc.message, hint=exc.hint) from exc
     except ModelArchiverError as exc:
         raise ArchiveError(exc.message, hint=exc.hint) from exc
+    for warning in silent.warnings:
+        click.echo(f"mar: warning: {warning}", err=True)
     if interactive:
         size = sum(entry.stored_size for entry in result.entries)
         seconds = time.perf_counter() - started
