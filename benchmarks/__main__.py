@@ -33,6 +33,7 @@ from benchmarks.report import AreaResult, RunInfo, render
 AREAS: tuple[tuple[str, str, str], ...] = (
     ("archiver", "Archiving: ours vs upstream torch-model-archiver 0.12", "benchmarks.archiver"),
     ("validate", "Validation: mar validate vs unzip -t", "benchmarks.validate"),
+    ("pickle", "Pickle scan: mar's scanner vs pickletools.genops", "benchmarks.pickle_scan"),
     ("run", "Running: mar run vs a hand-written script", "benchmarks.run"),
     ("env", "Per-model environments: cached venvs vs none", "benchmarks.env"),
     (
@@ -45,6 +46,7 @@ AREAS: tuple[tuple[str, str, str], ...] = (
         "Launch to first prediction: mar run vs TorchServe 0.12",
         "benchmarks.torchserve",
     ),
+    ("serve", "Serving: mar serve vs TorchServe 0.12", "benchmarks.serve"),
 )
 QUICK_SCALE = 1 / 64
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

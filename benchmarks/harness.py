@@ -196,6 +196,8 @@ def _cpu_model() -> str | None:
 
 
 def format_seconds(value: float) -> str:
+    if value < 0.01:
+        return f"{value * 1000:.2f} ms"  # per-request times and latencies
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 

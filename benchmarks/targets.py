@@ -44,10 +44,15 @@ TARGETS: tuple[Target, ...] = (
     Target(2, "1 GiB incompressible: within 2× of `cp`", ("incompressible", "vs cp")),
     Target(2, "512 MiB fp32 state dict: ≥ 3× faster than upstream, archive ≤ 2% larger", ("fp32",)),
     Target(2, "bf16-like weights: ≥ 3× faster than upstream, archive ≤ 2% larger", ("bf16",)),
-    Target(2, "archiver peak RSS ≤ 128 MiB", ("rss",)),
+    Target(2, "archiver peak RSS ≤ 128 MiB", ("archiver peak rss",)),
     Target(2, "2,000 small files (reported)", ("small files",)),
     Target(3, "`mar validate --quick` on a 1 GiB archive: < 0.5 s", ("--quick",)),
     Target(3, "`mar validate` (full) within 1.5× of `unzip -t`", ("unzip",)),
+    Target(
+        11,
+        "pickle scan per byte no slower than the scan it replaced: ≤ 3.3× pickletools.genops",
+        ("pickle scan", "state dict"),
+    ),
     Target(4, "`mar run` small model ≤ 1.25× a hand-written script", ("script",)),
     Target(
         4, "cached 2nd run of a 1 GiB archive adds < 0.1 s over a small one", ("cached 2nd run",)
@@ -68,6 +73,16 @@ TARGETS: tuple[Target, ...] = (
         "vs TorchServe installing requirements at every registration (reported)",
         ("torchserve", "requirements"),
     ),
+    Target(
+        10,
+        "`mar serve` ≥ 1.5× TorchServe's requests/s at concurrency 1 and 16",
+        ("serve: time per request",),
+    ),
+    Target(10, "`mar serve` p99 ≤ TorchServe's at concurrency 1 and 16", ("serve: p99",)),
+    Target(
+        10, "`mar serve` start-up to first prediction ≤ 0.5× TorchServe's", ("serve: start-up",)
+    ),
+    Target(10, "`mar serve` process RSS ≤ 0.25× TorchServe's frontend", ("serve: server process",)),
     Target(13, "`mar inspect` on a 1 GiB archive: ≤ 0.3 s wall", ("mar inspect vs zipinfo",)),
     Target(
         13,

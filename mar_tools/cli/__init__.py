@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "diff": "mar_tools.cli.diff",
     "repack": "mar_tools.cli.repack",
     "extract": "mar_tools.cli.extract",
+    "serve": "mar_tools.cli.serve",
 }
 
 

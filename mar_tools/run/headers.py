@@ -9,13 +9,16 @@ insertion order within a bucket (which a resize preserves).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 _MASK = 0xFFFFFFFF
 
 
+@functools.lru_cache(maxsize=4096)
 def java_string_hash(text: str) -> int:
-    """``String.hashCode()`` as an unsigned 32-bit value."""
+    """``String.hashCode()`` as an unsigned 32-bit value (remembered: a server hashes the
+    same few header names for every request)."""
     value = 0
     units = text.encode("utf-16-be")
     for i in range(0, len(units), 2):

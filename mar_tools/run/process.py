@@ -60,6 +60,42 @@ def worker_environment(
     return env
 
 
+def spawn_worker(
+    python: Path, env: Mapping[str, str], model_dir: Path, output: int | None
+) -> tuple[subprocess.Popen[bytes], int, int]:
+    """Start ``entry.py`` in *python* for the model in *model_dir*, leading its own process
+    group, its stdout and stderr on the file descriptor *output* (None: inherited).
+
+    Returns the process and the parent's ends of the two protocol pipes: ``(process,
+    fd to write to the worker, fd to read from it)``; the caller owns both.
+    """
+    worker_in, parent_out = os.pipe()
+    parent_in, worker_out = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [
+                str(python),
+                str(ENTRY_SCRIPT),
+                *("--in-fd", str(worker_in), "--out-fd", str(worker_out)),
+                *("--compat-dir", str(COMPAT_DIR)),
+            ],
+            cwd=model_dir,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            pass_fds=(worker_in, worker_out),
+            start_new_session=True,
+        )
+    except BaseException:
+        for fd in (worker_in, parent_out, parent_in, worker_out):
+            os.close(fd)
+        raise
+    os.close(worker_in)
+    os.close(worker_out)
+    return process, parent_out, parent_in
+
+
 class WorkerProcess:
     """A running worker. Use as a context manager: leaving it always ends the process group."""
 
@@ -75,35 +111,8 @@ class WorkerProcess:
         cls, python: Path, env: Mapping[str, str], model_dir: Path, *, quiet: bool
     ) -> WorkerProcess:
         """Start the worker for the model in *model_dir* with interpreter *python*."""
-        worker_in, parent_out = os.pipe()
-        parent_in, worker_out = os.pipe()
         output: int | None = subprocess.DEVNULL if quiet else 2
-        try:
-            process = subprocess.Popen(
-                [
-                    str(python),
-                    str(ENTRY_SCRIPT),
-                    "--in-fd",
-                    str(worker_in),
-                    "--out-fd",
-                    str(worker_out),
-                    "--compat-dir",
-                    str(COMPAT_DIR),
-                ],
-                cwd=model_dir,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=output,
-                pass_fds=(worker_in, worker_out),
-                start_new_session=True,
-            )
-        except BaseException:
-            for fd in (worker_in, parent_out, parent_in, worker_out):
-                os.close(fd)
-            raise
-        os.close(worker_in)
-        os.close(worker_out)
+        process, parent_out, parent_in = spawn_worker(python, env, model_dir, output)
         return cls(process, os.fdopen(parent_out, "wb"), os.fdopen(parent_in, "rb"))
 
     def send_all(self, messages: Sequence[ToWorker]) -> None:

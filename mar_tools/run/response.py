@@ -18,10 +18,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from mar_tools.core.gson import gson_pretty
 from mar_tools.worker.messages import Frame, FrameEntry
 
 ERROR_TYPE = "InternalServerException"
@@ -50,12 +50,7 @@ class Response:
 
 def error_body(code: int, message: str) -> bytes:
     """The frontend's error body for *code* and *message* (see the module docstring)."""
-    text = json.dumps(
-        {"code": code, "type": ERROR_TYPE, "message": message}, indent=2, ensure_ascii=False
-    )
-    # Gson escapes the two Unicode line separators that json.dumps leaves as they are.
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return (text + "\n").encode("utf-8")
+    return gson_pretty({"code": code, "type": ERROR_TYPE, "message": message})
 
 
 def http_responses(

@@ -156,13 +156,23 @@ CATALOG: Final[tuple[CheckInfo, ...]] = (
     CheckInfo("imports.unresolved", W, "An import resolves to nothing",
               "Add the module to the archive or the package to requirements.txt."),
     # Pickles in serialized files.
-    CheckInfo("pickle.dangerous-global", E, "A pickle references a code-executing global",
+    CheckInfo("pickle.dangerous-global", E, "A pickle uses a global known to run code",
               "Do not load this file; rebuild it from trusted code (torch.save of a state_dict)."),
+    CheckInfo("pickle.unlisted-global", E, "A pickle uses a global outside the allowlist",
+              "Do not load this file unless you trust its source; save a state_dict (tensors "
+              "only) instead of whole objects."),
+    CheckInfo("pickle.unsafe-operation", E, "A pickle calls a computed object or changes a global",
+              "Do not load this file; legitimate pickles only call named rebuild functions."),
     CheckInfo("pickle.unverifiable-global", E, "A pickle builds an import it hides",
               "Do not load this file; legitimate pickles name their imports literally."),
+    CheckInfo("pickle.unscannable", E, "Part of a pickle cannot be scanned",
+              "Load it only if you trust its source; save tensors with torch.save instead."),
     CheckInfo("pickle.non-weights-global", W, "A pickle needs globals torch.load refuses",
               "torch.load(weights_only=True), the default since torch 2.6, rejects it; save a "
               "state_dict instead of the whole model."),
+    CheckInfo("pickle.non-weights-format", W, "A pickle's format torch.load refuses",
+              "torch.load(weights_only=True), the default since torch 2.6, reads only pickle "
+              "protocol 2 (torch.save's default); save without pickle_protocol."),
     CheckInfo("pickle.malformed", E, "A pickle stream cannot be parsed",
               "The file is corrupt; rebuild it."),
     CheckInfo("pickle.not-scanned", N, "A serialized file was not scanned",

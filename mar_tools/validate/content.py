@@ -17,15 +17,18 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from io import RawIOBase
-from typing import cast
+from typing import IO, cast
 
 from mar_tools.core.archive import READ_ERRORS, Member, ZipView
 from mar_tools.core.archive.entry_reader import EntryStream
 from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
+from mar_tools.validate.archive_classes import archive_trust
 from mar_tools.validate.catalog import CODES, finding
 from mar_tools.validate.limits import exceeds_size
-from mar_tools.validate.pickle.scan import is_candidate, scan_member, sniff
+from mar_tools.validate.pickle.legacy_tar import BLOCK
+from mar_tools.validate.pickle.policy import Trust
+from mar_tools.validate.pickle.scan import is_candidate, scan_member, sniff, with_head
 from mar_tools.validate.subject import Subject
 
 READABLE_METHODS = (0, 8)
@@ -38,19 +41,22 @@ def check_content(subject: Subject) -> Iterator[Finding]:
     if exceeds_size(subject):  # reading it all would be the bomb going off
         subject.skipped.update(INTEGRITY_CODES | {c for c in CODES if c.startswith("pickle.")})
         return
+    trust = archive_trust(subject)
     if isinstance(subject.view, ZipView):
         if subject.options.quick:
             subject.skipped.add("entry.crc-mismatch")
-        yield from _zip_content(subject, subject.view, serialized)
+        yield from _zip_content(subject, subject.view, serialized, trust)
         return
     for member in subject.view.files():
         if is_candidate(member, serialized):
-            yield from _scan_other(subject, member)
+            yield from _scan_other(subject, member, trust)
         elif not subject.options.quick:
-            yield from _sniff_other(subject, member)
+            yield from _sniff_other(subject, member, trust)
 
 
-def _zip_content(subject: Subject, view: ZipView, serialized: str | None) -> Iterator[Finding]:
+def _zip_content(
+    subject: Subject, view: ZipView, serialized: str | None, trust: Trust
+) -> Iterator[Finding]:
     quick = subject.options.quick
     readable = [
         (member, header)
@@ -75,9 +81,10 @@ def _zip_content(subject: Subject, view: ZipView, serialized: str | None) -> Ite
                 member.compress_type or 0,
             )
             if candidate:
-                yield from _scan_zip_entry(subject, member, stream)
+                yield from _scan_zip_entry(subject, member, stream, trust)
             elif not quick:
-                yield from _sniff(member.name, io.BufferedReader(stream, buffer_size=1 << 16))
+                buffered = io.BufferedReader(stream, buffer_size=1 << 16)
+                yield from _sniff(member.name, buffered, trust)
             if not quick:
                 problem = stream.finish()
                 if problem is not None:
@@ -85,25 +92,27 @@ def _zip_content(subject: Subject, view: ZipView, serialized: str | None) -> Ite
                     yield finding(problem.code, f"{member.name} {problem.message}.", member.name)
 
 
-def _scan_zip_entry(subject: Subject, member: Member, stream: EntryStream) -> Iterator[Finding]:
+def _scan_zip_entry(
+    subject: Subject, member: Member, stream: EntryStream, trust: Trust
+) -> Iterator[Finding]:
     window = subject.view.open_range(member)
     if window is not None:
         with window:
-            yield from scan_member(member.name, window, seekable=True)
+            yield from scan_member(member.name, window, seekable=True, trust=trust)
         return
     buffered = io.BufferedReader(stream, buffer_size=1 << 20)
     big = member.compressed_size > subject.options.quick_scan_limit
     if subject.options.quick and big and sniff(buffered.peek(4)[:4], member.name) == "zip":
         yield _not_scanned(subject, member)
         return
-    yield from scan_member(member.name, buffered, seekable=False)
+    yield from scan_member(member.name, buffered, seekable=False, trust=trust)
 
 
-def _scan_other(subject: Subject, member: Member) -> Iterator[Finding]:
+def _scan_other(subject: Subject, member: Member, trust: Trust) -> Iterator[Finding]:
     window = subject.view.open_range(member)
     if window is not None:
         with window:
-            yield from scan_member(member.name, window, seekable=True)
+            yield from scan_member(member.name, window, seekable=True, trust=trust)
         return
     try:
         with subject.view.open(member) as raw:
@@ -112,27 +121,29 @@ def _scan_other(subject: Subject, member: Member) -> Iterator[Finding]:
             if subject.options.quick and big and sniff(stream.peek(4)[:4], member.name) == "zip":
                 yield _not_scanned(subject, member)
                 return
-            yield from scan_member(member.name, stream, seekable=False)
+            yield from scan_member(member.name, stream, seekable=False, trust=trust)
     except READ_ERRORS as exc:
         subject.unreadable.setdefault(member.name, str(exc) or type(exc).__name__)
 
 
-def _sniff(name: str, stream: io.BufferedReader) -> Iterator[Finding]:
+def _sniff(name: str, stream: IO[bytes], trust: Trust) -> Iterator[Finding]:
     """Scan a file whose name does not say it is serialized, if its bytes say it is."""
-    if sniff(stream.peek(4)[:4], "") is not None:
-        yield from scan_member(name, stream, seekable=False, disguised=True)
+    head = stream.read(BLOCK)  # not peek(): one raw read may return fewer bytes
+    if sniff(head, "") is not None:
+        rest = with_head(head, stream)
+        yield from scan_member(name, rest, seekable=False, disguised=True, trust=trust)
 
 
-def _sniff_other(subject: Subject, member: Member) -> Iterator[Finding]:
+def _sniff_other(subject: Subject, member: Member, trust: Trust) -> Iterator[Finding]:
     """:func:`_sniff` for directory files and small tar members (cheap to read)."""
     window = subject.view.open_range(member)
     if window is None:
         return
     with window:
-        head = window.read(4)
+        head = window.read(BLOCK)
         window.seek(0)
         if sniff(head, "") is not None:
-            yield from scan_member(member.name, window, seekable=True, disguised=True)
+            yield from scan_member(member.name, window, seekable=True, disguised=True, trust=trust)
 
 
 def _not_scanned(subject: Subject, member: Member) -> Finding:

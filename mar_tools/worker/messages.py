@@ -2,7 +2,9 @@
 
 Parent to worker: one :class:`LoadRequest`, then a :class:`Predict` per batch. Worker to
 parent: the load is answered by :class:`Loaded` or :class:`LoadFailure`, each batch by a
-:class:`BatchResponse` with the same ``batch_id``, and :class:`Fatal` ends the conversation
+:class:`BatchResponse` with the same ``batch_id`` (preceded, when the load asked for
+``stream_live``, by one :class:`Streamed` per part the handler streams), and :class:`Fatal`
+ends the conversation
 whenever the worker itself fails. A worker answers batches in the order it receives them
 until its input ends, so one worker can serve a long stream of batches; request ids tie
 each answer to its request.
@@ -37,7 +39,7 @@ from .inputs import Request as Request
 from .wire import read_message, write_message
 
 #: Incremented whenever a message changes shape or meaning; both sides must speak the same.
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = 2
 
 Header: TypeAlias = dict[str, Any]
 Encoded: TypeAlias = tuple[Header, list[bytes]]
@@ -120,15 +122,33 @@ class _Message:
         fields = Fields(header, f"{cls.TYPE!r} message")
         taken = Blobs(blobs, fields.where)
         values = cls._from_blobs(fields, taken)
-        for field in dataclasses.fields(cls):
-            if field.name not in values:
-                values[field.name] = _READERS[str(field.type)](fields, field.name)
+        for name, reader in _readers_of(cls):
+            if name not in values:
+                if reader is None:
+                    raise KeyError(f"no reader for field {name!r} of {cls.__name__}")
+                values[name] = reader(fields, name)
         return taken.finish(cls(**values))
 
     @classmethod
     def _from_blobs(cls, _fields: Fields, _blobs: Blobs, /) -> dict[str, Any]:
         """The fields that travel in blobs, read from *_blobs* in order (none here)."""
         return {}
+
+
+_Readers: TypeAlias = tuple[tuple[str, Callable[[Fields, str], Any] | None], ...]
+_READERS_OF: dict[type, _Readers] = {}
+
+
+def _readers_of(cls: type) -> _Readers:
+    """Each field of *cls* with the reader its annotation calls for (None: read from blobs),
+    worked out once per class: a server reads thousands of messages a second."""
+    found = _READERS_OF.get(cls)
+    if found is None:
+        found = tuple(
+            (field.name, _READERS.get(str(field.type))) for field in dataclasses.fields(cls)
+        )
+        _READERS_OF[cls] = found
+    return found
 
 
 def _check_version(header: Mapping[str, Any]) -> None:
@@ -188,6 +208,9 @@ class LoadRequest(_Message):
     model_yaml_config: Any
     #: The parsed ``MAR-INF/MANIFEST.json`` (the parent has read it already).
     manifest: Any
+    #: Send each part a handler streams as a :class:`Streamed` message at once (``mar
+    #: serve``), instead of with the batch's :class:`BatchResponse` (``mar run``).
+    stream_live: bool = False
 
     def to_json(self) -> Encoded:
         header, _ = super().to_json()
@@ -285,6 +308,25 @@ class BatchResponse(_Message):
 
 
 @dataclass(frozen=True)
+class Streamed(_Message):
+    """One part the handler streamed (``send_intermediate_predict_response``) for batch
+    ``batch_id``, sent as it happens when the load asked for ``stream_live``: ``frames``
+    holds that one frame."""
+
+    TYPE: ClassVar[str] = "streamed"
+
+    batch_id: int
+    frames: tuple[Frame, ...]
+
+    def to_json(self) -> Encoded:
+        return _with_parts(super().to_json(), "frames", self.frames)
+
+    @classmethod
+    def _from_blobs(cls, fields: Fields, blobs: Blobs, /) -> dict[str, Any]:
+        return {"frames": tuple(Frame.from_json(item, blobs) for item in fields.objects("frames"))}
+
+
+@dataclass(frozen=True)
 class Fatal(_Message):
     """The worker failed outside any handler call it could answer for (``reason`` says how,
     ``failure`` with what exception) and is ending."""
@@ -296,11 +338,12 @@ class Fatal(_Message):
 
 
 ToWorker: TypeAlias = LoadRequest | Predict
-FromWorker: TypeAlias = Loaded | LoadFailure | BatchResponse | Fatal
+FromWorker: TypeAlias = Loaded | LoadFailure | BatchResponse | Streamed | Fatal
 Message: TypeAlias = ToWorker | FromWorker
 
 _CLASSES: Final[dict[str, type[Message]]] = {
-    cls.TYPE: cls for cls in (LoadRequest, Predict, Loaded, LoadFailure, BatchResponse, Fatal)
+    cls.TYPE: cls
+    for cls in (LoadRequest, Predict, Loaded, LoadFailure, BatchResponse, Streamed, Fatal)
 }
 
 

@@ -16,7 +16,7 @@ import importlib
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,13 +35,19 @@ class MetricsConfigError(Exception):
 
 
 class StreamCollector:
-    """Stands in for ``context.cl_socket``: keeps the frames a handler streams."""
+    """Stands in for ``context.cl_socket``: keeps the frames a handler streams, or hands
+    each to *forward* as it comes (then none are kept)."""
 
-    def __init__(self) -> None:
+    def __init__(self, forward: Callable[[Frame], None] | None = None) -> None:
         self.frames: list[Frame] = []
+        self._forward = forward
 
     def sendall(self, frame: bytes) -> None:
-        self.frames.append(decode_frame(frame))
+        decoded = decode_frame(frame)
+        if self._forward is not None:
+            self._forward(decoded)
+        else:
+            self.frames.append(decoded)
 
 
 @dataclass
@@ -71,15 +77,20 @@ class Service:
         protocol = importlib.import_module("ts.protocol.otf_message_handler")
         self._create_predict_response = protocol.create_predict_response
 
-    def predict(self, requests: Sequence[Request]) -> BatchOutcome:
-        """Run one batch through the handler (see the module docstring for the mapping)."""
+    def predict(
+        self, requests: Sequence[Request], on_stream: Callable[[Frame], None] | None = None
+    ) -> BatchOutcome:
+        """Run one batch through the handler (see the module docstring for the mapping).
+
+        Frames the handler streams go to *on_stream* as they come when it is given, else
+        they are returned with the outcome."""
         processors, batch, request_ids = build_batch(requests, self._request_processor)
         context = self.context
         context.request_ids = request_ids
         context.request_processor = processors
         metrics = context.metrics
         metrics.request_ids = request_ids
-        collector = StreamCollector()
+        collector = StreamCollector(on_stream)
         context.cl_socket = collector
         start = time.time()
         clock = time.perf_counter()

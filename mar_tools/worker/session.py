@@ -27,6 +27,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, NoReturn
 
 from .devices import DeviceUnavailable, TorchProbe
@@ -35,12 +36,14 @@ from .loader import HandlerError
 from .messages import (
     BatchResponse,
     Fatal,
+    Frame,
     Loaded,
     LoadFailure,
     LoadRequest,
     Message,
     MessageError,
     Predict,
+    Streamed,
     receive,
     send,
 )
@@ -124,13 +127,14 @@ def _serve(channel: Channel, capture: MetricsCapture) -> None:
         return
     if not isinstance(message, LoadRequest):
         raise MessageError(f"expected a 'load' message first, got {message.TYPE!r}")
-    service = _load(channel, capture, message)
+    load = message
+    service = _load(channel, capture, load)
     if service is None:
         return
     while (message := channel.receive()) is not None:
         if not isinstance(message, Predict):
             raise MessageError(f"expected a 'predict' message, got {message.TYPE!r}")
-        outcome = service.predict(message.requests)
+        outcome = service.predict(message.requests, _forwarder(channel, load, message.batch_id))
         channel.send(
             BatchResponse(
                 batch_id=message.batch_id,
@@ -141,6 +145,15 @@ def _serve(channel: Channel, capture: MetricsCapture) -> None:
                 metrics=tuple(capture.drain()),
             )
         )
+
+
+def _forwarder(
+    channel: Channel, load: LoadRequest, batch_id: int
+) -> Callable[[Frame], None] | None:
+    """Sends each streamed frame at once when the parent asked for it (``stream_live``)."""
+    if not load.stream_live:
+        return None
+    return lambda frame: channel.send(Streamed(batch_id, (frame,)))
 
 
 def _load(channel: Channel, capture: MetricsCapture, request: LoadRequest) -> Service | None:

@@ -23,6 +23,7 @@ from tests.compat.commands import our_tool
 from tests.compat.mar_run import MarRunSession
 from tests.compat.serving import ServingSession, batch_registration
 from tests.support.http_client import HttpResponse
+from tests.support.mar_serve import MarServe
 from tests.support.torchserve import TEST_VMARGS, TorchServe
 from tests.support.upstream import archiver_venv, torchserve_venv, venv_bin
 
@@ -97,7 +98,11 @@ def torchserve(compat_dir: Path, model_store: Path) -> Iterator[TorchServe]:
     """
     venv = torchserve_venv()
     with TorchServe.start(
-        venv, compat_dir / "torchserve", model_store=model_store, vmargs=TEST_VMARGS
+        venv,
+        compat_dir / "torchserve",
+        model_store=model_store,
+        vmargs=TEST_VMARGS,
+        properties={"metrics_mode": "prometheus"},
     ) as server:
         yield server
 
@@ -106,6 +111,24 @@ def torchserve(compat_dir: Path, model_store: Path) -> Iterator[TorchServe]:
 def serving(torchserve: TorchServe, our_builds: Builds, upstream_builds: Builds) -> ServingSession:
     """TorchServe's answers per model, computed on first use."""
     return ServingSession(torchserve, our_builds, upstream_builds)
+
+
+@pytest.fixture(scope="session")
+def mar_serve(compat_dir: Path, model_store: Path, mar_env: dict[str, str]) -> Iterator[MarServe]:
+    """``mar serve`` on the same model store, configured like the session's TorchServe."""
+    with MarServe.start(
+        compat_dir / "mar-serve",
+        model_store=model_store,
+        properties={"install_py_dep_per_model": "true", "metrics_mode": "prometheus"},
+        env=mar_env,
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mar_serving(mar_serve: MarServe, our_builds: Builds, upstream_builds: Builds) -> ServingSession:
+    """``mar serve``'s answers per model: the same registrations and requests as TorchServe's."""
+    return ServingSession(mar_serve, our_builds, upstream_builds)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from tests.compat.archives import Archive, BuildError, Builds, Format, archive_name
 from tests.compat.catalog import ModelSpec
 from tests.support.http_client import HttpResponse
+from tests.support.mar_serve import MarServe
 from tests.support.torchserve import TorchServe
 
 #: Long enough that a slow machine still gathers the whole batch; it fires when full.
@@ -62,7 +63,7 @@ def upstream_registration(spec: ModelSpec, fmt: Format = "default") -> str:
 class ServingSession:
     """Registers models in one TorchServe on demand and remembers its answers."""
 
-    def __init__(self, server: TorchServe, ours: Builds, upstream: Builds) -> None:
+    def __init__(self, server: TorchServe | MarServe, ours: Builds, upstream: Builds) -> None:
         self.server = server
         self._ours = ours
         self._upstream = upstream

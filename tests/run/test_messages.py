@@ -32,6 +32,7 @@ from mar_tools.worker.messages import (
     Parameter,
     Predict,
     Request,
+    Streamed,
 )
 from mar_tools.worker.wire import read_message, write_message
 
@@ -56,6 +57,7 @@ EXAMPLES: tuple[messages.Message, ...] = (
         metrics_document={"dims": ("a", "b"), 1: {2.5, 3}},
         model_yaml_config={"handler": {"when": __import__("datetime").date(2024, 1, 2)}},
         manifest={"model": {"modelName": "m", "handler": "h.py"}, "runtime": "python"},
+        stream_live=True,
     ),
     LoadRequest(
         model_name="m",
@@ -120,6 +122,10 @@ EXAMPLES: tuple[messages.Message, ...] = (
         metrics=("[METRICS]PredictionTime.Milliseconds:1.0|#",),
     ),
     BatchResponse(batch_id=0, frames=(Frame(200, "Prediction success"),), elapsed_ms=0.0),
+    Streamed(
+        batch_id=5,
+        frames=(Frame(200, "Intermediate", (FrameEntry("id-9", 200, "", "", {}, b"part"),)),),
+    ),
     Fatal("the handler called sys.exit(3)", FAILURE),
 )
 
@@ -136,7 +142,7 @@ def _through_the_wire(message: messages.Message) -> messages.Message | None:
 def test_the_examples_cover_every_message_type() -> None:
     assert {type(example) for example in EXAMPLES} == set(typing.get_args(messages.Message))
     assert {cls.TYPE for cls in typing.get_args(messages.Message)} == {
-        "load", "predict", "loaded", "load_failed", "response", "fatal",
+        "load", "predict", "loaded", "load_failed", "response", "streamed", "fatal",
     }  # fmt: skip
 
 
@@ -172,22 +178,22 @@ def _header(message: messages.Message, **changes: Any) -> tuple[dict[str, Any], 
 _MISSING = object()
 LOADED = Loaded(load_ms=1.0, entry_point="h.handle", ts_package="/ts")
 INCOMPATIBLE = (
-    "a 'loaded' message with protocol version 2 cannot be read by protocol version 1: "
+    "a 'loaded' message with protocol version 3 cannot be read by protocol version 2: "
     "the worker and mar must come from the same mar-tools"
 )
 
 
 @pytest.mark.parametrize(
     ("version", "found"),
-    [(2, "protocol version 2"), ("1", "protocol version '1'"), (_MISSING, "no protocol version")],
+    [(3, "protocol version 3"), ("2", "protocol version '2'"), (_MISSING, "no protocol version")],
 )
 def test_another_protocol_version_is_refused_by_name(version: object, found: str) -> None:
     header, blobs = _header(LOADED, version=version)
-    expected = f"a 'loaded' message with {found} cannot be read by protocol version 1: "
+    expected = f"a 'loaded' message with {found} cannot be read by protocol version 2: "
     with pytest.raises(MessageError) as raised:
         messages.decode(header, blobs)
     assert str(raised.value).startswith(expected)
-    with pytest.raises(MessageError, match="cannot be read by protocol version 1"):
+    with pytest.raises(MessageError, match="cannot be read by protocol version 2"):
         Loaded.from_json(header, blobs)
 
 
@@ -263,7 +269,7 @@ def _stand_in_worker(header: dict[str, Any], blobs: list[bytes]) -> WorkerProces
 
 
 def test_the_parent_reports_an_unreadable_answer_as_a_dead_worker(tmp_path: Path) -> None:
-    with _stand_in_worker(*_header(LOADED, version=2)) as worker, pytest.raises(WorkerDied) as died:
+    with _stand_in_worker(*_header(LOADED, version=3)) as worker, pytest.raises(WorkerDied) as died:
         expect_loaded(worker, tmp_path / "metrics.yaml")
     assert died.value.message == f"the worker sent a message mar cannot read: {INCOMPATIBLE}"
 
@@ -308,8 +314,8 @@ def test_the_worker_reports_a_request_of_another_version_as_fatal(tmp_path: Path
     ):
         expect_loaded(worker, tmp_path / "metrics.yaml")
     assert died.value.message == (
-        "the worker failed: MessageError: a 'load' message with protocol version 2 cannot be "
-        "read by protocol version 1: the worker and mar must come from the same mar-tools"
+        "the worker failed: MessageError: a 'load' message with protocol version 3 cannot be "
+        "read by protocol version 2: the worker and mar must come from the same mar-tools"
     )
     assert process.returncode == 3
 

@@ -21,13 +21,12 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
-from tests.support.http_client import HttpResponse, InferenceRequest, exchange, send_together
+from tests.support.http_client import exchange
 from tests.support.process_group import ProcessGroup
+from tests.support.server_api import ServerApi
 
 #: TorchServe 0.12's frontend is compiled for Java 17 (class file version 61).
 JAVA_MAJOR = 17
@@ -91,16 +90,8 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-class TorchServe:
+class TorchServe(ServerApi):
     """A running TorchServe; a context manager that stops it on exit."""
-
-    def __init__(
-        self, group: ProcessGroup, home: Path, model_store: Path, ports: Mapping[str, int]
-    ) -> None:
-        self._group = group
-        self.home = home
-        self.model_store = model_store
-        self.ports = dict(ports)
 
     @classmethod
     def start(
@@ -110,11 +101,15 @@ class TorchServe:
         *,
         model_store: Path | None = None,
         vmargs: str | None = None,
+        properties: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
         timeout: float = 120.0,
         attempts: int = 3,
     ) -> TorchServe:
         """Start TorchServe from *venv* (which holds ``torchserve==0.12.0``) in *home*.
 
+        *properties* are extra ``config.properties`` lines (they win over the defaults);
+        *args* extra command-line arguments (``--models ...``).
         *model_store* defaults to ``home/model-store``. *vmargs* are extra JVM options (e.g.
         a smaller heap for tests). Raises
         :class:`JavaNotFound` without Java 17+, and :class:`TorchServeError` with the log tail
@@ -128,13 +123,14 @@ class TorchServe:
         for attempt in range(1, attempts + 1):
             ports = dict(zip(_PORT_KEYS, free_ports(len(_PORT_KEYS)), strict=True))
             config = home / "config.properties"
-            config.write_text(_config_properties(store, ports, vmargs))
+            config.write_text(_config_properties(store, ports, vmargs, properties or {}))
             output = home / "logs" / "launcher.out"
             group = ProcessGroup.start(
                 [
                     str(venv / "bin" / "torchserve"),
                     *("--start", "--foreground", "--ncs"),
                     *("--ts-config", str(config), "--model-store", str(store)),
+                    *args,
                 ],
                 cwd=home,
                 env=_environment(home, java),
@@ -150,55 +146,6 @@ class TorchServe:
                     raise
         raise AssertionError("unreachable")
 
-    @property
-    def pid(self) -> int:
-        """PID of the ``torchserve`` launcher, leader of the process group."""
-        return self._group.pid
-
-    def register(
-        self,
-        url: str,
-        *,
-        model_name: str | None = None,
-        batch_size: int = 1,
-        max_batch_delay: int = 100,
-        initial_workers: int = 1,
-        synchronous: bool = True,
-        timeout: float = 300.0,
-    ) -> HttpResponse:
-        """POST /models: register *url* (a name in the model store); returns the response."""
-        query = {
-            "url": url,
-            "batch_size": str(batch_size),
-            "max_batch_delay": str(max_batch_delay),
-            "initial_workers": str(initial_workers),
-            "synchronous": "true" if synchronous else "false",
-        }
-        if model_name is not None:
-            query["model_name"] = model_name
-        path = "/models?" + urllib.parse.urlencode(query)
-        return self.management("POST", path, timeout=timeout)
-
-    def unregister(self, name: str, timeout: float = 120.0) -> HttpResponse:
-        """DELETE /models/{name}: stop its workers and forget it."""
-        return self.management("DELETE", f"/models/{urllib.parse.quote(name)}", timeout=timeout)
-
-    def management(self, method: str, path: str, *, timeout: float = 60.0) -> HttpResponse:
-        """Any request to the management API."""
-        return exchange(self.ports["management"], method, path, timeout=timeout)
-
-    def predict(
-        self, model: str, request: InferenceRequest, *, timeout: float = 120.0
-    ) -> HttpResponse:
-        """POST /predictions/{model} (or /explanations/{model} when ``request.explain``)."""
-        return send_together(self.ports["inference"], model, [request], timeout=timeout)[0]
-
-    def predict_together(
-        self, model: str, requests: list[InferenceRequest], *, timeout: float = 120.0
-    ) -> list[HttpResponse]:
-        """Send *requests* at the same moment (so that TorchServe can batch them)."""
-        return send_together(self.ports["inference"], model, requests, timeout=timeout)
-
     def logs(self, lines: int = 80) -> str:
         """The last *lines* of the launcher, frontend and worker logs, for failure messages."""
         parts = []
@@ -208,21 +155,6 @@ class TorchServe:
                 tail = path.read_text(errors="replace").splitlines()[-lines:]
                 parts.append(f"--- {path} ---\n" + "\n".join(tail))
         return "\n".join(parts)
-
-    def stop(self) -> None:
-        """Stop the launcher, the JVM and every worker (bounded; idempotent)."""
-        self._group.stop()
-
-    def __enter__(self) -> TorchServe:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -244,7 +176,9 @@ class TorchServe:
         raise TorchServeError(f"TorchServe did not answer within {timeout:.0f} s:\n{self.logs()}")
 
 
-def _config_properties(store: Path, ports: Mapping[str, int], vmargs: str | None) -> str:
+def _config_properties(
+    store: Path, ports: Mapping[str, int], vmargs: str | None, extra: Mapping[str, str]
+) -> str:
     lines = [
         f"inference_address=http://127.0.0.1:{ports['inference']}",
         f"management_address=http://127.0.0.1:{ports['management']}",
@@ -261,6 +195,8 @@ def _config_properties(store: Path, ports: Mapping[str, int], vmargs: str | None
     ]
     if vmargs:
         lines.append(f"vmargs={vmargs}")
+    lines = [line for line in lines if line.split("=", 1)[0] not in extra]
+    lines += [f"{key}={value}" for key, value in extra.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.validate.builders import TorchFiles, make_torch_files
+from tests.validate.pickle_legit import Legit, make_legit
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +16,8 @@ def torch_files() -> TorchFiles:
 @pytest.fixture(scope="session")
 def weights(torch_files: TorchFiles) -> bytes:
     return torch_files.state_dict
+
+
+@pytest.fixture(scope="session")
+def legit() -> list[Legit]:
+    return make_legit()

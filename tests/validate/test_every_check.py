@@ -36,6 +36,7 @@ from tests.validate.builders import (
     write_tgz,
     write_zip,
 )
+from tests.validate.pickle_asm import BUILD, EMPTY_DICT, NONE, call, p2, text_global, tup
 
 Built = tuple[Path, dict[str, Any]]
 Builder = Callable[[Path, TorchFiles], Built]
@@ -403,6 +404,30 @@ def _whole(tmp: Path, tf: TorchFiles) -> Built:
 HIDDEN = b"\x80\x04\x8c\x08builtins\x8c\x03str\x93\x8c\x02os\x85R\x8c\x06system\x93\x8c\x02id\x85R."
 BAD["pickle.unverifiable-global"] = _with_weights(HIDDEN, "extra.pkl")
 BAD["pickle.malformed"] = _with_weights(evil_pickle(4)[:20], "extra.pkl")
+
+
+# A class from a package the archive does not ship, called with REDUCE.
+UNLISTED = p2(call(text_global("mylib.layers", "Block")))
+BAD["pickle.unlisted-global"] = _with_weights(UNLISTED, "extra.pkl")
+# BUILD on a class itself: sets attributes of torch.nn.Module for everyone.
+BAD["pickle.unsafe-operation"] = _with_weights(
+    p2(text_global("torch.nn.modules.module", "Module") + tup(NONE, EMPTY_DICT) + BUILD),
+    "extra.pkl",
+)
+# joblib's arrays are raw bytes inside the pickle stream: what follows cannot be checked.
+BAD["pickle.unscannable"] = _with_weights(
+    b"\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}b\x10" + bytes(40),
+    "model.joblib",
+)
+
+
+@case("pickle.non-weights-format")
+def _protocol_4(tmp: Path, tf: TorchFiles) -> Built:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save({"w": torch.zeros(2)}, buffer, pickle_protocol=4)
+    return plain(zip_of(tmp, tf, weights_pt=buffer.getvalue()))
 
 
 @case("pickle.not-scanned")

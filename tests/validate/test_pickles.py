@@ -12,8 +12,9 @@ import pytest
 
 from mar_tools.validate.pickle import scan as pickles
 from mar_tools.validate.pickle import torch_zip
+from mar_tools.validate.pickle.legacy_tar import BLOCK
 from mar_tools.validate.pickle.ops import scan_pickles
-from mar_tools.validate.pickle.policy import classify
+from mar_tools.validate.pickle.policy import Trust, reaches, uses_of
 from mar_tools.validate.pickle.scan import scan_member
 from tests.validate.builders import (
     RunsCommand,
@@ -84,23 +85,48 @@ def test_malformed_pickles_are_reported_not_raised(data: bytes, message: str) ->
 
 
 @pytest.mark.parametrize(
-    ("module", "name", "verdict"),
+    ("module", "name", "uses"),
     [
-        ("posix", "system", "dangerous"),
-        ("__builtin__", "eval", "dangerous"),
-        ("builtins", "getattr", "dangerous"),
-        ("subprocess", "Popen", "dangerous"),
-        ("torch.hub", "load", "dangerous"),
-        ("collections", "OrderedDict", "weights"),
-        ("torch._utils", "_rebuild_tensor_v2", "weights"),
-        ("torch", "FloatStorage", "weights"),
-        ("torch", "bfloat16", "weights"),
-        ("__main__", "Net", "other"),
-        ("numpy.core.multiarray", "_reconstruct", "other"),
+        ("posix", "system", set()),
+        ("builtins", "getattr", set()),
+        ("torch", "os.system", set()),
+        ("torch._utils", "_rebuild_tensor_v2.__globals__", set()),
+        ("collections", "OrderedDict", {"call", "new", "ref"}),
+        ("torch._utils", "_rebuild_tensor_v2", {"call", "new", "ref"}),
+        ("torch.tensor", "_rebuild_from_type_v2", {"call", "new", "ref"}),
+        ("torch", "FloatStorage", {"call", "new", "ref"}),
+        ("torch", "bfloat16", {"ref"}),
+        ("torch.nn.modules.linear", "Linear", {"new", "ref"}),
+        ("torch.nn.functional", "relu", {"ref"}),
+        ("__main__", "Net", set()),
+        ("__torch__", "Net", set()),
+        ("numpy._core.multiarray", "_reconstruct", {"call", "new", "ref"}),
     ],
 )
-def test_policy(module: str, name: str, verdict: str) -> None:
-    assert classify(module, name) == verdict
+def test_allowlist(module: str, name: str, uses: set[str]) -> None:
+    assert uses_of(module, name, Trust()) == uses
+
+
+def test_torchscript_names_are_allowed_only_in_torchscript_files() -> None:
+    assert uses_of("__torch__.torch.nn.modules.linear", "Linear", Trust(torchscript=True))
+    assert uses_of("torch.jit._pickle", "build_intlist", Trust(torchscript=True))
+    assert not uses_of("torch.jit._pickle", "build_intlist", Trust())
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "target"),
+    [
+        ("posix", "system", "posix.system"),
+        ("torch", "os.system", "os.system"),
+        ("pathlib", "os.system", "os.system"),
+        ("torch.fx.graph_module", "_forward_from_src", "torch.fx.graph_module._forward_from_src"),
+        ("builtins", "eval", "builtins.eval"),
+        ("argparse", "_os.system", None),
+        ("collections", "Counter", None),
+    ],
+)
+def test_what_a_refused_global_reaches(module: str, name: str, target: str | None) -> None:
+    assert reaches(module, name) == target
 
 
 def test_torch_zip_is_scanned_the_same_seekable_or_streamed(torch_files: TorchFiles) -> None:
@@ -150,7 +176,7 @@ def test_malicious_weights_are_found_in_every_layout(
     found = [f for f in check(path).findings if f.code == "pickle.dangerous-global"]
     assert len(found) == 1
     assert found[0].location.member == "weights.pt"
-    assert "weights.pt (archive/data.pkl) imports posix.system" in found[0].message
+    assert "weights.pt (archive/data.pkl) calls posix.system" in found[0].message
 
 
 def test_serialized_file_named_in_manifest_is_scanned_whatever_its_suffix(
@@ -269,16 +295,34 @@ def test_raw_data_that_starts_like_a_text_pickle_is_not_reported_nor_read_whole(
     data = b"B\xff\xff\xff\x7f" + bytes(range(256)) * (96 << 12)  # 24 MiB
     stream = _Counting(data)
     assert scan_member("model.bin", stream, seekable=True) == []
-    assert stream.consumed <= pickles.UNCERTAIN_SCAN_LIMIT + 4
+    assert stream.consumed <= pickles.UNCERTAIN_SCAN_LIMIT + BLOCK
     assert scan_member("notes.pkl", io.BytesIO(b"Bad\n"), seekable=True)[0].code == (
         "pickle.malformed"  # a .pkl must be a pickle
     )
 
 
-def test_joblib_inline_arrays_are_a_partial_scan_not_a_malformed_pickle() -> None:
+def test_joblib_inline_arrays_are_unscannable_not_a_malformed_pickle() -> None:
     # What joblib.dump writes for an ndarray: its wrapper object, then the raw array bytes
-    # (which joblib's unpickler reads itself), then the rest of the pickle.
+    # (which joblib's unpickler reads itself), then the rest of the pickle: where a payload
+    # could hide, so what cannot be followed is an error.
     wrapper = b"\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81}b"
     data = b"\x80\x04" + wrapper + b"\x10" + b"\x00" * 15 + b"\x0b\x0c\x0d" * 20 + b"."
     found = scan_member("model.joblib", io.BytesIO(data), seekable=True)
-    assert [f.code for f in found] == ["pickle.non-weights-global", "pickle.not-scanned"]
+    assert [f.code for f in found] == ["pickle.unlisted-global", "pickle.unscannable"]
+
+
+def test_a_pickle_that_grows_the_memo_or_stack_without_bound_is_refused() -> None:
+    """The simulated unpickler has bounds, so a small hostile pickle cannot make the scan
+    allocate without end; a pickle past them is not scanned, it is refused."""
+    from mar_tools.validate.pickle import machine
+
+    memo_bomb = b"\x80\x04N" + b"\x94" * (machine.MAX_MEMO + 1) + b"."
+    scan = scan_pickles(io.BytesIO(memo_bomb))
+    assert scan.error is not None and "memo entries" in scan.error
+
+    stack_bomb = b"\x80\x04" + b"N" * (machine.MAX_STACK + 2) + b"."
+    scan = scan_pickles(io.BytesIO(stack_bomb))
+    assert scan.error is not None and "stack grows beyond" in scan.error
+
+    # Well inside the bounds, the same shapes are ordinary pickles.
+    assert scan_pickles(io.BytesIO(b"\x80\x04N" + b"\x94" * 1000 + b".")).error is None

@@ -1,2 +1,3 @@
-"""The pickle scanner: reads pickle opcodes (plain, torch zip and legacy ``torch.save``
-files) and judges the globals they import and call, without ever unpickling."""
+"""The pickle scanner: reads pickle opcodes (plain pickles, torch zip, torch's legacy
+formats) and judges every global they import and call by an allowlist, without ever
+unpickling (the policy: docs/security.md)."""

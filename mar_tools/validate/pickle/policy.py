@@ -1,32 +1,31 @@
-"""Which globals a pickle may import: dangerous, weights-only, or merely unusual.
+"""How a global is judged: the allowlist, the archive's own classes, and what a refused
+global is known to reach.
 
-* **dangerous**: importing it gives the pickle a way to run commands or code, touch files
-  or the network (``os.system``, ``builtins.eval``, ``subprocess.Popen``...). An error.
-* **weights**: what ``torch.load(weights_only=True)`` accepts (tensors, storages, dtypes,
-  ``OrderedDict``...). Fine.
-* anything else (a model class, ``numpy`` objects...): ``torch.load`` refuses it by default
-  since torch 2.6, so a handler relying on BaseHandler cannot load it. A warning.
+The verdict only depends on the allowlist (:mod:`mar_tools.validate.pickle.allowlist`):
+a global it does not list is refused. The denylist here only names what a refused global
+reaches, for the message: any component of a dotted name counts (``torch.os.system`` and
+``pathlib.os.system`` reach ``os.system``), not just the first.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Final, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
 
-Verdict = Literal["dangerous", "weights", "other"]
+from mar_tools.validate.pickle.allowlist import (
+    ALLOWED,
+    CALL,
+    NONE,
+    TORCHSCRIPT_ALLOWED,
+    TORCHSCRIPT_PREFIX,
+    Use,
+)
 
-#: Python 2 module names the unpickler maps to Python 3 ones (protocols 0-2).
-PY2_MODULES: Final = {
-    "__builtin__": "builtins",
-    "exceptions": "builtins",
-    "copy_reg": "copyreg",
-    "cPickle": "pickle",
-    "commands": "subprocess",
-    "urllib2": "urllib.request",
-    "httplib": "http.client",
-}
+#: The module renames torch.load applies before importing (torch.serialization).
+TORCH_MODULE_MAPPING: Final = {"torch.tensor": "torch._tensor"}
 
-#: Every name in these modules (and their submodules) is dangerous.
+#: Modules (and submodules) whose names run commands or code, or touch files or the network.
 DANGEROUS_MODULES: Final = frozenset(
     {
         "os", "posix", "nt", "subprocess", "pty", "sys", "socket", "shutil", "runpy",
@@ -35,67 +34,79 @@ DANGEROUS_MODULES: Final = frozenset(
         "marshal", "http", "urllib", "ftplib", "smtplib", "telnetlib", "xmlrpc", "ssl",
         "requests", "setuptools", "pip", "distutils", "_posixsubprocess", "_io", "io",
         "tempfile", "glob", "zipimport", "pkgutil", "site", "sysconfig", "platform",
+        "pydoc", "cProfile", "profile", "_osx_support", "imaplib", "poplib", "nntplib",
+        "trace", "doctest", "idlelib", "lib2to3", "ensurepip", "venv", "zipapp", "shelve",
+        "dbm", "uuid", "cgi", "cgitb", "_winapi", "msvcrt", "winreg", "numpy.f2py",
+        "numpy.distutils", "numpy.ctypeslib", "torch.utils.collect_env", "torch.fx",
+        "torch.jit.unsupported_tensor_ops", "torch._inductor", "torch._dynamo", "torch.hub",
+        "torch.utils.bottleneck", "torch.utils.cpp_extension", "torch.distributed",
     }
 )  # fmt: skip
 
-#: Dangerous names in otherwise harmless modules.
+#: Code-running names in otherwise harmless modules.
 DANGEROUS_NAMES: Final = frozenset(
     {
         "builtins.eval", "builtins.exec", "builtins.compile", "builtins.__import__",
         "builtins.open", "builtins.getattr", "builtins.setattr", "builtins.delattr",
         "builtins.globals", "builtins.locals", "builtins.vars", "builtins.input",
         "builtins.breakpoint", "builtins.execfile", "builtins.apply", "builtins.file",
-        "builtins.reload",
+        "builtins.reload", "builtins.__builtins__",
         "operator.attrgetter", "operator.methodcaller", "_operator.attrgetter",
         "_operator.methodcaller", "types.CodeType", "types.FunctionType",
-        "types.MethodType",
-        "torch.hub.load", "torch.hub.load_state_dict_from_url", "torch.hub.download_url_to_file",
-        "torch.load", "torch.serialization.load", "torch.jit.load",
-        "torch.utils.cpp_extension.load", "torch.utils.cpp_extension.load_inline",
-        "numpy.testing._private.utils.runstring", "numpy.load", "numpy.f2py",
-        "numpy.distutils", "numpy.ctypeslib",
+        "types.MethodType", "functools.partial", "functools.reduce",
+        "torch.load", "torch.serialization.load", "torch.jit.load", "torch.package",
+        "numpy.testing._private.utils.runstring", "numpy.load",
     }
 )  # fmt: skip
 
-#: What torch.load(weights_only=True) accepts, by full name.
-WEIGHTS_NAMES: Final = frozenset(
-    {
-        "collections.OrderedDict", "collections.Counter", "torch.nn.parameter.Parameter",
-        "torch.serialization._get_layout", "torch.Size", "torch.Tensor", "torch.device",
-        "_codecs.encode", "builtins.bytearray", "builtins.set", "builtins.complex",
-        "torch._tensor._rebuild_from_type_v2", "torch.storage.TypedStorage",
-        "torch.storage.UntypedStorage", "torch.UntypedStorage", "torch.TypedStorage",
-        "torch.per_tensor_affine", "torch.per_tensor_symmetric", "torch.per_channel_affine",
-        "torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams",
-    }
-)  # fmt: skip
-_DTYPE = re.compile(
-    r"^(u?int\d*|float\d*(_\w+)?|bfloat16|half|double|float|short|int|long|bool|"
-    r"c?(half|float|double)|complex\d*|q?u?int\d+(x\d+)?|bits\w+)$"
-)
-_TENSOR_MODULES: Final = frozenset({"torch", "torch.cuda", "torch.storage"})
+
+def _no_class(_module: str, _name: str) -> bool:
+    return False
 
 
-def canonical(module: str, name: str) -> str:
-    """``module.name`` with Python 2 module names mapped as the unpickler maps them."""
-    return f"{PY2_MODULES.get(module, module)}.{name}"
+@dataclass(frozen=True)
+class Trust:
+    """What a scan may accept beyond the allowlist.
+
+    *archive_class* says whether ``module.name`` is a class that the archive's own Python
+    files define (a pickled model rebuilding itself); *torchscript* that the pickle belongs
+    to a TorchScript file (read by torch's C++ unpickler); *nested* scans a torch file that
+    the pickle loads from its own bytes (``torch.storage._load_from_bytes``) at *depth* + 1
+    and returns ``(code, message)`` problems.
+    """
+
+    archive_class: Callable[[str, str], bool] = _no_class
+    torchscript: bool = False
+    nested: Callable[[bytes, Trust], list[tuple[str, str]]] | None = None
+    depth: int = 0
 
 
-def classify(module: str, name: str) -> Verdict:
-    """The verdict for a global named *name* in *module*."""
-    full = canonical(module, name)
-    top = full.split(".", 1)[0]
-    base = PY2_MODULES.get(module, module)
-    if top in DANGEROUS_MODULES or base in DANGEROUS_MODULES:
-        return "dangerous"
-    if any(full == item or full.startswith(item + ".") for item in DANGEROUS_NAMES):
-        return "dangerous"
-    if full in WEIGHTS_NAMES:
-        return "weights"
-    if base == "torch._utils" and name.startswith("_rebuild_"):
-        return "weights"
-    if base in _TENSOR_MODULES and name.endswith(("Storage", "Tensor")):
-        return "weights"
-    if base == "torch" and _DTYPE.match(name):
-        return "weights"
-    return "other"
+def uses_of(module: str, name: str, trust: Trust) -> frozenset[Use]:
+    """How the global ``module.name`` may be used (empty: not at all)."""
+    module = TORCH_MODULE_MAPPING.get(module, module)
+    uses = ALLOWED.get((module, name))
+    if uses:
+        return uses
+    if trust.torchscript:
+        if module == TORCHSCRIPT_PREFIX or module.startswith(TORCHSCRIPT_PREFIX + "."):
+            return CALL
+        uses = TORCHSCRIPT_ALLOWED.get((module, name))
+        if uses:
+            return uses
+    if name.isidentifier() and trust.archive_class(module, name):
+        return CALL
+    return NONE
+
+
+def reaches(module: str, name: str) -> str | None:
+    """The known code-running name that ``module.name`` is or reaches through attributes,
+    or None."""
+    parts = f"{module}.{name}".split(".")
+    for start in range(len(parts)):
+        tail = ".".join(parts[start:])
+        for end in range(start + 1, len(parts) + 1):
+            if ".".join(parts[start:end]) in DANGEROUS_MODULES:
+                return tail
+        if any(tail == item or tail.startswith(item + ".") for item in DANGEROUS_NAMES):
+            return tail
+    return None

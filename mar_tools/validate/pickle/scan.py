@@ -1,28 +1,32 @@
-"""Scan serialized files (``.pt``, ``.pth``, ``.bin``, ``.pkl``...) for dangerous pickles.
+"""Scan serialized files (``.pt``, ``.pth``, ``.bin``, ``.pkl``...) for unsafe pickles.
 
-A file is recognised by its first bytes, not its name: a zip (torch's format; every
-``*.pkl`` entry inside is scanned), a binary pickle (``PROTO`` opcode; torch's legacy
-format is several pickles in a row), or a pickle of protocol 0 or 1 (no ``PROTO``; a
-``.pkl``/``.pickle`` file must be one, any other serialized file counts as one only when it
-parses to its end, since raw tensors and engines can start with any byte). Anything else
-(raw tensors, ONNX, TensorRT engines) is not a pickle and is left alone. Nothing is ever
-unpickled.
+A file is recognised by its first bytes, not its name, in the order ``torch.load`` tries
+them: a zip (torch's format; every ``*.pkl`` entry inside is scanned), a tar archive
+(torch's legacy tar format), a binary pickle (``PROTO`` opcode; torch's legacy format is
+several pickles in a row), or a pickle of protocol 0 or 1 (no ``PROTO``; a
+``.pkl``/``.pickle`` file must be one, any other serialized file counts as one only when
+it parses to its end, since raw tensors and engines can start with any byte). Anything
+else (raw tensors, ONNX, TensorRT engines) is not a pickle and is left alone. Nothing is
+ever unpickled.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import IO, Literal
+from dataclasses import replace
+from typing import IO, Final, Literal
 
 from mar_tools.core.archive import READ_ERRORS, Member
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
+from mar_tools.validate.pickle.assessment import PickleScan, Problem
+from mar_tools.validate.pickle.legacy_tar import BLOCK, is_tar, scan_legacy_tar
 from mar_tools.validate.pickle.opcodes import OPS
-from mar_tools.validate.pickle.ops import PickleScan, scan_pickles
-from mar_tools.validate.pickle.policy import canonical, classify
+from mar_tools.validate.pickle.ops import scan_pickles
+from mar_tools.validate.pickle.policy import Trust
 from mar_tools.validate.pickle.torch_zip import (
-    InnerPickle,
+    CAPTURE_LIMIT,
     InnerZipError,
     is_torchscript,
     pickles_in_seekable,
@@ -37,7 +41,9 @@ LISTED = 5
 #: Most bytes read from a serialized file that may be a protocol 0/1 pickle (real ones
 #: are small; other data would be read to its end by a random "length").
 UNCERTAIN_SCAN_LIMIT = 16 << 20
-Sniffed = Literal["zip", "pickle", "text-pickle"]
+#: Warnings about what torch.load(weights_only=True) refuses (not passed up from nested files).
+WEIGHTS_CODES: Final = frozenset({"pickle.non-weights-global", "pickle.non-weights-format"})
+Sniffed = Literal["zip", "tar", "pickle", "text-pickle"]
 
 
 def is_candidate(member: Member, serialized_file: str | None) -> bool:
@@ -50,12 +56,15 @@ def is_candidate(member: Member, serialized_file: str | None) -> bool:
 def sniff(head: bytes, name: str) -> Sniffed | None:
     """What a file's first bytes say it is, or None (nothing to scan).
 
+    A tar archive is only recognised from a whole header (:data:`BLOCK` bytes).
     ``"text-pickle"`` (protocol 0 or 1, which have no ``PROTO``) is only considered for a
-    named serialized file: pass ``name=""`` to look for zips and binary pickles only.
+    named serialized file: pass ``name=""`` to look for the other kinds only.
     """
     if head.startswith(ZIP_HEADS):
         return "zip"
-    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+    if is_tar(head):
+        return "tar"
+    if _binary_pickle(head):
         return "pickle"
     if name and head and head[0] in OPS:
         return "text-pickle"
@@ -63,130 +72,200 @@ def sniff(head: bytes, name: str) -> Sniffed | None:
 
 
 def scan_member(
-    name: str, stream: IO[bytes], *, seekable: bool, disguised: bool = False
+    name: str,
+    stream: IO[bytes],
+    *,
+    seekable: bool,
+    disguised: bool = False,
+    trust: Trust | None = None,
 ) -> list[Finding]:
     """Findings for the serialized file *name* read from *stream*.
 
     *seekable* says whether *stream* supports cheap random access (then a zip's index is
-    read directly instead of streaming the whole file). *disguised* marks a file whose name
-    does not say it is serialized: it counts only when it really is a pickle (a binary one
-    that parses to its end) or a zip holding pickles, and damage is not reported.
+    read directly instead of streaming the whole file); a non-seekable one must be an
+    :class:`io.BufferedReader`. *disguised* marks a file whose name does not say it is
+    serialized: it counts only when it really is a pickle (a binary one that parses to its
+    end), a zip holding pickles or a tar archive, and damage is not reported. *trust* says
+    which classes the archive defines itself.
     """
-    head = _peek(stream, 4, seekable)
+    chosen = replace(trust or Trust(), nested=_nested)
+    head, stream = _head(stream, BLOCK, seekable)
     kind = sniff(head, "" if disguised else name)
-    if kind in ("pickle", "text-pickle"):
+    problems = list(_problems(name, stream, head, kind, seekable, disguised, chosen))
+    if disguised:
+        problems = [p for p in problems if p.code != "pickle.malformed"]
+    return [finding(p.code, f"{name} {p.message}", name) for p in problems]
+
+
+def _problems(
+    name: str,
+    stream: IO[bytes],
+    head: bytes,
+    kind: Sniffed | None,
+    seekable: bool,
+    disguised: bool,
+    trust: Trust,
+) -> Iterator[Problem]:
+    if kind == "tar":
+        if _binary_pickle(head):
+            yield Problem(
+                "pickle.unscannable",
+                "is both a tar archive (what torch.load reads) and a pickle (what pickle.load "
+                "reads); only its tar members were scanned.",
+            )
+        yield from _tar_problems(stream, trust)
+    elif kind in ("pickle", "text-pickle"):
         # Must it be a pickle? Else it counts only when it parses to its end.
         certain = not disguised and (
             kind == "pickle" or name.lower().endswith(TEXT_PICKLE_SUFFIXES)
         )
         bound = UNCERTAIN_SCAN_LIMIT if kind == "text-pickle" and not certain else None
         try:
-            scan = scan_pickles(stream, bound)
+            scan = scan_pickles(stream, bound, trust)
         except READ_ERRORS as exc:
-            if not certain:
-                return []
-            return [finding("pickle.malformed", f"{name} cannot be read ({exc}).", name)]
-        if not certain and scan.error is not None:
-            return []  # data that merely starts like a pickle
-        return list(_verdicts(name, None, scan, torchscript=False))
-    if kind != "zip":
-        return []
+            if certain:
+                yield Problem("pickle.malformed", f"cannot be read ({exc}).")
+            return
+        # Data that merely starts like a pickle is left alone, unless what was parsed before
+        # the error already calls a refused global (a loader would run it, then fail).
+        if certain or scan.error is None or scan.calls_refused:
+            yield from _judged(scan, None, torch_load=scan.legacy)
+    elif kind == "zip":
+        yield from _zip_problems(stream, seekable, trust)
+
+
+def _zip_problems(stream: IO[bytes], seekable: bool, trust: Trust) -> Iterator[Problem]:
     try:
         names, inner = pickles_in_seekable(stream) if seekable else pickles_in_stream(stream)
     except InnerZipError as exc:
-        if disguised:
-            return []
-        return [finding("pickle.malformed", f"{name} is not a readable zip file ({exc}).", name)]
-    found = _inner_findings(name, inner, is_torchscript(names))
-    return [f for f in found if f.code != "pickle.malformed"] if disguised else found
-
-
-def _inner_findings(name: str, inner: Iterator[InnerPickle], torchscript: bool) -> list[Finding]:
-    found: list[Finding] = []
+        yield Problem("pickle.malformed", f"is not a readable zip file ({exc}).")
+        return
+    torchscript = is_torchscript(names)
+    entry_trust = replace(trust, torchscript=torchscript)
     for entry in inner:
+        # torch's own zip reader may read what zipfile refuses (an encryption flag, a bad
+        # CRC): an unreadable pickle entry is not vouched for, even in a disguised file.
         if entry.stream is None:
-            found.append(
-                finding(
-                    "pickle.malformed",
-                    f"{name}: {entry.name} cannot be read ({entry.problem}).",
-                    name,
-                )
-            )
+            yield Problem("pickle.unscannable", f"({entry.name}) cannot be read ({entry.problem}).")
             continue
         try:
-            scan = scan_pickles(entry.stream)
+            scan = scan_pickles(entry.stream, None, entry_trust)
         except READ_ERRORS as exc:
-            message = f"{name}: {entry.name} cannot be read ({exc})."
-            found.append(finding("pickle.malformed", message, name))
+            yield Problem("pickle.unscannable", f"({entry.name}) cannot be read ({exc}).")
             continue
         if entry.partial:
             scan.error = None
-            found.append(
-                finding(
-                    "pickle.not-scanned",
-                    f"{name}: only the start of {entry.name} was scanned (it is too large).",
-                    name,
-                )
+            yield Problem(
+                "pickle.unscannable",
+                f"({entry.name}) is larger than {CAPTURE_LIMIT >> 20} MiB inside a compressed "
+                "entry; only its start was scanned.",
             )
-        found.extend(_verdicts(name, entry.name, scan, torchscript))
-    return found
+        data_pkl = entry.name.lower().partition("/")[2] == "data.pkl"
+        yield from _judged(scan, entry.name, torch_load=data_pkl and not torchscript)
 
 
-def _peek(stream: IO[bytes], count: int, seekable: bool) -> bytes:
+def _tar_problems(stream: IO[bytes], trust: Trust) -> Iterator[Problem]:
+    result = scan_legacy_tar(stream, trust)
+    yield from result.problems
+    judged = [p for member, scan in result.scans for p in _judged(scan, member, torch_load=False)]
+    yield from judged
+    if result.scans and not judged and not result.problems:
+        yield Problem(
+            "pickle.non-weights-format",
+            "is in torch's legacy tar format, which torch.load(weights_only=True) refuses.",
+        )
+
+
+def _judged(scan: PickleScan, inner: str | None, *, torch_load: bool) -> Iterator[Problem]:
+    """The problems of one scan; with *torch_load*, also what a weights-only load refuses."""
+    at = f"({inner}) " if inner else ""
+    found = [Problem(p.code, at + p.message) for p in scan.problems]
+    for reason, offset in scan.hidden:
+        found.append(
+            Problem(
+                "pickle.unverifiable-global",
+                f"{at}hides an import: {reason} (pickle byte {offset}).",
+            )
+        )
+    if scan.error and any(_inline_arrays(ref.module, ref.name) for ref in scan.globals):
+        found.append(
+            Problem(
+                "pickle.unscannable",
+                f"{at}holds arrays written by joblib as raw bytes inside the pickle stream; "
+                "only the part before the first array was scanned.",
+            )
+        )
+    elif scan.error:
+        found.append(Problem("pickle.malformed", f"{at}is not a valid pickle: {scan.error}."))
+    yield from found
+    if found or not torch_load:
+        return
+    if scan.non_weights:
+        more = len(scan.non_weights) - LISTED
+        listed = ", ".join(scan.non_weights[:LISTED]) + (f" and {more} more" if more > 0 else "")
+        yield Problem(
+            "pickle.non-weights-global",
+            f"{at}needs globals that torch.load(weights_only=True) refuses: {listed}.",
+        )
+    refused = scan.refused_opcodes()
+    if refused:
+        yield Problem(
+            "pickle.non-weights-format",
+            f"{at}uses opcodes that torch.load(weights_only=True) does not implement: "
+            f"{', '.join(refused)} (it was saved with a pickle protocol other than 2).",
+        )
+
+
+def _nested(data: bytes, trust: Trust) -> list[tuple[str, str]]:
+    """Problems of the torch file *data* that a pickle loads from its own bytes (torch.load
+    of a BytesIO: a zip, or else pickles; never a tar)."""
+    stream = io.BytesIO(data)
+    kind: Sniffed = "zip" if data.startswith(ZIP_HEADS) else "pickle"
+    found = _problems("", stream, b"", kind, True, False, trust)
+    return [(p.code, p.message) for p in found if p.code not in WEIGHTS_CODES]
+
+
+def _binary_pickle(head: bytes) -> bool:
+    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def _head(stream: IO[bytes], count: int, seekable: bool) -> tuple[bytes, IO[bytes]]:
+    """Up to *count* first bytes of *stream*, and a stream that still starts with them."""
     if seekable:
         head = stream.read(count)
         stream.seek(0)
-        return head
-    if isinstance(stream, io.BufferedReader):
-        return stream.peek(count)[:count]
-    raise TypeError("a non-seekable stream must be an io.BufferedReader")
+        return head, stream
+    if not isinstance(stream, io.BufferedReader):
+        raise TypeError("a non-seekable stream must be an io.BufferedReader")
+    head = stream.read(count)
+    return head, with_head(head, stream)
 
 
-def _verdicts(
-    name: str, inner: str | None, scan: PickleScan, torchscript: bool
-) -> Iterator[Finding]:
-    where = f"{name} ({inner})" if inner else name
-    reported: set[str] = set()
-    others: list[str] = []
-    for ref in scan.globals:
-        full = canonical(ref.module, ref.name)
-        if full in reported:
-            continue
-        reported.add(full)
-        verdict = classify(ref.module, ref.name)
-        if verdict == "dangerous":
-            yield finding(
-                "pickle.dangerous-global",
-                f"{where} imports {full} (pickle byte {ref.offset}); loading it can run "
-                "arbitrary code.",
-                name,
-            )
-        elif verdict == "other" and not torchscript:
-            others.append(full)
-    for reason, offset in scan.hidden:
-        yield finding(
-            "pickle.unverifiable-global",
-            f"{where} hides an import: {reason} (pickle byte {offset}).",
-            name,
-        )
-    if others:
-        more = len(others) - LISTED
-        listed = ", ".join(others[:LISTED]) + (f" and {more} more" if more > 0 else "")
-        yield finding(
-            "pickle.non-weights-global",
-            f"{where} needs globals that torch.load(weights_only=True) refuses: {listed}.",
-            name,
-        )
-    if scan.error and any(_inline_arrays(ref.module, ref.name) for ref in scan.globals):
-        yield finding(
-            "pickle.not-scanned",
-            f"{where}: joblib writes array bytes into the pickle stream; only the part "
-            "before the first array was scanned.",
-            name,
-            hint="Load it only if you trust its source; a scanner cannot step over the arrays.",
-        )
-    elif scan.error:
-        yield finding("pickle.malformed", f"{where} is not a valid pickle: {scan.error}.", name)
+def with_head(head: bytes, stream: IO[bytes]) -> io.BufferedReader:
+    """A stream of *head* and then the rest of *stream* (from which *head* was read)."""
+    return io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 20)
+
+
+class _Prefixed(io.RawIOBase):
+    """*head*, then the rest of *stream*."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            memoryview(buffer)[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._stream.read(len(buffer))
+        memoryview(buffer)[: len(data)] = data
+        return len(data)
 
 
 def _inline_arrays(module: str, name: str) -> bool:

@@ -52,8 +52,15 @@ class InnerZipError(Exception):
 
 
 def is_torchscript(names: list[str]) -> bool:
-    """True for a torch.jit.save archive (it has a ``code/`` tree and ``constants.pkl``)."""
-    return any("/code/" in n or n.endswith("/constants.pkl") for n in names)
+    """True for a zip that ``torch.load`` hands to ``torch.jit.load`` (and so to torch's C++
+    unpickler): one with a ``constants.pkl`` record under its top directory."""
+    return any(name.partition("/")[2] == "constants.pkl" for name in names)
+
+
+def is_pickle_entry(name: str) -> bool:
+    """True for an entry scanned as a pickle; torch finds records by name ignoring case
+    (``ARCHIVE/DATA.PKL`` is its ``data.pkl``), so the suffix is matched the same way."""
+    return name.lower().endswith(PICKLE_SUFFIXES)
 
 
 def pickles_in_seekable(source: IO[bytes]) -> tuple[list[str], Iterator[InnerPickle]]:
@@ -66,7 +73,7 @@ def pickles_in_seekable(source: IO[bytes]) -> tuple[list[str], Iterator[InnerPic
 
     def entries() -> Iterator[InnerPickle]:
         for info in infos:
-            if info.filename.endswith(PICKLE_SUFFIXES):
+            if is_pickle_entry(info.filename):
                 try:
                     yield InnerPickle(info.filename, archive.open(info))
                 except READ_ERRORS as exc:
@@ -88,7 +95,7 @@ def pickles_in_stream(stream: IO[bytes]) -> tuple[list[str], Iterator[InnerPickl
 
     def entries() -> Iterator[InnerPickle]:
         for info in infos:
-            if info.filename.endswith(PICKLE_SUFFIXES):
+            if is_pickle_entry(info.filename):
                 yield _captured(info, capture.found.get(info.header_offset))
 
     return [info.filename for info in infos], entries()
@@ -181,7 +188,7 @@ class _Capture:
             name_end = position + 30 + name_len
             if 0 < name_len <= MAX_NAME and name_end <= len(window):
                 name = window[position + 30 : name_end]
-                found.append((base + position, name.endswith((b".pkl", b".debug_pkl"))))
+                found.append((base + position, is_pickle_entry(name.decode("latin-1"))))
             position = window.find(LOCAL_SIGNATURE, position + 1)
         return found
 
