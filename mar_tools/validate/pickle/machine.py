@@ -19,8 +19,8 @@ import _compat_pickle
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from mar_tools.validate.pickle.opcodes import OPS
-from mar_tools.validate.pickle.reader import NESTED_HEADS, Malformed, Reader
+from mar_tools.core.pickle.opcodes import OPS
+from mar_tools.core.pickle.reader import NESTED_HEADS, Malformed, Reader
 
 _STRING_OPS: Final = frozenset({"UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"})
 _BYTES_OPS: Final = frozenset({"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"})
