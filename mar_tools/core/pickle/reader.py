@@ -37,7 +37,7 @@ _FIXED: Final = {
     "u4": struct.Struct("<I"),
     "i4": struct.Struct("<i"),
     "u8": struct.Struct("<Q"),
-    "f8": struct.Struct("<d"),
+    "f8": struct.Struct(">d"),  # BINFLOAT is big-endian, unlike every other argument
 }
 _COUNTED: Final = {
     "n1": struct.Struct("<B"),

@@ -10,6 +10,16 @@ from typing import Final
 from mar_tools.core.pickle.reader import Malformed
 
 
+class Skipped:
+    """Stands for a string or bytes argument too long for the reader to keep."""
+
+    def __repr__(self) -> str:
+        return "SKIPPED"
+
+
+SKIPPED: Final = Skipped()
+
+
 def memo_key(arg: object) -> int:
     if isinstance(arg, int):
         return arg
@@ -19,18 +29,24 @@ def memo_key(arg: object) -> int:
         raise Malformed(f"bad memo key {arg!r}") from exc
 
 
-def global_name(raw: object) -> str:
+def line_text(raw: object) -> str:
     if not isinstance(raw, bytes):
         return "?"
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Malformed("a global's name is not UTF-8") from exc
+        raise Malformed("a text argument is not UTF-8") from exc
+
+
+def _kept(arg: object) -> object:
+    """A counted argument as read: its bytes, or :data:`SKIPPED` (the reader returns None
+    for one too long to keep)."""
+    return SKIPPED if arg is None else arg
 
 
 def _unicode(arg: object) -> object:
     if not isinstance(arg, bytes):
-        return arg  # Skipped
+        return _kept(arg)
     try:
         return arg.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError as exc:
@@ -38,7 +54,7 @@ def _unicode(arg: object) -> object:
 
 
 def _raw_unicode(arg: object) -> object:
-    return arg.decode("raw-unicode-escape") if isinstance(arg, bytes) else arg
+    return arg.decode("raw-unicode-escape") if isinstance(arg, bytes) else _kept(arg)
 
 
 def _int_line(arg: object) -> object:
@@ -59,13 +75,13 @@ def _float_line(arg: object) -> object:
 
 
 def _long(arg: object) -> object:
-    return int.from_bytes(arg, "little", signed=True) if isinstance(arg, bytes) else arg
+    return int.from_bytes(arg, "little", signed=True) if isinstance(arg, bytes) else _kept(arg)
 
 
 def _py2_string(arg: object) -> object:
     """A protocol 0 ``STRING`` (a quoted, escaped literal) or a binary one, as text."""
     if not isinstance(arg, bytes):
-        return arg
+        return _kept(arg)
     if arg[:1] in (b"'", b'"') and arg[-1:] == arg[:1] and len(arg) >= 2:
         arg = codecs.escape_decode(arg[1:-1])[0]
     return arg.decode("latin-1")
@@ -82,10 +98,10 @@ SCALARS: Final[dict[str, Callable[[object], object]]] = {
     "STRING": _py2_string,
     "BINSTRING": _py2_string,
     "SHORT_BINSTRING": _py2_string,
-    "BINBYTES": lambda arg: arg,
-    "SHORT_BINBYTES": lambda arg: arg,
-    "BINBYTES8": lambda arg: arg,
-    "BYTEARRAY8": lambda arg: arg,
+    "BINBYTES": _kept,
+    "SHORT_BINBYTES": _kept,
+    "BINBYTES8": _kept,
+    "BYTEARRAY8": _kept,
     "NONE": lambda _arg: None,
     "NEWTRUE": lambda _arg: True,
     "NEWFALSE": lambda _arg: False,

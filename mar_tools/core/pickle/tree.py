@@ -11,7 +11,7 @@ items and the state the pickle adds land in one place.
 
 Values may be shared and even cyclic (the memo lets a pickle use one object twice): walk
 them with a set of visited ids. Every input is bounded: the number of bytes read, of values
-built, and the length of strings kept (longer ones are :class:`Skipped`).
+built, and the length of strings and bytes kept (longer ones stand as :data:`SKIPPED`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import IO, Final
 
 from mar_tools.core.pickle.opcodes import OPS
-from mar_tools.core.pickle.reader import Malformed, PickleReader, Skipped
-from mar_tools.core.pickle.scalars import SCALARS, global_name, memo_key
+from mar_tools.core.pickle.reader import Malformed, Reader
+from mar_tools.core.pickle.scalars import SCALARS, SKIPPED, Skipped, line_text, memo_key
 
 __all__ = [
     "Call",
@@ -30,7 +30,7 @@ __all__ = [
     "Limits",
     "Malformed",
     "Persistent",
-    "PickleReader",
+    "Reader",
     "Ref",
     "Skipped",
     "load_tree",
@@ -41,11 +41,11 @@ _DICT_CALLEES: Final = frozenset({"collections.OrderedDict", "builtins.dict"})
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one evaluation: bytes read, values built, longest string or bytes kept."""
+    """Bounds on one evaluation: bytes read and values built (strings and bytes longer than
+    the reader keeps stand as :class:`Skipped`)."""
 
     max_bytes: int = 64 << 20
     max_values: int = 2_000_000
-    keep: int = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class _Mark:
 _MARK: Final = _Mark()
 
 
-def load_tree(reader: PickleReader, limits: Limits | None = None) -> object:
+def load_tree(reader: Reader, limits: Limits | None = None) -> object:
     """The value of the pickle at the reader's position (see the module docstring).
 
     Raises :class:`Malformed` for a stream the unpickler would refuse, or one that breaks
@@ -108,10 +108,10 @@ def load_tree(reader: PickleReader, limits: Limits | None = None) -> object:
     return _Machine(limits or Limits()).run(reader)
 
 
-def open_reader(stream: IO[bytes], limits: Limits | None = None) -> PickleReader:
-    """A :class:`PickleReader` on *stream* with the bounds of *limits*."""
-    bounds = limits or Limits()
-    return PickleReader(stream, max_bytes=bounds.max_bytes, keep=bounds.keep)
+def open_reader(stream: IO[bytes], limits: Limits | None = None) -> Reader:
+    """A :class:`~mar_tools.core.pickle.reader.Reader` on *stream* with the bounds of
+    *limits*."""
+    return Reader(stream, (limits or Limits()).max_bytes)
 
 
 class _Machine:
@@ -122,7 +122,7 @@ class _Machine:
         self.protocol = 0
         self.built = 0
 
-    def run(self, reader: PickleReader) -> object:
+    def run(self, reader: Reader) -> object:
         while True:
             code = reader.byte()
             op = OPS.get(code)
@@ -186,7 +186,7 @@ class _Machine:
             self.container(name)
         elif name in ("GLOBAL", "INST"):
             assert isinstance(arg, tuple)
-            ref = self.ref(global_name(arg[0]), global_name(arg[1]))
+            ref = self.ref(str(arg[0]), str(arg[1]))
             push(ref if name == "GLOBAL" else self.count(Call(ref, tuple(self.pop_mark()))))
         elif name == "STACK_GLOBAL":
             attr, module = self.pop(), self.pop()
@@ -259,12 +259,12 @@ class _Machine:
             if isinstance(target, Call | DictValue):
                 target.state = state
         elif name == "PERSID":
-            push(Persistent(global_name(arg)))
+            push(Persistent(line_text(arg)))
         elif name == "BINPERSID":
             push(Persistent(self.pop()))
         elif name in ("NEXT_BUFFER", "READONLY_BUFFER"):
             if name == "NEXT_BUFFER":
-                push(Skipped(0))
+                push(SKIPPED)
         else:  # pragma: no cover - every opcode of the table is handled above
             raise Malformed(f"unhandled opcode {name}")
 
