@@ -21,6 +21,7 @@ SKIPPED: Final = Skipped()
 
 
 def memo_key(arg: object) -> int:
+    """The memo index a GET/PUT opcode names (binary, or protocol 0 text)."""
     if isinstance(arg, int):
         return arg
     try:
@@ -30,6 +31,7 @@ def memo_key(arg: object) -> int:
 
 
 def line_text(raw: object) -> str:
+    """A protocol 0 text argument (``PERSID``) as a string."""
     if not isinstance(raw, bytes):
         return "?"
     try:
