@@ -37,6 +37,11 @@ AREAS: tuple[tuple[str, str, str], ...] = (
     ("run", "Running: mar run vs a hand-written script", "benchmarks.run"),
     ("env", "Per-model environments: cached venvs vs none", "benchmarks.env"),
     (
+        "inspect",
+        "Inspecting, comparing, repacking: mar inspect / diff / repack vs zipinfo, cat, cp",
+        "benchmarks.inspect",
+    ),
+    (
         "torchserve",
         "Launch to first prediction: mar run vs TorchServe 0.12",
         "benchmarks.torchserve",

@@ -88,4 +88,11 @@ TARGETS: tuple[Target, ...] = (
         10, "`mar serve` start-up to first prediction ≤ 0.5× TorchServe's", ("serve: start-up",)
     ),
     Target(10, "`mar serve` process RSS ≤ 0.25× TorchServe's frontend", ("serve: server process",)),
+    Target(13, "`mar inspect` on a 1 GiB archive: ≤ 0.3 s wall", ("mar inspect vs zipinfo",)),
+    Target(
+        13,
+        "`mar diff` of two 1 GiB archives differing in one small entry: ≤ 1.2× reading both once",
+        ("differing in one small entry",),
+    ),
+    Target(13, "`mar repack` default → zip-store of 1 GiB: ≤ 2× `cp`", ("repack", "≤ 2× cp")),
 )

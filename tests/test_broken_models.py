@@ -1,7 +1,7 @@
-"""One broken model, three commands: ``mar validate``, ``mar run`` and ``mar env create`` read
-every model through the core's model source, so each broken model gets each command's
-documented exit code (validate 1, run 3, env 3: see docs/architecture.md) and the same
-message, in a .mar zip, a .tar.gz and a directory alike.
+"""One broken model, four commands: ``mar validate``, ``mar run``, ``mar env create`` and
+``mar inspect`` read every model through the core's model source, so each broken model gets
+each command's documented exit code (validate 1, run, env and inspect 3: see
+docs/architecture.md) and the same message, in a .mar zip, a .tar.gz and a directory alike.
 """
 
 from __future__ import annotations
@@ -142,12 +142,13 @@ def test_every_command_refuses_a_broken_model_with_the_same_message(
     validated = mar("validate", path, "--format", "json", cache=cache)
     ran = mar("run", path, "--data", "x", cache=cache)
     created = mar("env", "create", path, cache=cache)
+    inspected = mar("inspect", path, cache=cache)
 
     assert validated.returncode == 1, validated.stderr
     report = json.loads(validated.stdout)
     errors = [f for f in report["archives"][0]["findings"] if f["severity"] == "error"]
     assert [(f["code"], f["message"]) for f in errors] == [(case.code, case.message)]
-    for done in (ran, created):
+    for done in (ran, created, inspected):
         assert done.returncode == 3, done.stderr
         first = done.stderr.splitlines()[0]
         assert first.startswith(f"mar: error: {path}: {case.message.rstrip('.')}"), first

@@ -112,9 +112,9 @@ def build_archive(
     reporter.start("archiving", plan.total_size + len(job.manifest))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        entries = _write(spec, job, settings, reporter, target)
+        entries = write_output(spec.archive_format, job, settings, target, spec.force, reporter)
     except OSError as exc:
-        raise _os_error(exc, target) from exc
+        raise os_error(exc, target) from exc
     finally:
         reporter.finish()
     return BuildResult(target, spec.archive_format, manifest, entries, plan.warnings)
@@ -131,22 +131,26 @@ def _check_output(spec: ArchiveSpec, problems: Problems) -> None:
         problems.add(f"{target} already exists", hint=FORCE_HINT)
 
 
-def _write(
-    spec: ArchiveSpec,
+def write_output(
+    archive_format: ArchiveFormat,
     job: WriteJob,
     settings: WriteSettings,
-    reporter: Reporter,
     target: Path,
+    force: bool,
+    reporter: Reporter,
 ) -> tuple[EntryRecord, ...]:
-    is_dir = spec.archive_format.is_directory
+    """Write *job* in *archive_format* into a temporary beside *target*, then publish it
+    (replacing an existing target only with *force*). Raises ``OSError`` and the writers'
+    errors; *target* is then untouched."""
+    is_dir = archive_format.is_directory
     with staged_output(target, is_dir=is_dir) as staged:
         if is_dir:
             entries = write_directory(job, staged.path, reporter)
         else:
-            write = write_tgz if spec.archive_format is ArchiveFormat.TGZ else write_zip
+            write = write_tgz if archive_format is ArchiveFormat.TGZ else write_zip
             with staged.open() as out:
                 entries = write(job, out, settings, reporter)
-        publish(staged, spec.force)
+        publish(staged, force)
     return entries
 
 
@@ -159,7 +163,7 @@ def _input_error(spec: ArchiveSpec, problems: Problems) -> InputError:
     return InputError(subject, problems.messages, hint=hint)
 
 
-def _os_error(exc: OSError, target: Path) -> ModelArchiverError:
+def os_error(exc: OSError, target: Path) -> ModelArchiverError:
     """Tell a source that could not be read from an output that could not be written."""
     name = str(exc.filename) if exc.filename else ""
     path = Path(name)

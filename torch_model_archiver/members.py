@@ -25,6 +25,7 @@ from pathlib import Path
 
 from mar_tools.core.handler_ref import BACKEND_FALLBACK_MODULES
 from mar_tools.core.manifest import MANIFEST_PATH
+from torch_model_archiver.member_data import FileData, MemberData
 from torch_model_archiver.sources import (
     FileId,
     Problems,
@@ -40,7 +41,11 @@ COLLISION_HINT = "rename one of them, or keep directory paths with --extra-files
 
 @dataclass(frozen=True)
 class PlanEntry:
-    """One file of the archive. ``mode`` and ``mtime`` are already normalized."""
+    """One file of the archive. ``mode`` and ``mtime`` are already normalized.
+
+    ``source`` names the bytes in messages; they are read from ``data`` when given (a member
+    of another archive, for ``mar repack``), else from the file ``source``.
+    """
 
     arcname: str
     source: Path
@@ -48,6 +53,12 @@ class PlanEntry:
     size: int
     mode: int
     mtime: float
+    data: MemberData | None = None
+
+    @property
+    def source_data(self) -> MemberData:
+        """Where the bytes are read from."""
+        return self.data if self.data is not None else FileData(self.source)
 
 
 @dataclass(frozen=True)

@@ -9,25 +9,22 @@ the chunk buffers.
 
 from __future__ import annotations
 
+import io
 import struct
 import tarfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, cast
 
 from mar_tools.core.manifest import MANIFEST_PATH
 from mar_tools.core.reporter import Reporter
 from torch_model_archiver.compression import CHUNK_SIZE, END_OF_STREAM, Backend, deflate_chunk
+from torch_model_archiver.member_data import FileData, damaged, sequential
+from torch_model_archiver.members import PlanEntry
 from torch_model_archiver.pipeline import Pool, in_order
-from torch_model_archiver.writing import (
-    EntryRecord,
-    WriteJob,
-    WriteSettings,
-    changed,
-    check_unchanged,
-)
+from torch_model_archiver.writing import EntryRecord, WriteJob, WriteSettings, changed
 
 #: Magic, deflate, no flags, mtime 0 ("none"), no extra flags, OS "unknown" (as CPython).
 GZIP_HEADER: Final = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
@@ -95,7 +92,7 @@ def _tar_chunks(job: WriteJob, prefix: str) -> Iterator[tuple[bytearray, int]]:
         yield from buffer.put(
             tar_header(prefix + member.arcname, member.size, member.mode, member.mtime)
         )
-        yield from buffer.put_file(member.source, member.size)
+        yield from buffer.put_member(member)
         yield from buffer.put(bytes(-member.size % _BLOCK))
     manifest = job.manifest
     yield from buffer.put(
@@ -136,20 +133,28 @@ class _ChunkBuffer:
             view = view[count:]
             yield from self._full()
 
-    def put_file(self, source: Path, size: int) -> Iterator[tuple[bytearray, int]]:
-        with open(source, "rb", buffering=0) as stream:
+    def put_member(self, member: PlanEntry) -> Iterator[tuple[bytearray, int]]:
+        """Append *member*'s bytes, read straight into the chunk buffers."""
+        data, size = member.source_data, member.size
+        expected = data.crc if isinstance(data, FileData) else None
+        crc = 0
+        with sequential(data, size, member.source) as stream:
             remaining = size
             while remaining:
-                room = memoryview(self.chunk)[self.used : self.used + min(remaining, CHUNK_SIZE)]
-                count = stream.readinto(room)
+                start = self.used
+                room = memoryview(self.chunk)[start : start + min(remaining, CHUNK_SIZE - start)]
+                count = cast(io.BufferedIOBase, stream).readinto(room)
                 if not count:
-                    raise changed(source)
+                    raise changed(member.source)
+                if expected is not None:
+                    crc = zlib.crc32(room[:count], crc)
                 self.used += count
                 self.position += count
                 self.progress += count
                 remaining -= count
                 yield from self._full()
-            check_unchanged(stream.fileno(), size, source)
+        if expected is not None and crc != expected:
+            raise damaged(member.source, crc, expected)
 
     def rest(self) -> Iterator[tuple[bytearray, int]]:
         if self.used:

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Literal
 
 from torch_model_archiver.compression import Backend
-from torch_model_archiver.errors import SourceChangedError
+from torch_model_archiver.member_data import changed
 from torch_model_archiver.members import ArchivePlan
+
+__all__ = ["EntryRecord", "WriteJob", "WriteSettings", "changed", "check_unchanged", "read_at"]
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,3 @@ def check_unchanged(fd: int, size: int, source: Path) -> None:
     """Raise :class:`SourceChangedError` unless the file still holds *size* bytes."""
     if os.fstat(fd).st_size != size:
         raise changed(source)
-
-
-def changed(source: Path) -> SourceChangedError:
-    return SourceChangedError(
-        f"{source} changed size while it was being archived; nothing was written.",
-        hint="run again once whatever writes that file has finished.",
-    )

@@ -5,7 +5,8 @@ Each source is read once, in large pieces, and goes straight into the archive. P
 * up to :data:`SMALL_ENTRY` bytes: read and (``default``) compressed whole on a worker thread,
   stored if that does not shrink it;
 * larger, stored (``zip-store``, or three samples say deflate saves under 1%): copied by the
-  kernel, its CRC computed from the bytes written (``range_copy.py``);
+  kernel, its CRC computed from the bytes written (``range_copy.py``); a member of another
+  archive that must be inflated (``mar repack``) is written as it is read;
 * larger, deflated: cut into chunks compressed in parallel into one stream; if the result is
   not smaller than the input after all, the entry is rewritten stored (the only case where
   a source is read twice).
@@ -16,10 +17,10 @@ out, so no data descriptor is ever needed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from contextlib import ExitStack
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
@@ -35,6 +36,17 @@ from torch_model_archiver.compression import (
     deflate_small,
     worth_deflating,
 )
+from torch_model_archiver.member_data import (
+    FileData,
+    RandomAccess,
+    StreamData,
+    changed,
+    check_size,
+    damaged,
+    random_access,
+    read_whole,
+    sequential,
+)
 from torch_model_archiver.members import PlanEntry
 from torch_model_archiver.pipeline import Pool, in_order
 from torch_model_archiver.range_copy import RangeCopier
@@ -42,8 +54,6 @@ from torch_model_archiver.writing import (
     EntryRecord,
     WriteJob,
     WriteSettings,
-    changed,
-    check_unchanged,
     read_at,
 )
 from torch_model_archiver.zip_format import (
@@ -54,50 +64,10 @@ from torch_model_archiver.zip_format import (
     encode_name,
     end_of_central_directory,
 )
+from torch_model_archiver.zip_steps import Begin, Chunk, Copy, End, Small
 
 #: Piece size for stored data: bigger pieces, fewer calls (the output does not depend on it).
 STORE_CHUNK: Final = 4 << 20
-
-
-@dataclass(frozen=True)
-class _Small:
-    """A whole small entry, read and (where that pays) compressed on a worker thread."""
-
-    name: str
-    mode: int
-    mtime: float
-    size: int
-    crc: int
-    method: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class _Begin:
-    member: PlanEntry
-    method: int
-    fd: int
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    """A compressed piece of a deflated entry."""
-
-    raw_size: int
-    crc: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class _Copy:
-    """A piece of a stored entry, to be copied by the kernel when its turn comes."""
-
-    offset: int
-    size: int
-
-
-class _End:
-    pass
 
 
 def write_zip(
@@ -123,9 +93,9 @@ class _ZipWriter:
         self.backend = settings.backend
         self.entries: list[ZipEntry] = []
         self.records: list[EntryRecord] = []
-        self.open_fds: set[int] = set()
+        self.open_sources: list[ExitStack] = []
         self.current: ZipEntry | None = None
-        self.current_begin: _Begin | None = None
+        self.current_begin: Begin | None = None
         self.copier: RangeCopier | None = None
         self.copies: list[tuple[Future[int], int]] = []
         self.data_start = 0
@@ -137,65 +107,98 @@ class _ZipWriter:
             if member.size <= SMALL_ENTRY:
                 yield pool.submit(partial(self._small_from_file, member))
                 continue
-            fd = os.open(member.source, os.O_RDONLY)
-            self.open_fds.add(fd)
-            check_unchanged(fd, member.size, member.source)
-            deflate = self.settings.deflate and self._worth_deflating(fd, member)
-            yield _Begin(member, DEFLATED if deflate else STORED, fd)
+            if not self.settings.deflate and isinstance(member.source_data, StreamData):
+                yield from self._streamed(member, pool)
+                continue
+            closer = ExitStack()
+            self.open_sources.append(closer)
+            access = closer.enter_context(
+                random_access(member.source_data, member.size, member.source)
+            )
+            deflate = self.settings.deflate and self._worth_deflating(access, member)
+            begin = Begin(member, DEFLATED if deflate else STORED, access, closer)
+            yield begin
             if deflate:
                 for offset in range(0, member.size, CHUNK_SIZE):
                     size = min(CHUNK_SIZE, member.size - offset)
-                    task = partial(self._deflated_chunk, fd, size, offset, member.source)
+                    task = partial(self._deflated_chunk, access.fd, size, begin.at(offset),
+                                   member.source)  # fmt: skip
                     yield pool.submit(task)
             else:
                 for offset in range(0, member.size, STORE_CHUNK):
-                    yield _Copy(offset, min(STORE_CHUNK, member.size - offset))
-            yield _End()
+                    yield Copy(offset, min(STORE_CHUNK, member.size - offset))
+            yield End()
         yield pool.submit(
             partial(self._small, MANIFEST_PATH, 0o644, job.manifest_mtime, job.manifest)
         )
 
-    def _small_from_file(self, member: PlanEntry) -> _Small:
-        with open(member.source, "rb") as source:
-            raw = source.read(member.size + 1)
-        if len(raw) != member.size:
+    def _streamed(self, member: PlanEntry, pool: Pool[object]) -> Iterator[object]:
+        """A large member read from a stream into a stored entry, as it comes: nothing to
+        decide (zip-store deflates nothing), so no temporary copy is needed."""
+        closer = ExitStack()
+        self.open_sources.append(closer)
+        stream = closer.enter_context(sequential(member.source_data, member.size, member.source))
+        yield Begin(member, STORED, None, closer)
+        remaining = member.size
+        while remaining:
+            data = stream.read(min(STORE_CHUNK, remaining))
+            if not data:
+                raise changed(member.source)
+            remaining -= len(data)
+            # A future, so that the pipeline's window bounds how much is read ahead.
+            yield pool.submit(partial(self._stored_chunk, data))
+        if stream.read(1):
             raise changed(member.source)
-        return self._small(member.arcname, member.mode, member.mtime, raw)
+        yield End()
 
-    def _small(self, name: str, mode: int, mtime: float, raw: bytes) -> _Small:
+    def _stored_chunk(self, data: bytes) -> Chunk:
+        return Chunk(len(data), self.backend.crc32(data, 0), data)
+
+    def _small_from_file(self, member: PlanEntry) -> Small:
+        raw = read_whole(member.source_data, member.size, member.source)
+        small = self._small(member.arcname, member.mode, member.mtime, raw)
+        expected = member.source_data.crc if isinstance(member.source_data, FileData) else None
+        if expected is not None and small.crc != expected:
+            raise damaged(member.source, small.crc, expected)
+        return small
+
+    def _small(self, name: str, mode: int, mtime: float, raw: bytes) -> Small:
         crc = self.backend.crc32(raw, 0)
         packed = deflate_small(raw) if self.settings.deflate and raw else raw
         if len(packed) < len(raw):
-            return _Small(name, mode, mtime, len(raw), crc, DEFLATED, packed)
-        return _Small(name, mode, mtime, len(raw), crc, STORED, raw)
+            return Small(name, mode, mtime, len(raw), crc, DEFLATED, packed)
+        return Small(name, mode, mtime, len(raw), crc, STORED, raw)
 
-    def _worth_deflating(self, fd: int, member: PlanEntry) -> bool:
+    def _worth_deflating(self, access: RandomAccess, member: PlanEntry) -> bool:
         last = member.size - SAMPLE_SIZE
         offsets = sorted({0, last // 2 // 4096 * 4096, last})
-        samples = [read_at(fd, SAMPLE_SIZE, offset, member.source) for offset in offsets]
+        samples = [
+            read_at(access.fd, SAMPLE_SIZE, access.offset + offset, member.source)
+            for offset in offsets
+        ]
         return worth_deflating(self.backend, samples, self.backend.fast_level)
 
-    def _deflated_chunk(self, fd: int, size: int, offset: int, source: Path) -> _Chunk:
+    def _deflated_chunk(self, fd: int, size: int, offset: int, source: Path) -> Chunk:
         data = read_at(fd, size, offset, source)
         packed = deflate_chunk(self.backend, data, self.backend.fast_level)
-        return _Chunk(size, self.backend.crc32(data, 0), packed)
+        return Chunk(size, self.backend.crc32(data, 0), packed)
 
     # --- consuming: strictly in archive order ---
 
     def take(self, step: object) -> int:
         """Write one step; return how many input bytes it accounted for."""
-        if isinstance(step, _Small):
+        if isinstance(step, Small):
             return self._write_small(step)
-        if isinstance(step, _Begin):
+        if isinstance(step, Begin):
             self._begin(step)
             return 0
-        if isinstance(step, _Chunk):
+        if isinstance(step, Chunk):
             self._write_chunk(step)
             return step.raw_size
-        if isinstance(step, _Copy):
+        if isinstance(step, Copy):
             self._copy(step)
             return step.size
-        if isinstance(step, _End):
+        if isinstance(step, End):
             self._end()
             return 0
         raise TypeError(f"unexpected step {step!r}")
@@ -206,7 +209,7 @@ class _ZipWriter:
         offset, zip64 = self.out.tell(), ZipEntry.needs_zip64(size)
         return ZipEntry(encoded, flags, method, dos_time, dos_date, mode, offset, zip64)
 
-    def _write_small(self, small: _Small) -> int:
+    def _write_small(self, small: Small) -> int:
         entry = self._entry(small.name, small.method, small.mode, small.mtime, small.size)
         entry = _sized(entry, small.crc, len(small.data), small.size)
         self.out.write(entry.local_header())
@@ -214,7 +217,7 @@ class _ZipWriter:
         self._record(entry, small.name)
         return small.size
 
-    def _begin(self, begin: _Begin) -> None:
+    def _begin(self, begin: Begin) -> None:
         member = begin.member
         self.current_begin = begin
         self.current = self._entry(
@@ -226,15 +229,19 @@ class _ZipWriter:
             self.data_start = self.out.tell()
             self.copies = []
 
-    def _copy(self, step: _Copy) -> None:
+    def _copy(self, step: Copy) -> None:
         assert self.copier is not None and self.current_begin is not None
         begin = self.current_begin
         future = self.copier.copy(
-            begin.fd, step.offset, step.size, self.data_start + step.offset, begin.member.source
+            begin.fd,
+            begin.at(step.offset),
+            step.size,
+            self.data_start + step.offset,
+            begin.member.source,
         )
         self.copies.append((future, step.size))
 
-    def _write_chunk(self, chunk: _Chunk) -> None:
+    def _write_chunk(self, chunk: Chunk) -> None:
         assert self.current is not None
         entry = self.current
         crc = self.backend.crc32_combine(entry.crc, chunk.crc, chunk.raw_size)
@@ -247,7 +254,9 @@ class _ZipWriter:
         assert self.current is not None and self.current_begin is not None
         entry, begin = self.current, self.current_begin
         member = begin.member
-        if entry.method == STORED:
+        if begin.access is None:
+            pass  # streamed: the chunks sized the entry and combined its CRC
+        elif entry.method == STORED:
             crc = 0
             for future, size in self.copies:
                 crc = self.backend.crc32_combine(crc, future.result(), size)
@@ -258,19 +267,22 @@ class _ZipWriter:
             entry = _sized(entry, entry.crc, entry.compressed_size + 2, entry.file_size)
             if entry.compressed_size >= entry.file_size:
                 entry = self._restore_stored(entry, begin)
-        check_unchanged(begin.fd, member.size, member.source)
+        if begin.access is not None:
+            check_size(begin.access, member.source)
+            if begin.access.crc is not None and entry.crc != begin.access.crc:
+                raise damaged(member.source, entry.crc, begin.access.crc)
         end = self.out.tell()
         self.out.seek(entry.offset)
         self.out.write(entry.local_header())
         self.out.seek(end)
         self._record(entry, member.arcname)
-        os.close(begin.fd)
-        self.open_fds.discard(begin.fd)
-        if self.copier is not None:
+        if self.copier is not None and begin.access is not None:
             self.copier.forget(begin.fd)
+        begin.closer.close()
+        self.open_sources.remove(begin.closer)
         self.current = self.current_begin = None
 
-    def _restore_stored(self, entry: ZipEntry, begin: _Begin) -> ZipEntry:
+    def _restore_stored(self, entry: ZipEntry, begin: Begin) -> ZipEntry:
         """Replace a deflated entry that came out bigger than its input by a stored one."""
         data_start = entry.offset + len(entry.local_header())
         self.out.seek(data_start)
@@ -278,7 +290,7 @@ class _ZipWriter:
         crc = 0
         for offset in range(0, begin.member.size, STORE_CHUNK):
             size = min(STORE_CHUNK, begin.member.size - offset)
-            data = read_at(begin.fd, size, offset, begin.member.source)
+            data = read_at(begin.fd, size, begin.at(offset), begin.member.source)
             crc = self.backend.crc32(data, crc)
             self.out.write(data)
         return replace(_sized(entry, crc, begin.member.size, begin.member.size), method=STORED)
@@ -296,9 +308,9 @@ class _ZipWriter:
         self.out.write(end_of_central_directory(len(self.entries), start, size))
 
     def close_sources(self) -> None:
-        for fd in self.open_fds:
-            os.close(fd)
-        self.open_fds.clear()
+        for closer in self.open_sources:
+            closer.close()
+        self.open_sources.clear()
 
 
 def _sized(entry: ZipEntry, crc: int, compressed: int, size: int) -> ZipEntry:

@@ -20,6 +20,10 @@ SUBCOMMANDS: dict[str, str] = {
     "validate": "mar_tools.cli.validate",
     "run": "mar_tools.cli.run",
     "env": "mar_tools.cli.env",
+    "inspect": "mar_tools.cli.inspect",
+    "diff": "mar_tools.cli.diff",
+    "repack": "mar_tools.cli.repack",
+    "extract": "mar_tools.cli.extract",
     "serve": "mar_tools.cli.serve",
 }
 

@@ -32,15 +32,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from mar_tools.core.archive import ArchiveFile, Fingerprint, model_root
+from mar_tools.core.archive import (
+    ArchiveFile,
+    ArchiveView,
+    Fingerprint,
+    model_root,
+    open_archive,
+    refusal_reason,
+)
 from mar_tools.core.archive.extractor import extract_archive
-from mar_tools.core.errors import UsageError
+from mar_tools.core.errors import ArchiveError, UsageError
 from mar_tools.core.fs import write_atomically
 from mar_tools.core.limits import Limits
 from mar_tools.core.staging import MAR_TEMPS, Staged, sweep
@@ -51,6 +59,7 @@ LAYOUT: Final = "v2"
 _INCOMING: Final = "extraction"
 #: What the temporary directory of a ``--no-cache`` run is named after, in the temp dir.
 _SCRATCH: Final = "mar-run"
+_CHUNK: Final = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -167,3 +176,60 @@ def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Not durable: a damaged index entry reads as missing and costs one re-extraction.
     write_atomically(path, text.encode("ascii"), durable=False)
+
+
+def refuse_unsafe(view: ArchiveView, action: str = "extract") -> None:
+    """Raise :class:`ArchiveError` naming (up to five of) the members of *view* that no
+    extractor writes (:func:`~mar_tools.core.archive.refusal_reason`), before anything is
+    written; *action* is what was refused (``extract``, ``repack``)."""
+    problems = [
+        f"{member.raw_name!r}: {reason}"
+        for member in view.members
+        if (reason := refusal_reason(member)) is not None
+    ]
+    if problems:
+        shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
+        raise ArchiveError(
+            f"{view.path}: refusing to {action} unsafe members: {shown}.",
+            hint="rebuild the archive with torch-model-archiver; `mar validate` lists problems.",
+        )
+
+
+def extract_to(
+    archive: Path, target: Path, *, replace: bool = False, limits: Limits | None = None
+) -> None:
+    """Extract *archive* (a ``.mar``, a ``.tar.gz`` or a model directory) into the directory
+    *target* (``mar extract``), with the checks and limits of the extraction cache.
+
+    Atomic: the members are written into a locked temporary directory beside *target*,
+    which is renamed into place only when complete; an existing *target* is replaced (in
+    one exchange) only with *replace*. Raises :class:`ArchiveError` for a missing,
+    unreadable or unsafe archive (nothing written), ``FileExistsError`` when *target*
+    exists and *replace* is false, and ``OSError`` when *target* cannot be written.
+    """
+    with open_archive(archive) as view:
+        refuse_unsafe(view)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with Staged(target, is_dir=True) as staging:
+            if archive.is_dir():
+                _copy_members(view, staging.path)
+            else:
+                with ArchiveFile.open(archive) as file:
+                    extract_archive(file, staging.path, limits, hashing=False)
+            staging.publish(replace=replace)
+
+
+def _copy_members(view: ArchiveView, target: Path) -> None:
+    try:
+        for member in view.members:
+            destination = target.joinpath(*[p for p in member.name.split("/") if p])
+            if member.kind == "dir":
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
+            if destination == target:
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with view.open(member) as source, open(destination, "wb") as sink:
+                shutil.copyfileobj(source, sink, _CHUNK)
+    except OSError as exc:
+        raise ArchiveError(f"{view.path}: cannot extract ({exc}).") from exc

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 if TYPE_CHECKING:  # jsonschema is imported only when a validator is built (it is slow).
     from jsonschema.protocols import Validator
 
-SchemaName = Literal["manifest", "model-config", "validate-report"]
+SchemaName = Literal["manifest", "model-config", "validate-report", "inspect", "diff"]
 FILES: Final[dict[SchemaName, str]] = {
     "manifest": "manifest.schema.json",
     "model-config": "model-config.schema.json",
     "validate-report": "validate-report.schema.json",
+    "inspect": "inspect.schema.json",
+    "diff": "diff.schema.json",
 }
 
 

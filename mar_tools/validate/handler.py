@@ -15,10 +15,10 @@ import sys
 from collections.abc import Iterator
 
 from mar_tools.core.handler_ref import BACKEND_FALLBACK_MODULES, HandlerRef
+from mar_tools.core.python_source import ClassInfo, SourceModule
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.modules import FoundModule, import_module
-from mar_tools.validate.python_source import ClassInfo, SourceModule
 from mar_tools.validate.subject import Subject
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef

@@ -17,11 +17,11 @@ import sys
 from collections.abc import Iterator
 
 from mar_tools.core.archive import Member
+from mar_tools.core.python_source import ImportInfo, SourceModule
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.handler import PROVIDED, handler_module
 from mar_tools.validate.modules import resolve_dotted
-from mar_tools.validate.python_source import ImportInfo, SourceModule
 from mar_tools.validate.subject import Subject
 
 #: Import names whose distribution is named differently (the usual suspects in handlers).

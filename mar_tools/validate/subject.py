@@ -15,8 +15,8 @@ from typing import Any
 
 from mar_tools.core.archive import READ_ERRORS, ArchiveView, Member
 from mar_tools.core.manifest import Manifest
+from mar_tools.core.python_source import SourceModule, parse_source
 from mar_tools.validate.options import MiB, ValidateOptions
-from mar_tools.validate.python_source import SourceModule, parse_source
 
 #: Text files (manifest, code, config, requirements) larger than this are not read.
 TEXT_LIMIT = 16 * MiB

@@ -60,6 +60,7 @@ def test_help_lists_every_upstream_flag_then_ours(model_dir: Path) -> None:
         "-r, --requirements-file",
         "-c, --config-file",
         "--extra-files-layout [flat|relative]",
+        "--digest-file",
         "-j, --jobs",
         "-q, --quiet",
         "--debug",

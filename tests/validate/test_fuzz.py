@@ -24,10 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mar_tools.core.archive import name_problems
+from mar_tools.core.python_source import parse_source
 from mar_tools.core.yaml_document import parse_yaml
 from mar_tools.validate import CODES, ValidateOptions, validate_archive
 from mar_tools.validate.pickle.ops import scan_pickles
-from mar_tools.validate.python_source import parse_source
 from tests.validate.builders import TorchFiles
 from tests.validate.fuzz_cases import Tally, run_cases
 from tests.validate.mutations import Seed, make_seeds, mutate, seed_files

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mar_tools.validate.pickle import reader as reader_module
+from mar_tools.core.pickle import reader as reader_module
 from mar_tools.validate.pickle.assessment import MAX_PROBLEMS
 from mar_tools.validate.pickle.ops import scan_pickles
 from mar_tools.validate.pickle.scan import scan_member

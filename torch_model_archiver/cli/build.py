@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from argparse import Namespace
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console
 from mar_tools.terminal.reporter import TerminalReporter
 from torch_model_archiver.builder import BuildResult, build_archive
+from torch_model_archiver.errors import ModelArchiverError, OutputWriteError
 from torch_model_archiver.model_archiver_config import ModelArchiverConfig
 from torch_model_archiver.spec import ExtraFilesLayout, source_date_epoch_from
 
@@ -25,12 +27,46 @@ def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str)
         extra_files_layout=ExtraFilesLayout(options["extra_files_layout"]),
     )
     interactive = console.is_interactive() and not options["quiet"]
+    digest_file = Path(options["digest_file"]) if options["digest_file"] else None
+    if digest_file is not None:
+        check_digest_file(digest_file)
     reporter = TerminalReporter(prog=prog, show_progress=interactive)
     started = time.perf_counter()
     result = build_archive(spec, reporter=reporter, jobs=options["jobs"])
+    seconds = time.perf_counter() - started
+    digest = None
+    if interactive or digest_file is not None:
+        from mar_tools.core.digest import archive_digest
+
+        digest = archive_digest(result.path).value
+    if digest_file is not None and digest is not None:
+        write_digest_file(digest_file, digest)
     if interactive:
-        console.stderr().print(console.literal(summary(result, time.perf_counter() - started)))
+        err = console.stderr()
+        err.print(console.literal(summary(result, seconds)))
+        err.print(console.literal(f"Content digest: {digest}"))
     return 0
+
+
+def check_digest_file(path: Path) -> None:
+    """Raise before building when *path* cannot be written (its directory is missing)."""
+    directory = path.parent if str(path.parent) else Path()
+    if not directory.is_dir():
+        raise ModelArchiverError(f"--digest-file {path}: the directory {directory} does not exist.")
+    if path.is_dir():
+        raise ModelArchiverError(f"--digest-file {path}: is a directory.")
+
+
+def write_digest_file(path: Path, digest: str) -> None:
+    """Write ``digest`` and a newline to *path*, whole or not at all."""
+    from mar_tools.core.fs import write_atomically
+
+    try:
+        write_atomically(path, f"{digest}\n".encode("ascii"))
+    except OSError as exc:
+        raise OutputWriteError(
+            f"--digest-file {path}: cannot write ({exc.strerror or exc}); the archive was written."
+        ) from exc
 
 
 def summary(result: BuildResult, seconds: float) -> str:

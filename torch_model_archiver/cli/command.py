@@ -169,6 +169,12 @@ def _missing_required(command: click.Command, ctx: click.Context, args: Sequence
     "directory.",
 )
 @click.option(
+    "--digest-file",
+    metavar="PATH",
+    help="Also write the archive's content digest (sha256:..., the same in every format; "
+    "see mar inspect) to PATH.",
+)
+@click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=1),

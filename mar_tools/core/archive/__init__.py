@@ -20,6 +20,7 @@ from mar_tools.core.archive.member import (
     MemberKind,
     NameProblem,
     name_problems,
+    refusal_reason,
     strip_first_component,
     unsafe_name_reason,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "name_problems",
     "open_archive",
     "read_local_header",
+    "refusal_reason",
     "strip_first_component",
     "unsafe_name_reason",
 ]

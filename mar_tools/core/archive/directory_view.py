@@ -47,6 +47,7 @@ class DirectoryView(ArchiveView):
                         info.st_size,
                         mode=stat.S_IMODE(info.st_mode),
                         link_target=target,
+                        mtime=info.st_mtime,
                     )
                 )
         super().__init__(path, members)

@@ -25,7 +25,8 @@ class Member:
     ``raw_name`` is the name stored in the container. Sizes are as declared by the
     container (a zip's central directory can lie; reading the bytes tells the truth).
     ``header_offset`` and ``flag_bits`` are the zip local header's position and general
-    purpose flags (None / 0 for the other formats).
+    purpose flags (None / 0 for the other formats). ``mtime`` is the time the container
+    records, in seconds since 1970 (a zip's local date and time read as UTC).
     """
 
     index: int
@@ -41,6 +42,7 @@ class Member:
     compress_type: int | None = None
     header_offset: int | None = None
     flag_bits: int = 0
+    mtime: float | None = None
 
 
 def strip_first_component(name: str) -> str:
@@ -75,3 +77,17 @@ def unsafe_name_reason(name: str) -> str | None:
     """Why extracting a member called *name* could write outside the model dir, or None."""
     problems = name_problems(name)
     return problems[0][1] if problems else None
+
+
+def refusal_reason(member: Member) -> str | None:
+    """Why an extractor of mar-tools refuses *member* (an unsafe name, a link, a device,
+    encryption), or None. The top directory of a tar.gz, stripped to ``""``, is fine."""
+    if member.kind == "dir" and member.name.strip("/") == "":
+        return None
+    reason = unsafe_name_reason(member.name.rstrip("/") if member.kind == "dir" else member.name)
+    if reason is None and member.kind in ("symlink", "other"):
+        kind = "symlink" if member.kind == "symlink" else "device or other special file"
+        reason = f"a {kind} (only files and directories are extracted)"
+    if reason is None and member.encrypted:
+        reason = "encrypted"
+    return reason

@@ -118,4 +118,5 @@ def tar_member(index: int, info: tarfile.TarInfo) -> Member:
         compressed_size=info.size,
         mode=info.mode,
         link_target=info.linkname or None,
+        mtime=float(info.mtime),
     )

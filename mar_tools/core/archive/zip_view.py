@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import functools
 import io
 import stat
@@ -111,4 +112,13 @@ def _zip_member(index: int, info: zipfile.ZipInfo) -> Member:
         compress_type=info.compress_type,
         header_offset=info.header_offset,
         flag_bits=info.flag_bits,
+        mtime=_zip_time(info.date_time),
     )
+
+
+def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> float | None:
+    """A zip entry's date and time (no time zone is recorded) as seconds, read as UTC."""
+    try:
+        return float(calendar.timegm((*date_time, 0, 0, 0)))
+    except (ValueError, OverflowError):
+        return None

@@ -20,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from mar_tools.core.pickle.reader import NESTED_LIMIT
 from mar_tools.validate.pickle import weights_only
 from mar_tools.validate.pickle.allowlist import ARGUMENT_RULES, FORWARDS, Requirement, Use
 from mar_tools.validate.pickle.machine import HIDDEN, NOTHING, OPAQUE, Blob, Global, Made, Tup
 from mar_tools.validate.pickle.policy import TORCH_MODULE_MAPPING, Trust, reaches, uses_of
-from mar_tools.validate.pickle.reader import NESTED_LIMIT
 
 #: Distinct problems kept per stream (an attacker can make millions).
 MAX_PROBLEMS: Final = 20

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Final
 
+from mar_tools.core.pickle.reader import Malformed, Reader
 from mar_tools.validate.pickle.assessment import PickleScan, Problem
 from mar_tools.validate.pickle.machine import Global, Tup, run_pickle
 from mar_tools.validate.pickle.policy import Trust
-from mar_tools.validate.pickle.reader import Malformed, Reader
 from mar_tools.validate.pickle.torch_names import STORAGES
 
 BLOCK: Final = 512

@@ -19,8 +19,9 @@ import _compat_pickle
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from mar_tools.validate.pickle.opcodes import OPS
-from mar_tools.validate.pickle.reader import NESTED_HEADS, Malformed, Reader
+from mar_tools.core.pickle.opcodes import OPS
+from mar_tools.core.pickle.reader import NESTED_HEADS, Malformed, Reader
+from mar_tools.core.pickle.scalars import memo_key
 
 _STRING_OPS: Final = frozenset({"UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"})
 _BYTES_OPS: Final = frozenset({"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"})
@@ -144,9 +145,9 @@ def run_pickle(reader: Reader, observer: Observer, seen: set[int]) -> object:
                 raise Malformed(f"{name} on an empty stack")
             if len(memo) >= MAX_MEMO:
                 raise Malformed(f"more than {MAX_MEMO:,} memo entries (refused, not scanned)")
-            memo[len(memo) if name == "MEMOIZE" else _key(arg)] = stack[-1]
+            memo[len(memo) if name == "MEMOIZE" else memo_key(arg)] = stack[-1]
         elif name in _GET_OPS:
-            key = _key(arg)
+            key = memo_key(arg)
             if key not in memo:
                 raise Malformed(f"{name} of a memo key never stored ({key})")
             stack.append(memo[key])
@@ -240,15 +241,6 @@ def _tuple_items(name: str, stack: list[object]) -> tuple[object, ...]:
     if name == "TUPLE":
         return tuple(_pop_to_mark(stack))
     return tuple(_pop(stack, int(name[-1])))
-
-
-def _key(arg: object) -> int:
-    if isinstance(arg, int):
-        return arg
-    try:
-        return int(arg) if isinstance(arg, bytes) else -1
-    except ValueError as exc:
-        raise Malformed(f"bad memo key {arg!r}") from exc
 
 
 def _text(arg: object, *, raw_escape: bool) -> object:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import IO, Final
 
+from mar_tools.core.pickle.reader import Malformed, Reader
 from mar_tools.validate.pickle.assessment import PickleScan, Problem
 from mar_tools.validate.pickle.machine import Global, run_pickle
 from mar_tools.validate.pickle.policy import Trust
-from mar_tools.validate.pickle.reader import Malformed, Reader
 
 __all__ = ["Global", "Malformed", "PickleScan", "Problem", "scan_pickles"]
 

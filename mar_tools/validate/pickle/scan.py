@@ -18,11 +18,11 @@ from dataclasses import replace
 from typing import IO, Final, Literal
 
 from mar_tools.core.archive import READ_ERRORS, Member
+from mar_tools.core.pickle.opcodes import OPS
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.pickle.assessment import PickleScan, Problem
 from mar_tools.validate.pickle.legacy_tar import BLOCK, is_tar, scan_legacy_tar
-from mar_tools.validate.pickle.opcodes import OPS
 from mar_tools.validate.pickle.ops import scan_pickles
 from mar_tools.validate.pickle.policy import Trust
 from mar_tools.validate.pickle.torch_zip import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from mar_tools.validate.pickle.opcodes import OPS
+from mar_tools.core.pickle.opcodes import OPS
 from mar_tools.validate.pickle.torch_names import DTYPES, STORAGES, TENSOR_CLASSES
 
 #: The opcodes the weights-only unpickler implements (torch 2.13).

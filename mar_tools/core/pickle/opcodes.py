@@ -1,7 +1,8 @@
 """The pickle opcodes of protocols 0 to 5: argument encoding and stack effect of each.
 
-Written from the pickle format as documented in CPython's ``pickletools``; the scanner in
-:mod:`mar_tools.validate.pickle.ops` uses this table instead of importing the unpickler.
+Written from the pickle format as documented in CPython's ``pickletools``; the validator's
+pickle scanner and the core's inert evaluator (:mod:`mar_tools.core.pickle.tree`) use this
+table instead of importing the unpickler.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from typing import IO, Final, cast
 
-from mar_tools.validate.pickle.opcodes import ArgKind
+from mar_tools.core.pickle.opcodes import ArgKind
 
 #: Strings longer than this are skipped (a global's name is never this long).
 MAX_KEPT_STRING: Final = 4096
@@ -37,7 +37,7 @@ _FIXED: Final = {
     "u4": struct.Struct("<I"),
     "i4": struct.Struct("<i"),
     "u8": struct.Struct("<Q"),
-    "f8": struct.Struct("<d"),
+    "f8": struct.Struct(">d"),  # BINFLOAT is big-endian, unlike every other argument
 }
 _COUNTED: Final = {
     "n1": struct.Struct("<B"),
