@@ -64,6 +64,18 @@ def expand_models(args: Sequence[str]) -> list[str]:
 @click.option("--workflow-store", metavar="DIR", hidden=True)
 @click.option("--plugins-path", metavar="DIR", hidden=True)
 @click.option("--cpp-log-config", metavar="FILE", hidden=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Who runs the workers: this machine, or Ray Serve (needs mar-tools[ray]).",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDR|auto",
+    help="With --engine ray: join this Ray cluster (default: start a private local one).",
+)
 @click.option("--reload", is_flag=True, help="Restart a model's workers when its files change.")
 @click.option(
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -98,8 +110,14 @@ def command(**params: Any) -> int:
     for archive in params["archives"]:
         if not archive.exists():
             raise UsageError(f"{archive}: no such file or directory.")
+    if params["ray_address"] and params["engine"] != "ray":
+        raise UsageError("--ray-address needs --engine ray.")
     options = ServeOptions(
-        config=config, archives=tuple(params["archives"]), reload=params["reload"]
+        config=config,
+        archives=tuple(params["archives"]),
+        reload=params["reload"],
+        engine=params["engine"],
+        ray_address=params["ray_address"],
     )
     _run(Server(options, log))
     return int(ExitCode.OK)

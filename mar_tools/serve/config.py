@@ -57,7 +57,7 @@ KNOWN_KEYS = frozenset(
         "cors_allowed_origin", "cors_allowed_methods", "cors_allowed_headers",
         "decode_input_request", "limit_max_image_pixels", "default_service_handler",
         "ts_open_inference_protocol", "token_expiration_min", "blacklist_env_vars",
-        "enable_metrics_api",
+        "enable_metrics_api", "ray_autoscaling", "ray_deployment_options", "ray_cpus_per_worker",
     }
 )  # fmt: skip
 ENVELOPES = ("body", "json", "kserve", "kservev2")
@@ -135,6 +135,11 @@ class ServerConfig:
     open_inference_protocol: bool = False
     token_expiration_min: float = 60.0
     blacklist_env_vars: str | None = None
+    #: ``--engine ray`` only (docs/scale.md): merged into each deployment's Ray Serve
+    #: ``autoscaling_config`` / deployment options; logical CPUs each replica reserves.
+    ray_autoscaling: Mapping[str, Any] = field(default_factory=dict)
+    ray_deployment_options: Mapping[str, Any] = field(default_factory=dict)
+    ray_cpus_per_worker: float = 1.0
 
     @classmethod
     def load(
@@ -183,7 +188,7 @@ class ServerConfig:
             metrics_address=values.address("metrics_address", "http://127.0.0.1:8082"),
             model_store=store,
             load_models=load_models,
-            models=values.json("models"),
+            models=values.json("models", "object of models"),
             default_workers_per_model=values.integer("default_workers_per_model", None),
             number_of_gpu=values.integer("number_of_gpu", None),
             job_queue_size=values.integer("job_queue_size", 100) or 100,
@@ -213,6 +218,9 @@ class ServerConfig:
             open_inference_protocol=_open_inference_protocol(values),
             token_expiration_min=values.number("token_expiration_min", 60.0),
             blacklist_env_vars=values.text("blacklist_env_vars", "") or None,
+            ray_autoscaling=values.json("ray_autoscaling", "object"),
+            ray_deployment_options=values.json("ray_deployment_options", "object"),
+            ray_cpus_per_worker=values.number("ray_cpus_per_worker", 1.0),
         )
         return config, warnings
 
@@ -272,7 +280,7 @@ class _Values:
     def address(self, key: str, default: str) -> Address:
         return Address.parse(key, self.text(key, default))
 
-    def json(self, key: str) -> Mapping[str, Any]:
+    def json(self, key: str, what: str) -> Mapping[str, Any]:
         raw = self.text(key, "")
         if not raw:
             return {}
@@ -281,7 +289,7 @@ class _Values:
         except ValueError as exc:
             raise UsageError(f"{key}: not valid JSON ({exc}).") from None
         if not isinstance(value, dict):
-            raise UsageError(f"{key}: must be a JSON object of models.")
+            raise UsageError(f"{key}: must be a JSON {what}.")
         return value
 
 

@@ -62,6 +62,7 @@ async def open_listeners(server: Server) -> tuple[list[web.BaseRunner], dict[str
         if len(parts) >= 2 and parts[1] == "metrics":
             names = request.query.getall("name[]", [])
             body = server.metrics.exposition(names)
+            body += await server.registry.engine.metrics_text(names)
             return raw_response(body, 200, CONTENT_TYPE, request_id, cors)
         raise not_found()
 
