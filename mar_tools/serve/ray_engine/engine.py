@@ -2,8 +2,8 @@
 deployment.
 
 :meth:`RayEngine.start` joins the cluster at ``--ray-address`` (``auto``: the one this node
-belongs to) or, without it, starts a private Ray instance on this machine (loopback only)
-that :meth:`RayEngine.close` stops again. Serve runs without its HTTP proxies: ``mar serve``'s
+belongs to) or, without it, starts a private Ray instance on this machine that :meth:`RayEngine.close`
+stops again. Serve runs without its HTTP proxies: ``mar serve``'s
 own listeners are the only way in, so clients see TorchServe's API unchanged. The
 scheduling, the routing of each request to a replica, health checks, replacement of dead
 replicas and autoscaling are Ray's; the engine only deploys, re-sizes and deletes.
@@ -97,7 +97,7 @@ class RayEngine:
             ray.init(address=self._address, **settings)
             self._log.info(f"joined the Ray cluster at {self._address}.")
         else:
-            ray.init(_node_ip_address="127.0.0.1", **settings)
+            ray.init(**settings)
             self._log.info("started a local Ray instance (stopped with the server).")
         self._connected = True
         serve.start(proxy_location="Disabled")
@@ -136,7 +136,10 @@ class RayEngine:
             load_options=self._load_options,
             settings=settings,
         )
-        return RayModelWorkers(plan, self._config, queue, self._events, self._states.get)
+        return RayModelWorkers(plan, self._config, queue, self._events, self._state)
+
+    def _state(self, app: str) -> AppState | None:
+        return self._states.get(app)
 
     async def _poll(self) -> None:
         while True:
