@@ -49,9 +49,7 @@ def archives(ray_root: Path, ray_store: Path) -> dict[str, Archive]:
 
 
 @pytest.fixture(scope="module")
-def local_serve(
-    ray_root: Path, ray_env: dict[str, str], ray_store: Path
-) -> Iterator[MarServe]:
+def local_serve(ray_root: Path, ray_env: dict[str, str], ray_store: Path) -> Iterator[MarServe]:
     with MarServe.start(ray_root / "local", model_store=ray_store, env=ray_env) as server:
         yield server
 

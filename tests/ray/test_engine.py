@@ -69,7 +69,8 @@ def test_register_scale_unregister_change_the_deployment(
     assert gone.json() == {"status": 'Model "managed" unregistered'}
     assert ray_serve.inference("POST", "/predictions/managed").status == 404
     # The deployment's replicas, and with them their workers, are gone.
-    _wait_for(lambda: not pids & (ray_cluster.head.pids() | ray_cluster.second.pids()), 60, "workers")
+    nodes = (ray_cluster.head, ray_cluster.second)
+    _wait_for(lambda: not pids & set().union(*(n.pids() for n in nodes)), 60, "workers gone")
 
 
 def test_autoscaler_adds_a_replica_under_load_and_removes_it_when_idle(
