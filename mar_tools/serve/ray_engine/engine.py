@@ -2,9 +2,9 @@
 deployment.
 
 :meth:`RayEngine.start` joins the cluster at ``--ray-address`` (``auto``: the one this node
-belongs to) or, without it, starts a private Ray instance on this machine that :meth:`RayEngine.close`
-stops again. Serve runs without its HTTP proxies: ``mar serve``'s
-own listeners are the only way in, so clients see TorchServe's API unchanged. The
+belongs to) or, without it, starts a private Ray instance on this machine that
+:meth:`RayEngine.close` stops again. Serve runs without its HTTP proxies: ``mar serve``'s own
+listeners are the only way in, so clients see TorchServe's API unchanged. The
 scheduling, the routing of each request to a replica, health checks, replacement of dead
 replicas and autoscaling are Ray's; the engine only deploys, re-sizes and deletes.
 

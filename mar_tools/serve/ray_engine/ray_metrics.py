@@ -2,20 +2,22 @@
 
 Each Ray node exports its metrics (Ray core's ``ray_*``, Ray Serve's ``ray_serve_*`` for the
 replicas on that node) on its metrics export port. :func:`merge_expositions` joins the
-nodes' texts family by family (a family's samples carry each node's labels, so they do not
-collide) and keeps only *names* when given, so ``/metrics`` stays valid Prometheus text with
-TorchServe's families first and Ray's after them.
+nodes' texts family by family, line by line (a family's samples carry each node's labels,
+so they do not collide) and keeps only *names* when given, so ``/metrics`` stays valid
+Prometheus text with TorchServe's families first and Ray's after them.
 """
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
 
-from prometheus_client.exposition import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-
+_SAMPLE = re.compile(
+    r"^[A-Za-z_:][A-Za-z0-9_:]*(\{.*\})?\s+"
+    r"[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|Inf|NaN)(\s+-?\d+)?$"
+)
 #: Seconds one node may take to answer.
 SCRAPE_TIMEOUT = 3.0
 
@@ -35,37 +37,50 @@ def scrape(addresses: Iterable[tuple[str, int]]) -> list[str]:
     return texts
 
 
-class _Merged:
-    """A collector (as ``generate_latest`` wants one) of already-merged families."""
+@dataclass
+class _Family:
+    """One family's comment lines and sample lines, as the nodes wrote them."""
 
-    def __init__(self, families: list[Any]) -> None:
-        self._families = families
-
-    def collect(self) -> list[Any]:
-        return self._families
+    comments: list[str] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)
 
 
 def merge_expositions(texts: Sequence[str], names: Sequence[str] = ()) -> bytes:
-    """One exposition of every family in *texts* (only those in *names*, when given)."""
+    """One exposition of every family in *texts* (only those in *names*, when given).
+
+    A family is what follows its ``# HELP`` / ``# TYPE`` lines; its samples are named after
+    it (``x``, ``x_total``, ``x_bucket``...). Lines are kept as the nodes wrote them; the
+    first node's comment lines of a family are kept, the samples of all nodes.
+    """
     wanted = set(names)
-    merged: dict[str, Any] = {}
+    families: dict[str, _Family] = {}
     for text in texts:
-        try:
-            families = list(text_string_to_metric_families(text))
-        except ValueError:
-            continue
-        for family in families:
-            # The parser drops a counter's "_total"; clients ask by the sample's name.
-            if wanted and not wanted & {family.name, f"{family.name}_total"}:
+        current = ""
+        for line in text.splitlines():
+            if not line.strip():
                 continue
-            known = merged.get(family.name)
-            if known is None:
-                merged[family.name] = family
-            elif known.type == family.type:
-                known.samples.extend(family.samples)
-    if not merged:
-        return b""
-    return generate_latest(_Merged(list(merged.values())))
+            if line.startswith("#"):
+                parts = line.split(None, 3)
+                if len(parts) < 3 or parts[1] not in ("HELP", "TYPE"):
+                    continue
+                current = parts[2]
+                family = families.setdefault(current, _Family())
+                if len(family.comments) < 2 and not family.samples:
+                    family.comments.append(line)
+                continue
+            if _SAMPLE.match(line) is None:
+                continue  # not a sample line: a broken node must not break /metrics
+            sample = line.split("{", 1)[0].split(None, 1)[0]
+            if not current or not sample.startswith(current):
+                current = sample
+            families.setdefault(current, _Family()).samples.append(line)
+    out: list[str] = []
+    for name, family in families.items():
+        if wanted and not wanted & {name, f"{name}_total"}:
+            continue
+        out += family.comments
+        out += family.samples
+    return ("\n".join(out) + "\n").encode("utf-8") if out else b""
 
 
 __all__ = ["merge_expositions", "scrape"]
