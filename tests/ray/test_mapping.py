@@ -62,22 +62,23 @@ def test_app_names_avoid_rays_reserved_character() -> None:
     assert app_name("a#b", "2.0") == "mar-a_b-2.0"
 
 
-NODE_A = """# HELP ray_x Things.
-# TYPE ray_x counter
+#: As Ray's nodes write them: a counter's family is named with its "_total".
+NODE_A = """# HELP ray_x_total Things.
+# TYPE ray_x_total counter
 ray_x_total{NodeAddress="a"} 1.0
 # HELP ray_y Level.
 # TYPE ray_y gauge
 ray_y{NodeAddress="a"} 5.0
 """
-NODE_B = """# HELP ray_x Things.
-# TYPE ray_x counter
+NODE_B = """# HELP ray_x_total Things.
+# TYPE ray_x_total counter
 ray_x_total{NodeAddress="b"} 2.0
 """
 
 
 def test_node_metrics_merge_into_one_family_each() -> None:
     text = merge_expositions([NODE_A, NODE_B, "not metrics {"]).decode()
-    assert text.count("# TYPE ray_x counter") == 1
+    assert text.count("# TYPE ray_x_total counter") == 1
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert sorted(s.value for s in families["ray_x"].samples) == [1.0, 2.0]
     only = merge_expositions([NODE_A, NODE_B], ["ray_x_total"]).decode()
