@@ -83,4 +83,9 @@ TARGETS: tuple[Target, ...] = (
         10, "`mar serve` start-up to first prediction ≤ 0.5× TorchServe's", ("serve: start-up",)
     ),
     Target(10, "`mar serve` process RSS ≤ 0.25× TorchServe's frontend", ("serve: server process",)),
+    Target(
+        16,
+        "`mar serve --engine ray`: 2 replicas ≥ 1.6× one replica's throughput (CPU-bound, 2 cores)",
+        ("ray scale: time per request",),
+    ),
 )
