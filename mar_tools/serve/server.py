@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mar_tools.core.errors import UsageError
 from mar_tools.core.reporter import Reporter
 from mar_tools.run.yaml_file import read_yaml
-from mar_tools.serve.config import ServerConfig, parse_model_specs
+from mar_tools.serve.config import Address, ServerConfig, parse_model_specs
 from mar_tools.serve.engine import Engine, LocalEngine
 from mar_tools.serve.errors import ApiError
 from mar_tools.serve.gpus import GpuAssigner, GpuProbe, nvidia_smi_probe
@@ -31,6 +31,7 @@ from mar_tools.serve.jobs import Job
 from mar_tools.serve.loading import DEFAULT_METRICS_CONFIG, LoadOptions
 from mar_tools.serve.metrics import MetricsStore
 from mar_tools.serve.registry import Registry
+from mar_tools.serve.snapshot import SnapshotModel, snapshot_models
 from mar_tools.serve.tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class ServeOptions:
     #: ``--ray-address``: a cluster to join (``auto``: the local node's); None starts a
     #: private Ray instance that lives as long as the server.
     ray_address: str | None = None
+    #: ``--kserve``: where KServe's protocol is served (see :mod:`mar_tools.serve.kserve`).
+    kserve_address: Address | None = None
 
 
 class _Events:
@@ -185,10 +188,29 @@ class Server:
             names = sorted(p.name for p in store.iterdir()) if store and store.is_dir() else []
             specs = [(None, n) for n in names if not n.startswith(".")]
         jobs += [(name, url, None) for name, url in specs if url != "all"]
-        results = await asyncio.gather(
-            *(self._register(name, url, path) for name, url, path in jobs)
+        snapshot = snapshot_models(config.model_snapshot)
+        if snapshot:  # as in TorchServe, a snapshot replaces load_models
+            jobs = [(None, str(path), path) for path in self.options.archives]
+        await asyncio.gather(
+            *(self._register(name, url, path) for name, url, path in jobs),
+            *(self._restore(model) for model in snapshot),
         )
-        del results
+
+    async def _restore(self, model: SnapshotModel) -> None:
+        """Register one ``model_snapshot`` version with its settings and worker bounds."""
+        try:
+            status, message = await self.registry.register(
+                model.mar_name, name=model.name, params=model.params, startup=True
+            )
+            low, high = model.min_workers, model.max_workers
+            if low is not None and high is not None and high > low:
+                await self.registry.scale(model.name, model.version, low, high, True)
+            if model.default:
+                self.registry.set_default(model.name, model.version)
+        except ApiError as exc:
+            self.log.warning(f"{model.mar_name}: {exc.message}")
+            return
+        self.log.info(message if status == 200 else f"{model.mar_name}: {message}")
 
     async def _register(self, name: str | None, url: str, path: Path | None) -> None:
         try:
