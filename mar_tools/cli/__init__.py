@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, str] = {
     "run": "mar_tools.cli.run",
     "env": "mar_tools.cli.env",
     "serve": "mar_tools.cli.serve",
+    "kserve": "mar_tools.cli.kserve",
 }
 
 
