@@ -178,3 +178,13 @@ def test_names_come_from_the_storage_uri_or_are_refused() -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("mar: error: --name 'Bad_Name': not a Kubernetes name")
     assert done.stdout == ""
+
+
+def test_the_manifests_in_docs_scale_md_are_what_the_command_prints() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "scale.md").read_text()
+    console = text.split("$ mar kserve manifests", 1)[1].split("| kubectl", 1)[0]
+    args = console.replace("\\\n", " ").split()
+    shown = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert list(yaml.safe_load_all(shown)) == _documents(*args)
