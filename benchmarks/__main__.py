@@ -47,6 +47,7 @@ AREAS: tuple[tuple[str, str, str], ...] = (
         "benchmarks.torchserve",
     ),
     ("serve", "Serving: mar serve vs TorchServe 0.12", "benchmarks.serve"),
+    ("ray", "Scaling out: mar serve --engine ray, 2 replicas vs 1", "benchmarks.ray_scale"),
 )
 QUICK_SCALE = 1 / 64
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -95,4 +95,9 @@ TARGETS: tuple[Target, ...] = (
         ("differing in one small entry",),
     ),
     Target(13, "`mar repack` default → zip-store of 1 GiB: ≤ 2× `cp`", ("repack", "≤ 2× cp")),
+    Target(
+        16,
+        "`mar serve --engine ray`: 2 replicas ≥ 1.6× one replica's throughput (CPU-bound, 2 cores)",
+        ("ray scale: time per request",),
+    ),
 )

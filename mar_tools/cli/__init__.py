@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "repack": "mar_tools.cli.repack",
     "extract": "mar_tools.cli.extract",
     "serve": "mar_tools.cli.serve",
+    "kserve": "mar_tools.cli.kserve",
 }
 
 

@@ -64,6 +64,37 @@ def expand_models(args: Sequence[str]) -> list[str]:
 @click.option("--workflow-store", metavar="DIR", hidden=True)
 @click.option("--plugins-path", metavar="DIR", hidden=True)
 @click.option("--cpp-log-config", metavar="FILE", hidden=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Who runs the workers: this machine, or Ray Serve (needs mar-tools[ray]).",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDR|auto",
+    help="With --engine ray: join this Ray cluster (default: start a private local one).",
+)
+@click.option(
+    "--kserve",
+    is_flag=True,
+    help="Serve as KServe's TorchServe runtime did: read the mounted model (--kserve-root) "
+    "and answer KServe's v1/v2 protocol on --kserve-address.",
+)
+@click.option(
+    "--kserve-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="With --kserve: where KServe mounts the model (default /mnt/models).",
+)
+@click.option(
+    "--kserve-address",
+    metavar="URL",
+    default="http://0.0.0.0:8080",
+    show_default=True,
+    help="With --kserve: where KServe's protocol is served (KServe's HTTP port).",
+)
 @click.option("--reload", is_flag=True, help="Restart a model's workers when its files change.")
 @click.option(
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -80,29 +111,48 @@ def command(**params: Any) -> int:
     \b
     Docs: https://github.com/mar-tools/mar-tools/blob/main/docs/serve.md
     """
-    from mar_tools.serve.config import ServerConfig, StartFlags
+    from mar_tools.serve.config import Address, ServerConfig, StartFlags
+    from mar_tools.serve.kserve_layout import DEFAULT_ROOT, KServeLayout
     from mar_tools.serve.server import ServeOptions, Server
 
     if params["stop"]:
         raise UsageError("mar serve has no --stop.", hint="stop the server with Ctrl-C or SIGTERM.")
     log = (JsonLogReporter if params["log_format"] == "json" else TextLogReporter)("mar serve")
+    kserve_address = None
+    archives = tuple(params["archives"])
+    defaults: dict[str, str] = {}
+    if params["kserve"] or params["kserve_root"]:
+        layout = KServeLayout.find(params["kserve_root"] or DEFAULT_ROOT)
+        params["ts_config"] = params["ts_config"] or layout.config
+        params["model_store"] = params["model_store"] or layout.model_store
+        archives += layout.archives
+        kserve_address = Address.parse("--kserve-address", params["kserve_address"])
+        if layout.config is None:  # KServe configures a bare archive through TS_* variables
+            defaults["enable_envvars_config"] = "true"
     flags = StartFlags(
         model_store=params["model_store"],
         models=tuple(params["models"]),
         disable_token_auth=params["disable_token_auth"],
         enable_model_api=params["enable_model_api"],
     )
-    config, warnings = ServerConfig.load(params["ts_config"], flags, Path.cwd())
+    config, warnings = ServerConfig.load(params["ts_config"], flags, Path.cwd(), defaults)
     for flag in _IGNORED_FLAGS:
         if params[flag]:
             warnings.append(f"--{flag.replace('_', '-')} has no effect in mar serve.")
     for warning in warnings:
         log.warning(warning)
-    for archive in params["archives"]:
+    for archive in archives:
         if not archive.exists():
             raise UsageError(f"{archive}: no such file or directory.")
+    if params["ray_address"] and params["engine"] != "ray":
+        raise UsageError("--ray-address needs --engine ray.")
     options = ServeOptions(
-        config=config, archives=tuple(params["archives"]), reload=params["reload"]
+        config=config,
+        archives=archives,
+        reload=params["reload"],
+        engine=params["engine"],
+        ray_address=params["ray_address"],
+        kserve_address=kserve_address,
     )
     _run(Server(options, log))
     return int(ExitCode.OK)

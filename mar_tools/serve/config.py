@@ -36,8 +36,8 @@ IGNORED_KEYS = frozenset(
         "enable_grpc_ssl", "keystore", "keystore_pass", "keystore_type", "certificate_file",
         "private_key_file", "async_logging", "prefer_direct_buffer", "model_server_home",
         "initial_worker_port", "initial_distribution_port", "workflow_store", "cpp_log_config",
-        "use_native_io", "io_ratio", "metric_time_interval", "enable_envvars_config",
-        "model_snapshot", "version", "system_metrics_cmd", "use_env_allowed_urls", "debug",
+        "use_native_io", "io_ratio", "metric_time_interval",
+        "version", "system_metrics_cmd", "use_env_allowed_urls", "debug",
         "cpu_launcher_enable", "cpu_launcher_args", "ipex_enable", "ipex_gpu_enable",
         "disable_system_metrics", "python", "plugins_path", "ts_header_key_sequence_id",
         "ts_header_key_sequence_start", "ts_header_key_sequence_end",
@@ -57,7 +57,8 @@ KNOWN_KEYS = frozenset(
         "cors_allowed_origin", "cors_allowed_methods", "cors_allowed_headers",
         "decode_input_request", "limit_max_image_pixels", "default_service_handler",
         "ts_open_inference_protocol", "token_expiration_min", "blacklist_env_vars",
-        "enable_metrics_api",
+        "enable_metrics_api", "enable_envvars_config", "model_snapshot",
+        "ray_autoscaling", "ray_deployment_options", "ray_cpus_per_worker",
     }
 )  # fmt: skip
 ENVELOPES = ("body", "json", "kserve", "kservev2")
@@ -135,30 +136,53 @@ class ServerConfig:
     open_inference_protocol: bool = False
     token_expiration_min: float = 60.0
     blacklist_env_vars: str | None = None
+    #: ``--engine ray`` only (docs/scale.md): merged into each deployment's Ray Serve
+    #: ``autoscaling_config`` / deployment options; logical CPUs each replica reserves.
+    ray_autoscaling: Mapping[str, Any] = field(default_factory=dict)
+    ray_deployment_options: Mapping[str, Any] = field(default_factory=dict)
+    ray_cpus_per_worker: float = 1.0
+    #: TorchServe's snapshot format (``{"models": {name: {version: {"marName", "minWorkers",
+    #: "maxWorkers", "batchSize", "maxBatchDelay", "responseTimeout", "defaultVersion"}}}}``):
+    #: the models to load at start-up instead of ``load_models`` (KServe's TorchServe layout).
+    model_snapshot: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(
-        cls, path: Path | None, flags: StartFlags, base_dir: Path
+        cls,
+        path: Path | None,
+        flags: StartFlags,
+        base_dir: Path,
+        defaults: Mapping[str, str] | None = None,
     ) -> tuple[ServerConfig, list[str]]:
-        """Read *path* (``--ts-config``; None: defaults only) and apply *flags*.
+        """Read *path* (``--ts-config``; None: *defaults* only) and apply *flags*.
 
         Relative paths in the file resolve against *base_dir* (the working directory, as in
         TorchServe). Returns the configuration and one warning per key not honoured.
         """
-        properties: dict[str, str] = {}
+        properties: dict[str, str] = dict(defaults or {})
         if path is not None:
             try:
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise UsageError(f"--ts-config {path}: cannot read ({exc.strerror}).") from exc
-            properties = parse_properties(text)
+            properties.update(parse_properties(text))
         return cls.from_properties(properties, flags, base_dir)
 
     @classmethod
     def from_properties(
-        cls, properties: Mapping[str, str], flags: StartFlags, base_dir: Path
+        cls,
+        properties: Mapping[str, str],
+        flags: StartFlags,
+        base_dir: Path,
+        environ: Mapping[str, str] | None = None,
     ) -> tuple[ServerConfig, list[str]]:
-        """The configuration for parsed *properties* (see :meth:`load`)."""
+        """The configuration for parsed *properties* (see :meth:`load`).
+
+        With ``enable_envvars_config=true``, an environment variable ``TS_<KEY>`` (*environ*,
+        default ``os.environ``) overrides key ``<key>``, as in TorchServe: KServe sets
+        ``TS_SERVICE_ENVELOPE`` this way.
+        """
+        properties = _with_environment(properties, os.environ if environ is None else environ)
         warnings = []
         for key in properties:
             if key in IGNORED_KEYS:
@@ -183,7 +207,7 @@ class ServerConfig:
             metrics_address=values.address("metrics_address", "http://127.0.0.1:8082"),
             model_store=store,
             load_models=load_models,
-            models=values.json("models"),
+            models=values.json("models", "object of models"),
             default_workers_per_model=values.integer("default_workers_per_model", None),
             number_of_gpu=values.integer("number_of_gpu", None),
             job_queue_size=values.integer("job_queue_size", 100) or 100,
@@ -213,6 +237,10 @@ class ServerConfig:
             open_inference_protocol=_open_inference_protocol(values),
             token_expiration_min=values.number("token_expiration_min", 60.0),
             blacklist_env_vars=values.text("blacklist_env_vars", "") or None,
+            ray_autoscaling=values.json("ray_autoscaling", "object"),
+            ray_deployment_options=values.json("ray_deployment_options", "object"),
+            ray_cpus_per_worker=values.number("ray_cpus_per_worker", 1.0),
+            model_snapshot=values.json("model_snapshot", "object (TorchServe's snapshot)"),
         )
         return config, warnings
 
@@ -221,6 +249,19 @@ class ServerConfig:
         if self.default_workers_per_model is not None and self.default_workers_per_model > 0:
             return self.default_workers_per_model
         return gpu_count if gpu_count > 0 else max(1, cpu_count)
+
+
+def _with_environment(
+    properties: Mapping[str, str], environ: Mapping[str, str]
+) -> Mapping[str, str]:
+    if properties.get("enable_envvars_config", "").strip().lower() != "true":
+        return properties
+    merged = dict(properties)
+    for name, value in environ.items():
+        key = name[3:].lower()
+        if name.startswith("TS_") and key in KNOWN_KEYS:
+            merged[key] = value
+    return merged
 
 
 def _open_inference_protocol(values: _Values) -> bool:
@@ -272,7 +313,7 @@ class _Values:
     def address(self, key: str, default: str) -> Address:
         return Address.parse(key, self.text(key, default))
 
-    def json(self, key: str) -> Mapping[str, Any]:
+    def json(self, key: str, what: str) -> Mapping[str, Any]:
         raw = self.text(key, "")
         if not raw:
             return {}
@@ -281,7 +322,7 @@ class _Values:
         except ValueError as exc:
             raise UsageError(f"{key}: not valid JSON ({exc}).") from None
         if not isinstance(value, dict):
-            raise UsageError(f"{key}: must be a JSON object of models.")
+            raise UsageError(f"{key}: must be a JSON {what}.")
         return value
 
 

@@ -62,6 +62,7 @@ async def open_listeners(server: Server) -> tuple[list[web.BaseRunner], dict[str
         if len(parts) >= 2 and parts[1] == "metrics":
             names = request.query.getall("name[]", [])
             body = server.metrics.exposition(names)
+            body += await server.registry.engine.metrics_text(names)
             return raw_response(body, 200, CONTENT_TYPE, request_id, cors)
         raise not_found()
 
@@ -73,10 +74,16 @@ async def open_listeners(server: Server) -> tuple[list[web.BaseRunner], dict[str
     if config.enable_metrics_api:
         address = config.metrics_address
         plan.append(("metrics", metrics, address.host, address.port))
+    kserve = server.options.kserve_address
+    if kserve is not None:
+        from mar_tools.serve.kserve import KServeApi
+
+        api = KServeApi(registry, inference, cors, version)
+        plan.insert(0, ("KServe", api.handle, kserve.host, kserve.port))
     runners: list[web.BaseRunner] = []
     ports: dict[str, int] = {}
     try:
-        for name, handler, host, port in plan:
+        for names, handler, host, port in _shared(plan):
             low = web.Server(_dispatcher(handler, server), access_log=None)
             runner: web.BaseRunner = web.ServerRunner(
                 low, handle_signals=False, shutdown_timeout=server.options.drain_seconds
@@ -86,12 +93,48 @@ async def open_listeners(server: Server) -> tuple[list[web.BaseRunner], dict[str
             site = web.TCPSite(runner, host, port, reuse_address=True)
             await site.start()
             sockets = list(runner.addresses or [])
-            ports[name] = int(sockets[0][1]) if sockets else port
+            for name in names:
+                ports[name] = int(sockets[0][1]) if sockets else port
     except BaseException:
         for runner in runners:
             await runner.cleanup()
         raise
     return runners, ports
+
+
+def _shared(
+    plan: list[tuple[str, Handler, str, int]],
+) -> list[tuple[list[str], Handler, str, int]]:
+    """One listener per address: APIs configured on the same address (KServe's TorchServe
+    layout puts inference and management on one port) share it, each answering the paths
+    the ones before it do not know (as TorchServe chains its handlers)."""
+    groups: dict[tuple[str, int, str], list[tuple[str, Handler]]] = {}
+    for name, handler, host, port in plan:
+        # Port 0 asks for a free port: each such API gets its own.
+        key = (host, port, name if port == 0 else "")
+        groups.setdefault(key, []).append((name, handler))
+    return [
+        ([name for name, _ in members], _chain([h for _, h in members]), host, port)
+        for (host, port, _), members in groups.items()
+    ]
+
+
+def _chain(handlers: list[Handler]) -> Handler:
+    if len(handlers) == 1:
+        return handlers[0]
+
+    async def chained(
+        request: web.BaseRequest, parts: list[str], request_id: str
+    ) -> web.StreamResponse:
+        for handler in handlers[:-1]:
+            try:
+                return await handler(request, parts, request_id)
+            except ApiError as exc:
+                if exc.error_type != "ResourceNotFoundException":
+                    raise
+        return await handlers[-1](request, parts, request_id)
+
+    return chained
 
 
 def _dispatcher(

@@ -18,6 +18,7 @@ from typing import Any
 from mar_tools.core.errors import EnvironmentSetupError, MarToolsError
 from mar_tools.core.reporter import Reporter
 from mar_tools.serve.config import ServerConfig
+from mar_tools.serve.engine import Engine, LocalEngine, ModelWorkers
 from mar_tools.serve.errors import (
     ApiError,
     bad_request,
@@ -34,7 +35,7 @@ from mar_tools.serve.model_settings import (
     decide_settings,
     initial_worker_count,
 )
-from mar_tools.serve.pool import PoolEvents, WorkerPool, WorkerRecipe
+from mar_tools.serve.pool import PoolEvents, WorkerRecipe
 from mar_tools.serve.store import resolve_url
 from mar_tools.worker.messages import Request
 
@@ -52,7 +53,7 @@ class ModelVersion:
     prepared: PreparedModel
     settings: ModelSettings
     queue: JobQueue
-    pool: WorkerPool
+    pool: ModelWorkers
     startup: bool
 
 
@@ -68,12 +69,14 @@ class Registry:
         reporter: Reporter,
         default_workers: int,
         resolve: Callable[[str], Path] | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self.config = config
         self._load_options = load_options
         self._gpus = gpus
         self._events = events
         self._reporter = reporter
+        self.engine: Engine = engine or LocalEngine(gpus, events)
         self.default_workers = default_workers
         self._resolve = resolve or (
             lambda url: resolve_url(url, config.model_store, config.allowed_urls)
@@ -180,7 +183,7 @@ class Registry:
         recipe = WorkerRecipe(
             name, version, prepared.python, prepared.env, prepared.model_dir, prepared.load
         )
-        pool = WorkerPool(recipe, settings, queue, self._gpus, self._events)
+        pool = self.engine.workers(prepared, recipe, settings, queue)
         entry = ModelVersion(name, version, url, prepared, settings, queue, pool, startup)
         self.models.setdefault(name, {})[version] = entry
         self.defaults.setdefault(name, version)

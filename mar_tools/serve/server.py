@@ -20,15 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mar_tools.core.errors import UsageError
 from mar_tools.core.reporter import Reporter
 from mar_tools.run.yaml_file import read_yaml
-from mar_tools.serve.config import ServerConfig, parse_model_specs
+from mar_tools.serve.config import Address, ServerConfig, parse_model_specs
+from mar_tools.serve.engine import Engine, LocalEngine
 from mar_tools.serve.errors import ApiError
 from mar_tools.serve.gpus import GpuAssigner, GpuProbe, nvidia_smi_probe
 from mar_tools.serve.jobs import Job
 from mar_tools.serve.loading import DEFAULT_METRICS_CONFIG, LoadOptions
 from mar_tools.serve.metrics import MetricsStore
 from mar_tools.serve.registry import Registry
+from mar_tools.serve.snapshot import SnapshotModel, snapshot_models
 from mar_tools.serve.tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -46,6 +49,14 @@ class ServeOptions:
     key_file_dir: Path = field(default_factory=Path.cwd)
     cache_dir: Path | None = None
     gpu_probe: GpuProbe = nvidia_smi_probe
+    #: ``local`` (worker processes on this machine) or ``ray`` (a Ray Serve deployment per
+    #: model version; see docs/scale.md).
+    engine: str = "local"
+    #: ``--ray-address``: a cluster to join (``auto``: the local node's); None starts a
+    #: private Ray instance that lives as long as the server.
+    ray_address: str | None = None
+    #: ``--kserve``: where KServe's protocol is served (see :mod:`mar_tools.serve.kserve`).
+    kserve_address: Address | None = None
 
 
 class _Events:
@@ -112,8 +123,10 @@ class Server:
             cache_dir=options.cache_dir,
         )
         workers = config.workers_per_model(os.cpu_count() or 1, gpu_count)
+        events = _Events(self.metrics, log)
+        engine = _engine(options, load_options, self.gpus, events, log)
         self.registry = Registry(
-            config, load_options, self.gpus, _Events(self.metrics, log), log, workers
+            config, load_options, self.gpus, events, log, workers, engine=engine
         )
         self.tokens: TokenStore | None = None
         self._stop = asyncio.Event()
@@ -132,6 +145,7 @@ class Server:
                 self.options.key_file_dir / "key_file.json", config.token_expiration_min
             )
             self.log.info(f"token authorization is on; keys are in {self.tokens.path}.")
+        await self.registry.engine.start()
         loading = asyncio.create_task(self._load_startup_models())
         await asyncio.to_thread(importlib.import_module, "aiohttp.web")
         from mar_tools.serve.listeners import open_listeners
@@ -153,6 +167,7 @@ class Server:
             await self._close_listeners()
         finally:
             await self.registry.stop_all()
+            await self.registry.engine.close()
             if self.tokens is not None:
                 self.tokens.remove_file()
             self.log.info("stopped.")
@@ -173,10 +188,29 @@ class Server:
             names = sorted(p.name for p in store.iterdir()) if store and store.is_dir() else []
             specs = [(None, n) for n in names if not n.startswith(".")]
         jobs += [(name, url, None) for name, url in specs if url != "all"]
-        results = await asyncio.gather(
-            *(self._register(name, url, path) for name, url, path in jobs)
+        snapshot = snapshot_models(config.model_snapshot)
+        if snapshot:  # as in TorchServe, a snapshot replaces load_models
+            jobs = [(None, str(path), path) for path in self.options.archives]
+        await asyncio.gather(
+            *(self._register(name, url, path) for name, url, path in jobs),
+            *(self._restore(model) for model in snapshot),
         )
-        del results
+
+    async def _restore(self, model: SnapshotModel) -> None:
+        """Register one ``model_snapshot`` version with its settings and worker bounds."""
+        try:
+            status, message = await self.registry.register(
+                model.mar_name, name=model.name, params=model.params, startup=True
+            )
+            low, high = model.min_workers, model.max_workers
+            if low is not None and high is not None and high > low:
+                await self.registry.scale(model.name, model.version, low, high, True)
+            if model.default:
+                self.registry.set_default(model.name, model.version)
+        except ApiError as exc:
+            self.log.warning(f"{model.mar_name}: {exc.message}")
+            return
+        self.log.info(message if status == 200 else f"{model.mar_name}: {message}")
 
     async def _register(self, name: str | None, url: str, path: Path | None) -> None:
         try:
@@ -187,6 +221,28 @@ class Server:
             self.log.warning(f"{url}: {exc.message}")
             return
         self.log.info(message if status == 200 else f"{url}: {message}")
+
+
+def _engine(
+    options: ServeOptions,
+    load_options: LoadOptions,
+    gpus: GpuAssigner,
+    events: _Events,
+    log: Reporter,
+) -> Engine:
+    """The engine *options* ask for; the Ray engine (and so ray) is imported only here."""
+    if options.engine == "local":
+        return LocalEngine(gpus, events)
+    if options.engine != "ray":
+        raise UsageError(f"--engine {options.engine}: not one of local, ray.")
+    try:
+        from mar_tools.serve.ray_engine import RayEngine
+    except ImportError as exc:
+        raise UsageError(
+            f"--engine ray needs Ray Serve, which cannot be imported here ({exc}).",
+            hint="pip install 'mar-tools[ray]'",
+        ) from exc
+    return RayEngine(options.config, load_options, gpus, events, log, options.ray_address)
 
 
 async def serve(options: ServeOptions, log: Reporter, server: Server | None = None) -> None:

@@ -102,3 +102,42 @@ def test_model_specs() -> None:
         (None, "b.mar"),
         (None, "all"),
     ]
+
+
+def test_environment_variables_override_only_with_enable_envvars_config() -> None:
+    environ = {"TS_SERVICE_ENVELOPE": "kservev2", "TS_JOB_QUEUE_SIZE": "7", "TS_NOT_A_KEY": "x"}
+    on, _ = ServerConfig.from_properties(
+        {"enable_envvars_config": "true", "service_envelope": "json"},
+        StartFlags(),
+        Path("/w"),
+        environ,
+    )
+    assert (on.service_envelope, on.job_queue_size) == ("kservev2", 7)
+    off, _ = ServerConfig.from_properties(
+        {"service_envelope": "json"}, StartFlags(), Path("/w"), environ
+    )
+    assert (off.service_envelope, off.job_queue_size) == ("json", 100)
+
+
+def test_model_snapshot_lists_the_startup_models() -> None:
+    from mar_tools.serve.snapshot import snapshot_models
+
+    text = (
+        '{"name":"startup.cfg","modelCount":2,"models":{"mnist":{"1.0":{"defaultVersion":true,'
+        '"marName":"mnist.mar","minWorkers":1,"maxWorkers":5,"batchSize":4,"maxBatchDelay":200,'
+        '"responseTimeout":60}},"bad":{"1.0":{"minWorkers":1}}}}'
+    )
+    config, warnings = ServerConfig.from_properties(
+        {"model_snapshot": text}, StartFlags(), Path("/w")
+    )
+    assert warnings == []
+    (model,) = snapshot_models(config.model_snapshot)
+    assert (model.name, model.version, model.mar_name, model.default) == (
+        "mnist",
+        "1.0",
+        "mnist.mar",
+        True,
+    )
+    assert (model.min_workers, model.max_workers) == (1, 5)
+    assert (model.params.batch_size, model.params.max_batch_delay) == (4, 200)
+    assert (model.params.response_timeout, model.params.initial_workers) == (60, 1)
