@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
-import struct
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -32,9 +30,7 @@ from mar_tools.worker.messages import (
     ToWorker,
     decode,
 )
-from mar_tools.worker.wire import MAX_HEADER
-
-_LENGTH = struct.Struct("!I")
+from mar_tools.worker.wire import PREFIX_SIZE, WireError, frame, header_length, parse_header
 
 
 class WorkerGone(Exception):
@@ -105,11 +101,7 @@ class WorkerLink:
         """Queue one message to the worker (the transport writes it as the pipe drains)."""
         if self.dead.is_set() or self._writer.is_closing():
             raise WorkerGone(self.reason or "the worker's input pipe is closed")
-        header, blobs = message.to_json()
-        payload = dict(header)
-        payload["blobs"] = [len(blob) for blob in blobs]
-        text = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-        self._writer.writelines([_LENGTH.pack(len(text)), text, *blobs])
+        self._writer.writelines(frame(*message.to_json()))
 
     async def exchange(self, message: ToWorker) -> FromWorker:
         """Send one message and wait for the answer; :class:`WorkerGone` if it dies first.
@@ -182,15 +174,11 @@ async def _read_message(reader: asyncio.StreamReader) -> FromWorker:
     """One framed message (see :mod:`mar_tools.worker.wire`), decoded; :class:`WorkerGone`
     at the end of the stream or for a message that is not one of the worker's."""
     try:
-        prefix = await reader.readexactly(_LENGTH.size)
-        (length,) = _LENGTH.unpack(prefix)
-        if length > MAX_HEADER:
-            raise WorkerGone(f"the worker sent a {length}-byte header")
-        header = json.loads(await reader.readexactly(length))
-        sizes = header.pop("blobs", [])
+        prefix = await reader.readexactly(PREFIX_SIZE)
+        header, sizes = parse_header(await reader.readexactly(header_length(prefix)))
         blobs = [await reader.readexactly(size) for size in sizes]
         message = decode(header, blobs)
-    except MessageError as exc:
+    except (MessageError, WireError) as exc:
         raise WorkerGone(f"unreadable message from the worker: {exc}") from None
     except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
         raise WorkerGone(
