@@ -46,7 +46,7 @@ def frame(header: dict[str, Any], blobs: Sequence[bytes | bytearray] = ()) -> li
     return [_LENGTH.pack(len(text)), text, *blobs]  # type: ignore[list-item]
 
 
-def header_length(prefix: bytes) -> int:
+def header_length(prefix: bytes | bytearray) -> int:
     """The header length a 4-byte *prefix* announces; :class:`WireError` past the bound."""
     (length,) = _LENGTH.unpack(prefix)
     if length > MAX_HEADER:
@@ -54,7 +54,7 @@ def header_length(prefix: bytes) -> int:
     return int(length)
 
 
-def parse_header(text: bytes) -> tuple[dict[str, Any], list[int]]:
+def parse_header(text: bytes | bytearray) -> tuple[dict[str, Any], list[int]]:
     """The JSON header *text* and its blob sizes (the ``"blobs"`` entry, removed).
 
     Raises :class:`WireError` when it is a JSON value but not an object with a valid
