@@ -39,9 +39,15 @@ def java_hashmap_order(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]
     values: dict[str, str] = {}
     for key, value in pairs:
         values[key] = value
+    return [(key, values[key]) for key in _iteration_order(tuple(values))]
+
+
+@functools.lru_cache(maxsize=1024)
+def _iteration_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """*keys* (distinct, in insertion order) in the map's iteration order. It depends on the
+    keys alone, and a server sees the same few header sets again and again: remembered."""
     table_size = 16
-    while len(values) > table_size * 3 // 4:
+    while len(keys) > table_size * 3 // 4:
         table_size *= 2
     # sorted() is stable: keys of one bucket stay in insertion order.
-    keys = sorted(values, key=lambda k: _bucket(k, table_size))
-    return [(key, values[key]) for key in keys]
+    return tuple(sorted(keys, key=lambda k: _bucket(k, table_size)))

@@ -7,8 +7,9 @@ handler's answer, possibly several streamed parts) or an :class:`~mar_tools.serv
 as it takes for a first job, then for up to ``batch_size - 1`` more within
 ``max_batch_delay`` milliseconds counted from the moment it got the first one; the batch
 leaves when it is full or the delay has passed. One worker gathers at a time, so requests
-are not spread thinly over idle workers. The queue is bounded (``job_queue_size``): a job
-that does not fit is refused at once.
+are not spread thinly over idle workers. :meth:`JobQueue.take_ready` takes a full batch that
+is waiting, without waiting, for a busy worker's next batch. The queue is bounded
+(``job_queue_size``): a job that does not fit is refused at once.
 """
 
 from __future__ import annotations
@@ -138,6 +139,25 @@ class JobQueue:
             if not job.future.done():  # its client may be gone (cancelled)
                 live.append(job)
         return live or await self.take_batch(batch_size, max_delay_ms)
+
+    def take_ready(self, batch_size: int) -> list[Job]:
+        """A full batch that is waiting right now, taken at once (a busy worker's next one,
+        see :mod:`~mar_tools.serve.in_flight`); empty when fewer than *batch_size* live
+        jobs wait or a worker is gathering a batch."""
+        if self._gather.locked() or len(self._jobs) < batch_size:
+            return []
+        batch: list[Job] = []
+        while self._jobs and len(batch) < batch_size:
+            job = self._jobs.popleft()
+            if not job.future.done():  # its client may be gone (cancelled)
+                batch.append(job)
+        if len(batch) < batch_size:
+            self.requeue(batch)
+            return []
+        now = time.perf_counter()
+        for job in batch:
+            job.scheduled = now
+        return batch
 
     def _pop(self) -> Job | None:
         if not self._jobs:

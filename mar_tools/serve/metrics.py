@@ -59,6 +59,11 @@ _LINE = re.compile(
 )
 
 
+#: Shapes of metric lines remembered at most (a handler inventing dimension values per
+#: request must not grow the server without bound).
+_MAX_SHAPES = 4096
+
+
 @dataclass
 class Family:
     """One metric: name, Prometheus type, unit, label names, and values by label values."""
@@ -70,11 +75,16 @@ class Family:
     values: dict[tuple[str, ...], float] = field(default_factory=dict)
 
     def add(self, label_values: Sequence[str], value: float) -> None:
-        key = tuple(label_values)
+        key = label_values if type(label_values) is tuple else tuple(label_values)
         if self.kind == "counter":
             self.values[key] = self.values.get(key, 0.0) + value
         else:
             self.values[key] = value
+
+
+_Shape = tuple[Family, tuple[str, ...]]
+#: The shape of lines that record nothing (compared by identity).
+_NOT_A_METRIC: _Shape = (Family("", "", "", ()), ())
 
 
 class MetricsStore:
@@ -92,6 +102,7 @@ class MetricsStore:
             self.frontend[name] = Family(name, kind, unit, labels)
         for name, kind, unit, labels in _declared(sections.get("model_metrics")):
             self.backend[name] = Family(name, kind, unit, (*labels, "Hostname"))
+        self._shapes: dict[tuple[str, str, str], _Shape] = {}
 
     def count(self, name: str, labels: Sequence[str], value: float = 1.0) -> None:
         """Add *value* to frontend metric *name* (ignored when the config lacks it)."""
@@ -109,25 +120,53 @@ class MetricsStore:
             self.host(f"Requests{kind}", 1.0)
 
     def backend_lines(self, lines: Iterable[str]) -> None:
-        """Record the ``[METRICS]`` lines a worker emitted."""
+        """Record the ``[METRICS]`` lines a worker emitted (nothing when the metrics API is
+        off: no one could read them).
+
+        A worker repeats the same few lines with new values, so what a line's name, unit,
+        dimensions and type make of it (the family and label values, or nothing) is worked
+        out once per shape (:meth:`_shape`) and only the value is read each time.
+        """
+        if not self.enabled:
+            return
+        shapes = self._shapes
         for line in lines:
-            match = _LINE.match(line)
-            if match is None:
+            head, _, rest = line.partition(":")
+            value, _, tail = rest.partition("|")
+            dims, _, after = tail.partition("|")
+            kind, bar, _ = after.partition("|")
+            key = (head, dims, kind)
+            shape = shapes.get(key)
+            if shape is None:
+                shape = self._shape(line, key)
+            if shape is _NOT_A_METRIC or not value or not bar:
                 continue
             try:
-                value = float(match["value"])
+                number = float(value)
             except ValueError:
                 continue
-            dims = dict(item.split(":", 1) for item in match["dims"].split(",") if ":" in item)
-            family = self.backend.get(match["name"])
-            if family is None:
-                if not self.auto_detect:
-                    continue
-                kind = {"COUNTER": "counter", "HISTOGRAM": "histogram"}.get(match["type"], "gauge")
-                family = Family(match["name"], kind, match["unit"], (*dims, "Hostname"))
-                self.backend[family.name] = family
-            values = [dims.get(label, "") for label in family.labels[:-1]]
-            family.add([*values, self.hostname], value)
+            family, labels = shape
+            family.add((*labels, self.hostname), number)
+
+    def _shape(self, line: str, key: tuple[str, str, str]) -> _Shape:
+        """What lines of *line*'s shape record (remembered under *key*): the family (created
+        with ``model_metrics_auto_detect``) and the label values before ``Hostname``."""
+        match = _LINE.match(line)
+        if match is None:
+            # The value or the end of the line may be what does not fit: not remembered.
+            return _NOT_A_METRIC
+        shape: _Shape = _NOT_A_METRIC
+        dims = dict(item.split(":", 1) for item in match["dims"].split(",") if ":" in item)
+        family = self.backend.get(match["name"])
+        if family is None and self.auto_detect:
+            kind = {"COUNTER": "counter", "HISTOGRAM": "histogram"}.get(match["type"], "gauge")
+            family = Family(match["name"], kind, match["unit"], (*dims, "Hostname"))
+            self.backend[family.name] = family
+        if family is not None:
+            shape = (family, tuple(dims.get(label, "") for label in family.labels[:-1]))
+        if len(self._shapes) < _MAX_SHAPES:
+            self._shapes[key] = shape
+        return shape
 
     def exposition(self, names: Sequence[str] = ()) -> bytes:
         """Prometheus text of every metric (only *names* when given)."""

@@ -2,7 +2,9 @@
 
 Each worker slot is supervised by one task: start the worker process, send ``load`` (the
 model loads within ``startup_timeout``), then take batches from the model's job queue and
-send them, one at a time. A batch not answered within ``response_timeout`` kills the worker.
+send them (the next one while the current one runs, when a full batch waits: see
+:mod:`~mar_tools.serve.in_flight`). A batch not answered within ``response_timeout`` (counted
+from the moment the worker starts it) kills the worker.
 When a worker dies, the requests of its batch get a 503 (``Worker died.``; TorchServe sends
 500 here, see docs/serve.md) and the slot starts a new worker after TorchServe's backoff
 (0, 1, 1, 2, 3, 5, ... seconds), for as long as it has been failing less than
@@ -29,9 +31,10 @@ from typing import Protocol
 
 from mar_tools.serve.errors import ApiError, internal
 from mar_tools.serve.gpus import GpuAssigner
+from mar_tools.serve.in_flight import InFlight
 from mar_tools.serve.jobs import Job, JobQueue, Reply
 from mar_tools.serve.model_settings import ModelSettings
-from mar_tools.serve.replies import part_of, replies_from_message
+from mar_tools.serve.replies import replies_from_message
 from mar_tools.serve.worker_link import WorkerGone, WorkerLink
 from mar_tools.worker.messages import (
     BatchResponse,
@@ -40,8 +43,6 @@ from mar_tools.worker.messages import (
     Loaded,
     LoadFailure,
     LoadRequest,
-    Predict,
-    Streamed,
 )
 
 BACK_OFF = (0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597)
@@ -244,27 +245,43 @@ class WorkerPool:
 
     async def _serve(self, slot: WorkerSlot, link: WorkerLink) -> None:
         settings = self.settings
-        while slot.wanted and not link.dead.is_set():
-            slot.idle = True
-            try:
-                jobs = await self.queue.take_batch(settings.batch_size, settings.max_batch_delay)
-            except asyncio.CancelledError:
-                if slot.wanted and link.dead.is_set():
-                    _uncancel()
-                    self._events.warning(f"{self._name(slot)}: {link.exit_description()}.")
+        flight = InFlight(link, self.queue, self._batches)
+        try:
+            while slot.wanted and not link.dead.is_set():
+                if not flight.batches:
+                    slot.idle = True
+                    try:
+                        jobs = await self.queue.take_batch(
+                            settings.batch_size, settings.max_batch_delay
+                        )
+                    except asyncio.CancelledError:
+                        if slot.wanted and link.dead.is_set():
+                            _uncancel()
+                            self._events.warning(f"{self._name(slot)}: {link.exit_description()}.")
+                            return
+                        raise
+                    finally:
+                        slot.idle = False
+                    if link.dead.is_set():
+                        self.queue.requeue(jobs)
+                        return
+                    if not flight.send(jobs):
+                        return
+                flight.prefetch(settings.batch_size)
+                if not await self._answer_oldest(slot, flight):
                     return
-                raise
-            finally:
-                slot.idle = False
-            if link.dead.is_set():
-                self.queue.requeue(jobs)
-                return
-            await self._run_batch(slot, link, jobs)
+        finally:
+            if flight.batches:  # stopped or died right after an answer, with one sent ahead
+                flight.put_back_waiting()
+                _fail(flight.finished().jobs, internal(503, WORKER_DIED))
+            flight.close()
 
-    async def _run_batch(self, slot: WorkerSlot, link: WorkerLink, jobs: list[Job]) -> None:
-        begun = time.perf_counter()
-        message = Predict(next(self._batches), tuple(job.request for job in jobs))
-        loop = asyncio.get_running_loop()
+    async def _answer_oldest(self, slot: WorkerSlot, flight: InFlight) -> bool:
+        """Wait for the answer to the oldest batch in flight and deliver it; False when the
+        worker died or was killed (its batch failed, the batches behind it requeued)."""
+        link = flight.link
+        batch = flight.batches[0]
+        jobs = batch.jobs
         timed_out = False
 
         def expire() -> None:
@@ -273,21 +290,9 @@ class WorkerPool:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 link.process.kill()
 
-        timer = loop.call_later(self.settings.response_timeout, expire)
-        by_id = {job.request.request_id: job for job in jobs}
-
-        def streamed(part: Streamed) -> None:
-            for frame in part.frames:
-                for entry in frame.entries:
-                    job = by_id.get(entry.request_id)
-                    if job is not None:
-                        job.stream_part(part_of(entry))
-
-        link.on_stream = streamed
-        sent = time.perf_counter()
+        timer = asyncio.get_running_loop().call_later(self.settings.response_timeout, expire)
         try:
-            answer = await link.exchange(message)
-            backend = time.perf_counter() - sent
+            answer = await batch.answer
         except WorkerGone:
             why = (
                 f"no answer within response_timeout={self.settings.response_timeout} s; killed"
@@ -295,21 +300,28 @@ class WorkerPool:
                 else link.exit_description()
             )
             self._events.warning(f"{self._name(slot)}: worker died ({why}).")
-            _fail(jobs, internal(503, WORKER_DIED))
-            return
+            flight.put_back_waiting()
+            _fail(flight.finished().jobs, internal(503, WORKER_DIED))
+            return False
         except asyncio.CancelledError:
             # The worker is being stopped (scale down, unregister, shutdown) mid-batch: its
             # clients get an answer instead of waiting forever.
-            _fail(jobs, internal(503, WORKER_DIED))
+            flight.put_back_waiting()
+            _fail(flight.finished().jobs, internal(503, WORKER_DIED))
             raise
         finally:
             timer.cancel()
-            link.on_stream = None
-        if not isinstance(answer, BatchResponse) or answer.batch_id != message.batch_id:
+        answered = time.perf_counter()
+        if not isinstance(answer, BatchResponse) or answer.batch_id != batch.message.batch_id:
             self._events.warning(f"{self._name(slot)}: {_load_failure(answer)}")
-            _fail(jobs, internal(503, WORKER_DIED))
+            flight.put_back_waiting()
+            _fail(flight.finished().jobs, internal(503, WORKER_DIED))
             await link.kill()
-            return
+            return False
+        flight.finished()
+        flight.last_elapsed_ms = answer.elapsed_ms
+        # The worker is free now: its next batch goes out before this one's replies.
+        flight.prefetch(self.settings.batch_size)
         self._events.backend_metrics(answer.metrics)
         answers = replies_from_message(answer)
         for job in jobs:
@@ -323,8 +335,10 @@ class WorkerPool:
                 job.future.set_result(result)
             else:
                 job.future.set_exception(result or internal(503, "Invalid model predict output"))
-        overhead = (time.perf_counter() - begun - backend) * 1000
+        # The frontend's own time for the batch: taking and sending it, then the replies.
+        overhead = (batch.sent - jobs[0].scheduled + time.perf_counter() - answered) * 1000
         self._events.batch_done(jobs, self.recipe.model_name, overhead)
+        return True
 
 
 def _fail(jobs: Sequence[Job], error: ApiError) -> None:

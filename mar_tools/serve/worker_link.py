@@ -6,6 +6,11 @@ environment, its own process group) and speaks the same framed messages over two
 here the pipes are read and written by asyncio instead of threads. The worker's own output
 (handler prints and logs) is read line by line and handed to *on_output*.
 
+Answers are read by a protocol (:class:`_AnswerReader`) that decodes each message as soon as
+its last byte is in and hands it over at once, without a reading task in between. Several
+messages may be in flight: the worker answers them in the order it received them, so each
+answer goes to the oldest waiting :meth:`WorkerLink.submit`.
+
 The worker holding the only write end of its answer pipe, end of file on that pipe means
 the worker died: every call waiting for an answer then raises :class:`WorkerGone`.
 """
@@ -14,11 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
-import struct
 import subprocess
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -32,9 +36,9 @@ from mar_tools.worker.messages import (
     ToWorker,
     decode,
 )
-from mar_tools.worker.wire import MAX_HEADER
+from mar_tools.worker.wire import PREFIX_SIZE, WireError, frame, header_length, parse_header
 
-_LENGTH = struct.Struct("!I")
+_PIPE_ENDED = "the worker's answer pipe ended"
 
 
 class WorkerGone(Exception):
@@ -44,9 +48,9 @@ class WorkerGone(Exception):
 class WorkerLink:
     """A running worker and its two pipes. Always end with :meth:`kill`.
 
-    One task reads the worker's answers for as long as it lives; :meth:`exchange` sends a
-    message and waits for the next answer. :attr:`dead` is set when the answer pipe ends,
-    and *on_death* (given to :meth:`start`) is called once at that moment.
+    :meth:`submit` sends a message and returns the future of its answer (:meth:`exchange`
+    waits for it); :attr:`dead` is set when the answer pipe ends, and *on_death* (given to
+    :meth:`start`) is called once at that moment.
     """
 
     def __init__(
@@ -58,10 +62,13 @@ class WorkerLink:
         self.process = process
         self._writer = writer
         self._output_task = output_task
-        self._waiter: asyncio.Future[FromWorker] | None = None
+        #: The answers still owed, oldest first (a cancelled caller's future stays in line:
+        #: the worker answers that message all the same).
+        self._waiters: deque[asyncio.Future[FromWorker]] = deque()
         #: Receives the :class:`Streamed` messages of the batch in flight.
         self.on_stream: Callable[[Streamed], None] | None = None
-        self._reader_task: asyncio.Task[None] | None = None
+        self._on_death: Callable[[], None] = lambda: None
+        self._reader: asyncio.ReadTransport | None = None
         #: Our end of the worker's lifeline (closed once it has ended).
         self._lifeline = -1
         self.dead = asyncio.Event()
@@ -92,10 +99,6 @@ class WorkerLink:
             raise
         finally:
             os.close(output_write)
-        reader = asyncio.StreamReader(limit=1 << 20)
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(parent_in, "rb", 0)
-        )
         writer, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(parent_out, "wb", 0))
         output = asyncio.StreamReader(limit=1 << 20)
         await loop.connect_read_pipe(
@@ -103,53 +106,50 @@ class WorkerLink:
         )
         link = cls(process, writer, asyncio.create_task(_forward_output(output, on_output)))
         link._lifeline = lifeline
-        link._reader_task = asyncio.create_task(link._read_loop(reader, on_death))
+        link._on_death = on_death
+        link._reader, _ = await loop.connect_read_pipe(
+            lambda: _AnswerReader(link._answer, link._ended), os.fdopen(parent_in, "rb", 0)
+        )
         return link
 
     def send(self, message: ToWorker) -> None:
         """Queue one message to the worker (the transport writes it as the pipe drains)."""
         if self.dead.is_set() or self._writer.is_closing():
             raise WorkerGone(self.reason or "the worker's input pipe is closed")
-        header, blobs = message.to_json()
-        payload = dict(header)
-        payload["blobs"] = [len(blob) for blob in blobs]
-        text = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-        self._writer.writelines([_LENGTH.pack(len(text)), text, *blobs])
+        self._writer.writelines(frame(*message.to_json()))
+
+    def submit(self, message: ToWorker) -> asyncio.Future[FromWorker]:
+        """Send one message; the future gets the worker's answer to it, or :class:`WorkerGone`
+        if the worker dies first. Raises :class:`WorkerGone` when it is dead already."""
+        self.send(message)
+        waiter: asyncio.Future[FromWorker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return waiter
 
     async def exchange(self, message: ToWorker) -> FromWorker:
-        """Send one message and wait for the answer; :class:`WorkerGone` if it dies first.
+        """Send one message and wait for the answer; :class:`WorkerGone` if it dies first."""
+        return await self.submit(message)
 
-        One exchange at a time (the pool sends a worker one batch at a time).
-        """
-        assert self._waiter is None, "one exchange at a time"
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
-        try:
-            self.send(message)
-            answer: FromWorker = await waiter
-            return answer
-        finally:
-            self._waiter = None
+    def _answer(self, message: FromWorker) -> None:
+        if isinstance(message, Streamed):
+            if self.on_stream is not None:
+                self.on_stream(message)
+            return
+        if self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(message)
 
-    async def _read_loop(self, reader: asyncio.StreamReader, on_death: Callable[[], None]) -> None:
-        try:
-            while True:
-                message = await _read_message(reader)
-                if isinstance(message, Streamed):
-                    if self.on_stream is not None:
-                        self.on_stream(message)
-                    continue
-                waiter = self._waiter
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(message)
-        except WorkerGone as exc:
-            self.reason = str(exc)
-        finally:
-            self.dead.set()
-            waiter = self._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(WorkerGone(self.reason or "the worker ended"))
-            on_death()
+    def _ended(self, reason: str) -> None:
+        if self.dead.is_set():
+            return
+        self.reason = reason
+        self.dead.set()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(WorkerGone(reason or "the worker ended"))
+        self._on_death()
 
     def exit_description(self) -> str:
         """How the worker ended, for log messages."""
@@ -180,35 +180,80 @@ class WorkerLink:
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(self._output_task), 1.0)
         self._output_task.cancel()
-        if self._reader_task is not None:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._reader_task), 1.0)
-            self._reader_task.cancel()
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(self.dead.wait(), 1.0)
+        if self._reader is not None:
+            self._reader.close()
+        self._ended(self.reason or _PIPE_ENDED)
 
 
-async def _read_message(reader: asyncio.StreamReader) -> FromWorker:
-    """One framed message (see :mod:`mar_tools.worker.wire`), decoded; :class:`WorkerGone`
-    at the end of the stream or for a message that is not one of the worker's."""
-    try:
-        prefix = await reader.readexactly(_LENGTH.size)
-        (length,) = _LENGTH.unpack(prefix)
-        if length > MAX_HEADER:
-            raise WorkerGone(f"the worker sent a {length}-byte header")
-        header = json.loads(await reader.readexactly(length))
-        sizes = header.pop("blobs", [])
-        blobs = [await reader.readexactly(size) for size in sizes]
+class _AnswerReader(asyncio.Protocol):
+    """Decodes the framed messages (see :mod:`mar_tools.worker.wire`) of the answer pipe as
+    they complete and hands each to *deliver*; calls *ended* once with the reason when the
+    pipe ends or carries something that is not a message of the worker's."""
+
+    def __init__(self, deliver: Callable[[FromWorker], None], ended: Callable[[str], None]) -> None:
+        self._deliver = deliver
+        self._ended = ended
+        self._buffer = bytearray()
+        #: The header of the message whose blobs are still coming, its blob sizes and the
+        #: offset just after the header.
+        self._pending: tuple[dict[str, object], list[int], int] | None = None
+        self._transport: asyncio.BaseTransport | None = None
+        self._failure: str | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._failure is not None:
+            return
+        self._buffer += data
+        try:
+            while (message := self._next()) is not None:
+                self._deliver(message)
+        except WorkerGone as exc:
+            self._fail(str(exc))
+        except (MessageError, WireError) as exc:
+            self._fail(f"unreadable message from the worker: {exc}")
+        except ValueError as exc:  # a header that is not JSON
+            self._fail(str(exc))
+
+    def _next(self) -> FromWorker | None:
+        """The next complete message in the buffer (removed from it), or None."""
+        buffer = self._buffer
+        if self._pending is None:
+            if len(buffer) < PREFIX_SIZE:
+                return None
+            end = PREFIX_SIZE + header_length(buffer[:PREFIX_SIZE])
+            if len(buffer) < end:
+                return None
+            header, sizes = parse_header(buffer[PREFIX_SIZE:end])
+            self._pending = (header, sizes, end)
+        header, sizes, offset = self._pending
+        if len(buffer) < offset + sum(sizes):
+            return None
+        self._pending = None
+        blobs = []
+        with memoryview(buffer) as view:
+            for size in sizes:
+                blobs.append(bytes(view[offset : offset + size]))
+                offset += size
+        del buffer[:offset]
         message = decode(header, blobs)
-    except MessageError as exc:
-        raise WorkerGone(f"unreadable message from the worker: {exc}") from None
-    except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
-        raise WorkerGone(
-            "the worker's answer pipe ended"
-            if isinstance(exc, asyncio.IncompleteReadError)
-            else str(exc)
-        ) from None
-    if isinstance(message, (LoadRequest, Predict)):
-        raise WorkerGone("the worker sent a parent's message")
-    return message
+        if isinstance(message, (LoadRequest, Predict)):
+            raise WorkerGone("the worker sent a parent's message")
+        return message
+
+    def _fail(self, reason: str) -> None:
+        self._failure = reason
+        self._buffer.clear()
+        if self._transport is not None:
+            self._transport.close()
+        self._ended(reason)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._ended(self._failure or (str(exc) if exc is not None else _PIPE_ENDED))
 
 
 async def _forward_output(stream: asyncio.StreamReader, on_output: Callable[[str], None]) -> None:

@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar, Final, Literal, Protocol, TypeAlias, TypeVar
 
+from . import fast_readers
+
 # The payload types are exported too: the parent reads and builds messages from here alone.
 from .encoding import Frame as Frame
 from .encoding import FrameEntry as FrameEntry
@@ -104,11 +106,11 @@ class _Message:
     def to_json(self) -> Encoded:
         """The header and blobs of this message (framed by :mod:`.wire`)."""
         header: Header = {"type": self.TYPE, "version": PROTOCOL_VERSION}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
+        for name, _ in _readers_of(type(self)):
+            value = getattr(self, name)
             if isinstance(value, Failure):
                 value = value.to_json()
-            header[field.name] = list(value) if isinstance(value, tuple) else value
+            header[name] = list(value) if isinstance(value, tuple) else value
         return header, []
 
     @classmethod
@@ -119,6 +121,12 @@ class _Message:
         _check_version(header)
         if header.get("type") != cls.TYPE:
             raise MessageError(f"expected a {cls.TYPE!r} message, got {header.get('type')!r}")
+        try:
+            quick = cls._read_quickly(header, blobs)
+        except fast_readers.REREAD:
+            quick = None  # the checked readers below say what is wrong
+        if quick is not None:
+            return quick
         fields = Fields(header, f"{cls.TYPE!r} message")
         taken = Blobs(blobs, fields.where)
         values = cls._from_blobs(fields, taken)
@@ -133,6 +141,15 @@ class _Message:
     def _from_blobs(cls, _fields: Fields, _blobs: Blobs, /) -> dict[str, Any]:
         """The fields that travel in blobs, read from *_blobs* in order (none here)."""
         return {}
+
+    @classmethod
+    def _read_quickly(
+        cls: type[M], _header: Mapping[str, Any], _blobs: Sequence[bytes], /
+    ) -> M | None:
+        """The message read by :mod:`.fast_readers` (the messages of every batch have such a
+        reader; None: this one has not). Raises one of ``fast_readers.REREAD`` when the
+        message is not well-formed."""
+        return None
 
 
 _Readers: TypeAlias = tuple[tuple[str, Callable[[Fields, str], Any] | None], ...]
@@ -242,6 +259,11 @@ class Predict(_Message):
         requests = (Request.from_json(item, blobs) for item in fields.objects("requests"))
         return {"requests": tuple(requests)}
 
+    @classmethod
+    def _read_quickly(cls, header: Mapping[str, Any], blobs: Sequence[bytes], /) -> Predict:
+        batch_id = fast_readers.integer(header["batch_id"])
+        return cls(batch_id, fast_readers.requests(header["requests"], blobs))
+
 
 # -- worker -> parent --------------------------------------------------------------------
 
@@ -306,6 +328,20 @@ class BatchResponse(_Message):
             raise MessageError(f"{fields.where}: no frames (the final one is missing)")
         return {"frames": frames}
 
+    @classmethod
+    def _read_quickly(cls, header: Mapping[str, Any], blobs: Sequence[bytes], /) -> BatchResponse:
+        frames = fast_readers.frames(header["frames"], blobs)
+        if not frames:
+            raise fast_readers.Reread
+        return cls(
+            fast_readers.integer(header["batch_id"]),
+            frames,
+            fast_readers.number(header["elapsed_ms"]),
+            fast_readers.optional_failure(header["failure"]),
+            fast_readers.texts(header["warnings"]),
+            fast_readers.texts(header["metrics"]),
+        )
+
 
 @dataclass(frozen=True)
 class Streamed(_Message):
@@ -324,6 +360,11 @@ class Streamed(_Message):
     @classmethod
     def _from_blobs(cls, fields: Fields, blobs: Blobs, /) -> dict[str, Any]:
         return {"frames": tuple(Frame.from_json(item, blobs) for item in fields.objects("frames"))}
+
+    @classmethod
+    def _read_quickly(cls, header: Mapping[str, Any], blobs: Sequence[bytes], /) -> Streamed:
+        batch_id = fast_readers.integer(header["batch_id"])
+        return cls(batch_id, fast_readers.frames(header["frames"], blobs))
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ def _configure_logging(capture: MetricsCapture) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(capture)
+    capture.handler = handler
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
@@ -181,6 +182,9 @@ def _load(channel: Channel, capture: MetricsCapture, request: LoadRequest) -> Se
     if failure is not None:
         channel.send(dataclasses.replace(failure, metrics=tuple(capture.drain())))
         return None
+    metric_module = sys.modules.get("ts.metrics.caching_metric")
+    if metric_module is not None and hasattr(metric_module, "line_sink"):  # mar-tools' ts
+        setattr(metric_module, "line_sink", capture.take)  # noqa: B010
     ts = importlib.import_module("ts")
     channel.send(
         Loaded(

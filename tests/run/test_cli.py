@@ -437,6 +437,41 @@ def test_json_format(tmp_path: Path, cache: Path) -> None:
     ]
 
 
+def test_a_handler_watching_the_log_sees_the_metric_lines_mar_run_reports(
+    tmp_path: Path, cache: Path
+) -> None:
+    # As in TorchServe, metric lines are logged: a handler's own log handler sees them.
+    handler = source(
+        """
+        import logging
+
+        seen = []
+
+        class Watch(logging.Handler):
+            def emit(self, record):
+                if record.getMessage().startswith("[METRICS]"):
+                    seen.append(record.getMessage())
+
+        def handle(data, context):
+            if data is None:
+                return None
+            if not seen:
+                logging.getLogger().addHandler(Watch())
+            context.metrics.add_counter("Calls", 1)
+            return [str(len(seen))]
+        """
+    )
+    archive = _archive(tmp_path, {"w.py": handler}, "w.py", name="watch")
+    done = run_mar([archive, "--format", "json", "--data", "x", "--repeat", "2"], cache=cache)
+    assert done.returncode == 0, done.stderr
+    document = done.json()
+    # Its own handler saw the batch's metric line (the worker did not keep it quietly), and
+    # the worker's capture still reported every line of both batches.
+    assert [response["body"] for response in document["responses"]] == ["1"]
+    names = [line.split(".", 1)[0] for line in document["metrics"]]
+    assert names == ["[METRICS]Calls", "[METRICS]PredictionTime"] * 2
+
+
 def test_handler_output_goes_to_stderr_and_quiet_hides_it(tmp_path: Path, cache: Path) -> None:
     handler = source(
         """

@@ -83,3 +83,11 @@ def test_order_matches_a_real_java_hashmap(tmp_path: Path, keys: list[str]) -> N
     java_order = [tuple(line.split("=", 1)) for line in done.stdout.decode().splitlines()]
     pairs = [(key, f"v{index}") for index, key in enumerate(keys)]
     assert java_hashmap_order(pairs) == java_order
+
+
+def test_each_call_gets_its_own_values_in_the_remembered_order() -> None:
+    first = java_hashmap_order([("X-A", "1"), ("url_path", ""), ("explain", "False")])
+    second = java_hashmap_order([("X-A", "2"), ("url_path", "p"), ("explain", "True")])
+    assert [key for key, _ in first] == [key for key, _ in second]
+    assert dict(first) == {"X-A": "1", "url_path": "", "explain": "False"}
+    assert dict(second) == {"X-A": "2", "url_path": "p", "explain": "True"}

@@ -236,6 +236,24 @@ def test_another_protocol_version_is_refused_by_name(version: object, found: str
          "'load_failed' message: field 'hint' must be a string or null, not an int"),
         (EXAMPLES[-1], {"failure": None}, None,
          "'fatal' message: field 'failure' must be an object, not null"),
+        # The per-batch messages: what their quick readers refuse, the checked ones explain.
+        (EXAMPLES[2], {"batch_id": True}, None,
+         "'predict' message: field 'batch_id' must be an integer, not a boolean"),
+        (EXAMPLES[2], {}, [b"\x00\xffraw", b"", b"png", b"stray"],
+         "'predict' message: 4 blobs for a header that describes 3"),
+        (EXAMPLES[10], {"elapsed_ms": True}, None,
+         "'response' message: field 'elapsed_ms' must be a number, not a boolean"),
+        (EXAMPLES[10], {"metrics": "[METRICS]x"}, None,
+         "'response' message: field 'metrics' must be a list of strings, not a str"),
+        (EXAMPLES[10], {}, [b"one", b"\x00"],
+         "'response' message: the header describes more than its 2 blobs"),
+        (EXAMPLES[11], {"frames": [{"code": 200, "message": "", "entries": []}, 7]}, [],
+         "'response' message: field 'frames' must be a list of objects, "
+         "not a list with other items"),
+        (EXAMPLES[12], {"frames": [{"code": 200, "message": "", "entries": [
+            {"id": "a", "status": 200, "phrase": "", "content_type": "", "headers": {"k": 1}}]}]},
+         [b""], "'streamed' message, frames[0], entries[0]: field 'headers' must be an object "
+         "of strings, not an object with other values"),
     ],
 )  # fmt: skip
 def test_a_malformed_message_is_refused_by_name(
@@ -245,6 +263,41 @@ def test_a_malformed_message_is_refused_by_name(
     with pytest.raises(MessageError) as raised:
         messages.decode(header, encoded_blobs if blobs is None else blobs)
     assert str(raised.value) == error
+
+
+#: The messages of every batch, which have quick readers (``mar serve`` reads thousands).
+PER_BATCH = [m for m in EXAMPLES if isinstance(m, (Predict, BatchResponse, Streamed))]
+
+
+@pytest.mark.parametrize("message", PER_BATCH, ids=lambda m: type(m).__name__)
+def test_the_quick_reader_reads_what_the_checked_readers_read(
+    message: messages.Message, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header, blobs = _through_the_wire_raw(message)
+    quick = messages.decode(header, blobs)
+    # Without the quick reader, the checked readers read the same message.
+    monkeypatch.setattr(type(message), "_read_quickly", classmethod(lambda *_: None))
+    assert messages.decode(header, blobs) == quick == message
+
+
+@pytest.mark.parametrize("message", PER_BATCH, ids=lambda m: type(m).__name__)
+def test_a_well_formed_batch_message_is_read_without_the_checked_readers(
+    message: messages.Message, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: object) -> None:
+        raise AssertionError("the checked readers were used")
+
+    monkeypatch.setattr(messages, "Fields", refuse)
+    assert messages.decode(*_through_the_wire_raw(message)) == message
+
+
+def _through_the_wire_raw(message: messages.Message) -> tuple[dict[str, Any], list[bytes]]:
+    stream = io.BytesIO()
+    messages.send(stream, message)
+    stream.seek(0)
+    received = read_message(stream)
+    assert received is not None
+    return received
 
 
 def test_from_json_refuses_another_message_type() -> None:

@@ -82,3 +82,39 @@ def test_gpu_round_robin_like_torchserve() -> None:
     assert [gpus.next_gpu("n", "gpu", (2, 0)) for _ in range(3)] == [2, 0, 2]
     assert gpus.next_gpu("m", "cpu", None) is None
     assert GpuAssigner(0).next_gpu("m", "gpu", None) is None
+
+
+def test_take_ready_takes_only_a_full_batch_that_waits() -> None:
+    async def scenario() -> list[list[str]]:
+        loop = asyncio.get_running_loop()
+        queue = JobQueue(10)
+        taken = []
+        queue.offer(_job(loop, "a"))
+        taken.append(queue.take_ready(2))  # one job is not a full batch of 2
+        queue.offer(_job(loop, "b"))
+        queue.offer(_job(loop, "c"))
+        taken.append(queue.take_ready(2))
+        cancelled = _job(loop, "d")
+        queue.offer(cancelled)
+        cancelled.future.cancel()
+        taken.append(queue.take_ready(2))  # c and a cancelled d: not a full batch
+        queue.offer(_job(loop, "e"))
+        taken.append(queue.take_ready(2))
+        return [[j.request.request_id for j in batch] for batch in taken]
+
+    assert asyncio.run(scenario()) == [[], ["a", "b"], [], ["c", "e"]]
+
+
+def test_take_ready_leaves_the_jobs_to_a_worker_gathering_a_batch() -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        loop = asyncio.get_running_loop()
+        queue = JobQueue(10)
+        gathering = asyncio.create_task(queue.take_batch(2, 200))
+        await asyncio.sleep(0)
+        queue.offer(_job(loop, "a"))
+        queue.offer(_job(loop, "b"))
+        early = queue.take_ready(2)  # an idle worker is gathering: it gets them
+        batch = await gathering
+        return [j.request.request_id for j in early], [j.request.request_id for j in batch]
+
+    assert asyncio.run(scenario()) == ([], ["a", "b"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .dimension import Dimension
@@ -18,6 +19,10 @@ from .metric_abstract import MetricAbstract
 from .metric_type_enum import MetricTypes
 
 logger = logging.getLogger(__name__)
+#: Set by mar-tools' worker: keeps a line that ``logger.info`` would hand to the worker's
+#: metrics capture and nothing else, without building a log record (returns True), or
+#: declines (False) and the line is logged. None outside mar-tools' worker.
+line_sink: Callable[[logging.Logger, str], bool] | None = None
 
 
 class CachingMetric(MetricAbstract):
@@ -53,7 +58,10 @@ class CachingMetric(MetricAbstract):
             f"[METRICS]{self.metric_name}.{self.unit}:{value}|#{dimension_string}|"
             f"#type:{self.metric_type.name}|#hostname:{socket.gethostname()},{int(time.time())}"
         )
-        logger.info(f"{line},{request_id}" if request_id else line)
+        text = f"{line},{request_id}" if request_id else line
+        sink = line_sink
+        if sink is None or not sink(logger, text):
+            logger.info(text)
 
     def add_or_update(
         self, value: Any, dimension_values: list[Any] | None = None, request_id: str | None = ""
