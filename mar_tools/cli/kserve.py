@@ -12,7 +12,7 @@ from mar_tools.core.errors import ExitCode
 @click.group(
     "kserve",
     context_settings={"help_option_names": ["-h", "--help"]},
-    short_help="KServe manifests for serving archives with mar serve (docs/scale.md).",
+    short_help="KServe manifests for serving archives with mar serve.",
 )
 def command() -> None:
     """Serve TorchServe model archives on KServe with ``mar serve --kserve``."""

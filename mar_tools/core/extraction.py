@@ -207,15 +207,17 @@ def extract_to(
     unreadable or unsafe archive (nothing written), ``FileExistsError`` when *target*
     exists and *replace* is false, and ``OSError`` when *target* cannot be written.
     """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not archive.is_dir():
+        # The cache's own extraction: structural checks first, limits throughout.
+        with ArchiveFile.open(archive) as file, Staged(target, is_dir=True) as staging:
+            extract_archive(file, staging.path, limits, hashing=False)
+            staging.publish(replace=replace)
+        return
     with open_archive(archive) as view:
         refuse_unsafe(view)
-        target.parent.mkdir(parents=True, exist_ok=True)
         with Staged(target, is_dir=True) as staging:
-            if archive.is_dir():
-                _copy_members(view, staging.path)
-            else:
-                with ArchiveFile.open(archive) as file:
-                    extract_archive(file, staging.path, limits, hashing=False)
+            _copy_members(view, staging.path)
             staging.publish(replace=replace)
 
 

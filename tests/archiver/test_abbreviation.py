@@ -34,13 +34,16 @@ def test_the_command_knows_upstreams_options_and_ours_apart() -> None:
     assert NAMES.upstream == UPSTREAM_LONG_OPTIONS
     assert NAMES.ours == (
         "--extra-files-layout",
+        "--digest-file",
         "--jobs",
         "--quiet",
         "--debug",
         "--tool-version",
     )
     assert NAMES.short_flags == {"-f", "-q", "-h"}
-    assert {"-v", "-r", "-c", "-j", "--version", "--handler", "--jobs"} <= NAMES.valued
+    assert {"-v", "-r", "-c", "-j", "--version", "--handler", "--jobs", "--digest-file"} <= (
+        NAMES.valued
+    )
     assert not {"--force", "--quiet", "--debug", "--tool-version", "--help"} & NAMES.valued
 
 
@@ -105,11 +108,12 @@ def test_an_ambiguous_prefix_names_its_candidates_as_argparse_does(
 
 
 def test_an_option_added_later_is_resolved_from_the_command_itself() -> None:
-    later = names_of((click.Option(["--digest-file"]),))
-    assert later.ours[-1] == "--digest-file"
+    later = names_of((click.Option(["--zstd-level"]),))
+    assert later.ours[-1] == "--zstd-level"
+    assert expand_abbreviations(["--zs", "3"], later) == ["--zstd-level", "3"]
     assert expand_abbreviations(["--dig", "d.txt"], later) == ["--digest-file", "d.txt"]
     assert expand_abbreviations(["--deb"], later) == ["--debug"]
-    with pytest.raises(AmbiguousOption, match=r"could match --debug, --digest-file$"):
+    with pytest.raises(AmbiguousOption, match=r"could match --digest-file, --debug$"):
         expand_abbreviations(["--d"], later)
     # Upstream's meanings do not move.
     assert expand_abbreviations(["--extra-file", "x"], later) == ["--extra-files", "x"]

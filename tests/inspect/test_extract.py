@@ -62,15 +62,14 @@ def unsafe_archives(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     set_flags(encrypted, "weights.pt", 0x1)
     return {
         "slip": (write_zip(tmp_path / "slip.mar", {**members(b"w"), "../evil": b"x"}),
-                 "'../evil': '..' path component"),
+                 "entry '../evil': '..' path component"),
         "absolute": (write_zip(tmp_path / "abs.mar", {**members(b"w"), "/tmp/evil": b"x"}),
-                     "'/tmp/evil': absolute path"),
+                     "entry '/tmp/evil': absolute path"),
         "link": (tgz_with(tmp_path / "link.tar.gz", "link"),
-                 "'m/link': a symlink (only files and directories are extracted)"),
+                 "entry 'm/link' is a link to '/etc/passwd'"),
         "device": (tgz_with(tmp_path / "dev.tar.gz", "dev"),
-                   "'m/dev': a device or other special file (only files and directories are "
-                   "extracted)"),
-        "encrypted": (encrypted, "'weights.pt': encrypted"),
+                   "entry 'm/dev' is not a regular file"),
+        "encrypted": (encrypted, "weights.pt is encrypted"),
     }  # fmt: skip
 
 
@@ -80,7 +79,8 @@ def test_unsafe_archives_write_nothing(tmp_path: Path, case: str) -> None:
     target = tmp_path / "out" / "model"
     code, out, err = mar("extract", str(archive), str(target))
     assert (code, out) == (3, "")
-    assert err.startswith(f"mar: error: {archive}: refusing to extract unsafe members: {reason}.")
+    # The core's structural checks refuse it, in mar run's words.
+    assert err.startswith(f"mar: error: {archive}: refusing to extract it: {reason}.\nhint: ")
     assert not target.exists() and list(target.parent.iterdir()) == []
     assert not (tmp_path / "evil").exists()
     with pytest.raises(ArchiveError) as run_error:  # mar run's cache says the same

@@ -98,7 +98,7 @@ def test_the_wheel_metadata_has_classifiers_and_urls(dists: Distributions) -> No
 
 def test_the_wheel_publishes_the_user_extras_only(dists: Distributions) -> None:
     meta = metadata(dists.wheel)
-    assert sorted(meta.get_all("Provides-Extra") or []) == ["fast", "run", "serve"]
+    assert sorted(meta.get_all("Provides-Extra") or []) == ["fast", "ray", "run", "serve"]
     requires = meta.get_all("Requires-Dist") or []
     run = sorted(r.split(";")[0] for r in requires if r.endswith("extra == 'run'"))
     assert run == ["numpy", "pillow>=9", "torch>=2.0"]

@@ -462,12 +462,13 @@ def test_a_handler_watching_the_log_sees_the_metric_lines_mar_run_reports(
         """
     )
     archive = _archive(tmp_path, {"w.py": handler}, "w.py", name="watch")
-    done = run_mar([archive, "--format", "json", "--data", "x", "--repeat", "2"], cache=cache)
+    done = run_mar([archive, "--format", "json", "--data", "x", "--data", "y"], cache=cache)
     assert done.returncode == 0, done.stderr
     document = done.json()
-    # Its own handler saw the batch's metric line (the worker did not keep it quietly), and
-    # the worker's capture still reported every line of both batches.
-    assert [response["body"] for response in document["responses"]] == ["1"]
+    # Its own handler saw every metric line from the moment it was added (the worker did not
+    # keep them quietly: 1 in the first batch, then 2 more and 1 in the second), and the
+    # worker's capture still reported every line of both batches.
+    assert [response["body"] for response in document["responses"]] == ["1", "3"]
     names = [line.split(".", 1)[0] for line in document["metrics"]]
     assert names == ["[METRICS]Calls", "[METRICS]PredictionTime"] * 2
 

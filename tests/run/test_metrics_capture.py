@@ -33,12 +33,21 @@ def capture() -> Iterator[Callable[[], tuple[MetricsCapture, io.StringIO]]]:
         capture.handler = handler
         root.handlers[:] = [handler]
         root.setLevel(logging.INFO)
+        logging.setLogRecordFactory(logging.LogRecord)
+        _reset_ts_loggers()
+        assert type(logging.getLogger(NAME)) is logging.Logger, "another logger class was set"
         return capture, output
 
     yield install
     root.handlers[:], level, root.filters[:], factory = saved
     root.setLevel(level)
     logging.setLogRecordFactory(factory)
+    _reset_ts_loggers()
+
+
+def _reset_ts_loggers() -> None:
+    """The ts loggers as a fresh worker has them (earlier tests in this process, and the
+    libraries they import, may have configured logging)."""
     logging.disable(logging.NOTSET)
     for name in (NAME, "ts.metrics", "ts"):
         logger = logging.getLogger(name)

@@ -123,6 +123,9 @@ def test_a_batch_sent_ahead_of_a_dying_batch_is_answered_by_the_next_worker(
 ) -> None:
     answers, in_flight, events = _run(store, tmp_path, ["a", "b", "exit", "c"], monkeypatch)
     assert answers == ["a", "b", "503: Worker died.", "c"]
-    # "exit" was sent while "b" ran, "c" while "exit" ran, then "c" again to the new worker.
-    assert in_flight == [0, 0, 1, 1, 0]
+    # "exit" was sent while "b" ran, "c" while "exit" ran, then "c" again to the new worker
+    # (on a loaded machine, the dying worker's slot may first offer it once more before the
+    # death is seen: that send fails and puts "c" back in the queue).
+    assert in_flight[:4] == [0, 0, 1, 1] and in_flight[-1] == 0
+    assert in_flight[4:-1] in ([], [1])
     assert any("worker died" in warning for warning in events.warnings), events.warnings
