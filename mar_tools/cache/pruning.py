@@ -57,8 +57,9 @@ def choose(
     now: float | None = None,
 ) -> list[CacheEntry]:
     """The entries to remove, least recently used first (see the module docstring); the
-    busy ones among them are the caller's to skip. Busy entries are never chosen to make
-    room: the next least recently used goes instead."""
+    busy ones among them are the caller's to skip. A busy entry that would have made room
+    is chosen (to be reported) but does not count as room made: the next least recently
+    used goes too."""
     oldest_first = sorted(entries, key=lambda entry: entry.last_used)
     if everything:
         return oldest_first
@@ -73,10 +74,11 @@ def choose(
         for entry in oldest_first:
             if kept <= max_size:
                 break
-            if entry in chosen or entry.in_use:
+            if entry in chosen:
                 continue
             chosen.append(entry)
-            kept -= entry.size
+            if not entry.in_use:
+                kept -= entry.size
     return sorted(chosen, key=lambda entry: entry.last_used)
 
 
