@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mar_tools.cli.cache_dir import cache_dir_option
 from mar_tools.cli.confirmation import confirm, yes_option
-from mar_tools.cli.env_options import cache_dir_option
 from mar_tools.cli.limit_options import ByteSize
 from mar_tools.cli.listing import ago, aligned
 from mar_tools.core.cache import cache_root
