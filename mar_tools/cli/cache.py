@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import click
 
 from mar_tools.cli.cache_dir import cache_dir_option
-from mar_tools.cli.confirmation import confirm, yes_option
 from mar_tools.cli.limit_options import ByteSize
 from mar_tools.cli.listing import ago, aligned
+from mar_tools.cli.removal_options import confirm, dry_run_option, older_than_option, yes_option
 from mar_tools.core.cache import cache_root
 from mar_tools.core.sizes import human_size
 
@@ -24,9 +24,6 @@ if TYPE_CHECKING:
 #: What ``prune`` removes when given neither ``--older-than`` nor ``--max-size`` (days).
 DEFAULT_OLDER_THAN_DAYS = 30.0
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-_dry_run_option = click.option(
-    "--dry-run", is_flag=True, help="Show what would be removed; remove nothing."
-)
 
 
 @click.group("cache")
@@ -113,13 +110,8 @@ def list_command(as_json: bool, cache_dir: Path | None) -> None:
 
 
 @command.command("prune", short_help="Remove entries unused for a while, or beyond a size.")
-@click.option(
-    "--older-than",
-    type=click.FloatRange(min=0),
-    default=None,
-    metavar="DAYS",
-    help="Remove entries unused for more than DAYS days "
-    f"(the default, {DEFAULT_OLDER_THAN_DAYS:g}, applies when --max-size is not given).",
+@older_than_option(
+    "entries", f"the default, {DEFAULT_OLDER_THAN_DAYS:g}, applies when --max-size is not given"
 )
 @click.option(
     "--max-size",
@@ -128,7 +120,7 @@ def list_command(as_json: bool, cache_dir: Path | None) -> None:
     metavar="SIZE",
     help="Remove the least recently used entries until the rest fit in SIZE (512M, 10GiB).",
 )
-@_dry_run_option
+@dry_run_option
 @cache_dir_option
 def prune_command(
     older_than: float | None, max_size: int | None, dry_run: bool, cache_dir: Path | None
@@ -146,7 +138,7 @@ def prune_command(
 
 @command.command("clean", short_help="Remove every entry not in use (asks first).")
 @yes_option
-@_dry_run_option
+@dry_run_option
 @cache_dir_option
 def clean_command(yes: bool, dry_run: bool, cache_dir: Path | None) -> None:
     """Remove every entry of the cache that no running command uses. Asks first, unless

@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from mar_tools.cli.confirmation import confirm, yes_option
 from mar_tools.cli.env_options import cache_dir_option, env_options_from, environment_options
 from mar_tools.cli.limit_options import limit_options, limits_from
 from mar_tools.cli.listing import ago, aligned
+from mar_tools.cli.removal_options import confirm, dry_run_option, older_than_option, yes_option
 from mar_tools.core.cache import cache_subdir
 from mar_tools.core.errors import ExitCode
 from mar_tools.core.extraction import sweep_cache
@@ -124,18 +124,11 @@ def create_command(archive: Path, **params: Any) -> None:
 
 
 @command.command("prune", short_help="Remove unused environments and leftovers.")
-@click.option(
-    "--older-than",
-    type=click.FloatRange(min=0),
-    default=None,
-    metavar="DAYS",
-    help="Remove environments unused for more than DAYS days "
-    f"(default {DEFAULT_OLDER_THAN_DAYS:g}).",
-)
+@older_than_option("environments", f"default {DEFAULT_OLDER_THAN_DAYS:g}")
 @click.option(
     "--all", "everything", is_flag=True, help="Remove every environment (asks first, see --yes)."
 )
-@click.option("--dry-run", is_flag=True, help="Show what would be removed; remove nothing.")
+@dry_run_option
 @yes_option
 @cache_dir_option
 def prune_command(
