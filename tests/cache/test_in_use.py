@@ -1,9 +1,11 @@
-"""A real ``mar run`` keeps its extraction and its environment: ``mar cache`` never removes
-them while it runs, and does once it has exited."""
+"""A real ``mar run`` keeps its extraction and its environment, and a real ``mar serve`` the
+extraction of every model it serves: ``mar cache`` never removes them while they run, and
+does once they have exited."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ import pytest
 
 from tests.cache.support import mar
 from tests.run.support import build_archive, manifest, mar_env, source
+from tests.support.mar_serve import MarServe
 
 pytestmark = pytest.mark.slow  # builds a virtualenv and runs a worker: a few seconds
 
@@ -72,4 +75,24 @@ def test_prune_and_clean_skip_what_a_running_mar_run_uses(tmp_path: Path) -> Non
         time.sleep(0.2)
     cleaned = mar("cache", "clean", "--yes", cache=cache)
     assert cleaned.stdout.splitlines()[-1].startswith("Removed 2 entries, freed ")
+    assert _entries(cache) == []
+
+
+def test_clean_skips_what_a_running_mar_serve_serves(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    handler = "def handle(data, context):\n    return data and [1 for _ in data]\n"
+    build_archive(store / "echo", {"handler.py": handler}, manifest("handler.py", name="echo"))
+    cache = tmp_path / "cache"
+    env = {**os.environ, "MAR_CACHE_DIR": str(cache)}
+    with MarServe.start(
+        tmp_path / "home", model_store=store, args=["--models", "echo=echo.mar"], env=env
+    ):
+        assert _entries(cache) == [("archive", True)]
+        cleaned = mar("cache", "clean", "--yes", cache=cache)
+        assert cleaned.stdout.splitlines()[0].startswith("skipped archive sha256-")
+        assert _entries(cache) == [("archive", True)]
+    assert _entries(cache) == [("archive", False)]
+    cleaned = mar("cache", "clean", "--yes", cache=cache)
+    assert cleaned.stdout.splitlines()[-1].startswith("Removed 1 entry, freed ")
     assert _entries(cache) == []
