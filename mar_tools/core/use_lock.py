@@ -54,8 +54,7 @@ def _lock_shared(path: Path) -> int | None:
 
     while True:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | _CLOEXEC, 0o666)
+            descriptor = _open(path)
         except OSError:
             return None
         fcntl.flock(descriptor, fcntl.LOCK_SH)
@@ -88,8 +87,7 @@ def exclusive(path: Path, *, remove: bool = False) -> Iterator[bool]:
         return
     import fcntl
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | _CLOEXEC, 0o666)
+    descriptor = _open(path)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -118,6 +116,16 @@ def last_touched(path: Path) -> float | None:
         return path.stat().st_mtime
     except OSError:
         return None
+
+
+def _open(path: Path) -> int:
+    """*path* opened (created if need be, its directory too) for locking."""
+    flags = os.O_RDWR | os.O_CREAT | _CLOEXEC
+    try:
+        return os.open(path, flags, 0o666)
+    except FileNotFoundError:  # the first lock of its directory: one mkdir, then again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o666)
 
 
 def _is_current(path: Path, descriptor: int) -> bool:
