@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -35,8 +36,6 @@ class CacheEntry:
 
     def to_dict(self) -> dict[str, object]:
         """The entry for ``--json`` (times in UTC, ISO 8601)."""
-        import time
-
         return {
             "kind": self.kind,
             "name": self.name,

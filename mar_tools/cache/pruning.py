@@ -123,12 +123,10 @@ def _remove(entry: CacheEntry, areas: CacheAreas) -> bool:
 
 def _leftovers(areas: CacheAreas, dry_run: bool) -> list[Path]:
     found = areas.envs.leftovers()
-    if dry_run:
-        return found
-    from mar_tools.core.placement import remove
+    if not dry_run:
+        from mar_tools.core.placement import remove
 
-    for path in found:
-        remove(path)
-    found += sweep_temporaries(areas.extracted)
-    sweep_index(areas.extracted)  # what the removals left: not worth a line
-    return found
+        for path in found:
+            remove(path)
+        sweep_index(areas.extracted)  # what the removals left: not worth a line
+    return [*found, *sweep_temporaries(areas.extracted, dry_run=dry_run)]

@@ -109,9 +109,10 @@ def sweep_index(cache: Path) -> list[Path]:
     return deleted
 
 
-def sweep_temporaries(cache: Path) -> list[Path]:
-    """Delete what killed extractions and removals left in cache directory *cache*."""
-    return sweep(cache_root(cache), MAR_TEMPS)
+def sweep_temporaries(cache: Path, *, dry_run: bool = False) -> list[Path]:
+    """Delete what killed extractions and removals left in cache directory *cache*; return
+    what was deleted (with *dry_run*, what would be, deleting nothing)."""
+    return sweep(cache_root(cache), MAR_TEMPS, dry_run=dry_run)
 
 
 def _is_extraction(entry: os.DirEntry[str]) -> bool:

@@ -185,3 +185,21 @@ def test_env_prune_all_asks_too_and_has_a_dry_run(cache: Path, filled: dict[str,
     assert env.is_dir()
     done = mar("env", "prune", "--all", "--yes", cache=cache)
     assert done.stdout.startswith("removed environment 0123456789abcdef") and not env.exists()
+
+
+def test_prune_removes_what_killed_commands_left(cache: Path, filled: dict[str, Path]) -> None:
+    from tests.core.writers import kill, start_half_writer
+
+    dead, extraction_leftover = start_half_writer(cache / "extracted" / "v2" / "extraction", "dir")
+    kill(dead)
+    build_leftover = cache / "envs" / ".trash-0123456789abcdef-0a0b0c0d"
+    (build_leftover / "lib").mkdir(parents=True)
+    assert extraction_leftover is not None and extraction_leftover.is_dir()
+
+    dry = mar("cache", "prune", "--dry-run", cache=cache)
+    assert dry.stdout.splitlines()[0] == "would remove 2 leftovers of killed commands"
+    assert extraction_leftover.is_dir() and build_leftover.is_dir()
+    done = mar("cache", "prune", cache=cache)
+    assert done.stdout.splitlines()[0] == "removed 2 leftovers of killed commands"
+    assert not extraction_leftover.exists() and not build_leftover.exists()
+    assert all(path.is_dir() for path in filled.values())  # nothing that old
