@@ -51,7 +51,7 @@ def dir_command(cache_dir: Path | None) -> None:
     click.echo(str(cache_root(cache_dir)))
 
 
-@command.command("size")
+@command.command("size", short_help="Print the size of the cache.")
 @_json_option
 @cache_dir_option
 def size_command(as_json: bool, cache_dir: Path | None) -> None:

@@ -139,7 +139,8 @@ def model_directory(
         with ArchiveFile.open(archive) as file:
             try:
                 staged = stack.enter_context(Staged(scratch, is_dir=True))
-                extract_archive(file, staged.path, limits, hashing=False)
+                with _progress(file, reporter or SilentReporter()):
+                    extract_archive(file, staged.path, limits, hashing=False)
             except OSError as exc:
                 raise UsageError(
                     f"cannot extract {archive} into a temporary directory in {scratch.parent} "
@@ -173,10 +174,8 @@ def _from_cache(
     how = "cached"  # unless this run's copy is the one published
     with contextlib.ExitStack() as stack:
         staging = stack.enter_context(Staged(root / _INCOMING, is_dir=True))
-        if file.size >= PROGRESS_THRESHOLD:
-            reporter.start(f"extracting {file.path.name} (first use)", None)
-            stack.callback(reporter.finish)
-        digest = extract_archive(file, staging.path, limits).digest
+        with _progress(file, reporter, " (first use)"):
+            digest = extract_archive(file, staging.path, limits).digest
         final = root / f"sha256-{digest}"
         # Held before it is published: no prune can remove it between the two.
         hold_shared(use_lock_path(cache, final.name), touch=True)
@@ -190,6 +189,20 @@ def _from_cache(
                 # Another run extracted the same bytes first: its copy is identical.
     _write_text(index, digest)
     return ExtractedModel(final, how)
+
+
+@contextlib.contextmanager
+def _progress(file: ArchiveFile, reporter: Reporter, note: str = "") -> Iterator[None]:
+    """The extraction of *file* as a task of *reporter* (a spinner on a terminal), when it
+    is large enough to take a while."""
+    if file.size < PROGRESS_THRESHOLD:
+        yield
+        return
+    reporter.start(f"extracting {file.path.name}{note}", None)
+    try:
+        yield
+    finally:
+        reporter.finish()
 
 
 def _unusable(cache: Path, exc: OSError) -> UsageError:

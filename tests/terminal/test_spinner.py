@@ -106,6 +106,10 @@ def test_the_first_extraction_of_a_large_archive_spins(tmp_path: Path, big_archi
     assert step in first.terminal and _spins(first.terminal)
     again = run_in_terminal(argv, _tty_env(cache))  # cached: nothing to wait for
     assert (again.returncode, again.stdout, again.terminal) == (0, "x", "")
+    # Without the cache every run extracts.
+    scratch = run_in_terminal([*argv, "--no-cache"], _tty_env(cache))
+    assert (scratch.returncode, scratch.stdout) == (0, "x"), scratch.terminal
+    assert "extracting big.mar" in scratch.terminal and _spins(scratch.terminal)
 
 
 def test_a_small_archive_never_spins(tmp_path: Path) -> None:
