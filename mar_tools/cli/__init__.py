@@ -26,6 +26,8 @@ SUBCOMMANDS: dict[str, str] = {
     "extract": "mar_tools.cli.extract",
     "serve": "mar_tools.cli.serve",
     "kserve": "mar_tools.cli.kserve",
+    "cache": "mar_tools.cli.cache",
+    "completion": "mar_tools.cli.completion",
 }
 
 

@@ -11,6 +11,8 @@ import click
 
 from mar_tools.cli.env_options import cache_dir_option, env_options_from, environment_options
 from mar_tools.cli.limit_options import limit_options, limits_from
+from mar_tools.cli.listing import ago, aligned
+from mar_tools.cli.removal_options import confirm, dry_run_option, older_than_option, yes_option
 from mar_tools.core.cache import cache_subdir
 from mar_tools.core.errors import ExitCode
 from mar_tools.core.extraction import sweep_cache
@@ -60,10 +62,8 @@ def list_command(cache_dir: Path | None, as_json: bool) -> None:
         )
         for env in envs
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        click.echo("  ".join(cells).rstrip())
+    for line in aligned(rows):
+        click.echo(line)
 
 
 @command.command("path")
@@ -124,32 +124,42 @@ def create_command(archive: Path, **params: Any) -> None:
 
 
 @command.command("prune", short_help="Remove unused environments and leftovers.")
+@older_than_option("environments", f"default {DEFAULT_OLDER_THAN_DAYS:g}")
 @click.option(
-    "--older-than",
-    type=click.FloatRange(min=0),
-    default=None,
-    metavar="DAYS",
-    help="Remove environments unused for more than DAYS days "
-    f"(default {DEFAULT_OLDER_THAN_DAYS:g}).",
+    "--all", "everything", is_flag=True, help="Remove every environment (asks first, see --yes)."
 )
-@click.option("--all", "everything", is_flag=True, help="Remove every environment.")
+@dry_run_option
+@yes_option
 @cache_dir_option
-def prune_command(older_than: float | None, everything: bool, cache_dir: Path | None) -> None:
-    """Remove unused environments, and what interrupted builds and extractions left behind."""
+def prune_command(
+    older_than: float | None, everything: bool, dry_run: bool, yes: bool, cache_dir: Path | None
+) -> None:
+    """Remove unused environments, and what interrupted builds and extractions left behind.
+
+    Environments a running mar command uses are never removed. See also mar cache prune,
+    which covers the extracted archives too.
+    """
     store = EnvStore(cache_subdir("envs", cache_dir))
-    report = prune(store, older_than_days=older_than, everything=everything)
-    swept = sweep_cache(cache_subdir("extracted", cache_dir))
+    if everything and not dry_run:
+        confirm(
+            f"Remove every environment in {store.root}?", yes=yes, what="remove every environment"
+        )
+    report = prune(store, older_than_days=older_than, everything=everything, dry_run=dry_run)
+    swept = [] if dry_run else sweep_cache(cache_subdir("extracted", cache_dir))
+    verb = "would remove" if dry_run else "removed"
     for item in report.removed:
         what = f"environment {item.name} (model {item.model})" if item.model else item.name
-        click.echo(f"removed {what}, {human_size(item.size)}")
+        click.echo(f"{verb} {what}, {human_size(item.size)}")
     for leftover in swept:
         click.echo(f"removed {leftover}, left by a killed extraction")
     for name in report.busy:
         click.echo(f"skipped environment {name}: another process is using it")
     count = len(report.removed) + len(swept)
-    click.echo(
-        f"Removed {count} {'entry' if count == 1 else 'entries'}, freed {human_size(report.freed)}."
-    )
+    entries = "entry" if count == 1 else "entries"
+    if dry_run:
+        click.echo(f"Would remove {count} {entries}, {human_size(report.freed)} (dry run).")
+    else:
+        click.echo(f"Removed {count} {entries}, freed {human_size(report.freed)}.")
 
 
 def _as_dict(env: StoredEnv) -> dict[str, Any]:
@@ -166,15 +176,3 @@ def _as_dict(env: StoredEnv) -> dict[str, Any]:
         "torch": record.torch,
         "requirements": record.requirements,
     }
-
-
-def ago(timestamp: float, now: float) -> str:
-    """How long before *now* *timestamp* was, in the largest whole unit."""
-    seconds = max(0.0, now - timestamp)
-    if seconds < 60:
-        return "just now"
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "just now"

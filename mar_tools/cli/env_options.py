@@ -11,19 +11,14 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from mar_tools.cli.cache_dir import cache_dir_option
 from mar_tools.cli.limit_options import limits_from
 from mar_tools.core.limits import Limits
 from mar_tools.env import EnvOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: ``--cache-dir``, also taken alone by ``mar env list``, ``path`` and ``prune``.
-cache_dir_option = click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Cache directory (default: $MAR_CACHE_DIR or the user cache dir).",
-)
+__all__ = ["cache_dir_option", "env_options_from", "environment_options"]
 
 
 def environment_options(func: F) -> F:

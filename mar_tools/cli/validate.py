@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.text import Text
@@ -13,6 +13,9 @@ from mar_tools.cli.output_file import check_output, write_output
 from mar_tools.core.errors import ExitCode
 from mar_tools.report.result import Report
 from mar_tools.terminal import console
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
 STYLES = {
@@ -29,6 +32,26 @@ STYLES = {
 
 def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def complete_codes(
+    _ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of ``--select``/``--ignore``: the check codes and their families
+    (``zip.``) that start with the last comma-separated part of *incomplete*."""
+    # Imported here: the catalogue is read only when the shell asks.
+    from click.shell_completion import CompletionItem
+
+    from mar_tools.validate.catalog import CATALOG
+
+    done, _, last = incomplete.rpartition(",")
+    head = f"{done}," if done else ""
+    families = sorted({info.code.split(".")[0] + "." for info in CATALOG})
+    items = [
+        CompletionItem(f"{head}{family}", help="every check of the family") for family in families
+    ]
+    items += [CompletionItem(f"{head}{info.code}", help=info.title) for info in CATALOG]
+    return [item for item in items if str(item.value)[len(head) :].startswith(last)]
 
 
 @click.command("validate")
@@ -57,12 +80,14 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     "--select",
     multiple=True,
     metavar="CODE",
+    shell_complete=complete_codes,
     help="Report only codes starting with CODE (repeatable, comma-separated).",
 )
 @click.option(
     "--ignore",
     multiple=True,
     metavar="CODE",
+    shell_complete=complete_codes,
     help="Do not report codes starting with CODE (repeatable, comma-separated).",
 )
 @limit_options

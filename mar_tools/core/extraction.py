@@ -26,6 +26,11 @@ extractor.extract_archive`: checked, within the limits) into
   holds the lock of), as does ``mar env prune``.
 * **Versioned.** ``v2``: extractions made by earlier versions (keyed before they were
   verified) are never reused.
+* **Kept while used.** The process that gets an extraction from the cache holds its use
+  lock (``use/sha256-<digest>``, a shared ``flock``, see :mod:`~mar_tools.core.use_lock`)
+  until it exits, and sets the lock file's modification time: that is the extraction's last
+  use, by which ``mar cache prune`` removes the least recently used first, never one that a
+  process holds (:mod:`~mar_tools.core.extraction_store`).
 """
 
 from __future__ import annotations
@@ -51,7 +56,9 @@ from mar_tools.core.archive.extractor import extract_archive
 from mar_tools.core.errors import ArchiveError, UsageError
 from mar_tools.core.fs import write_atomically
 from mar_tools.core.limits import Limits
+from mar_tools.core.reporter import PROGRESS_THRESHOLD, Reporter, SilentReporter
 from mar_tools.core.staging import MAR_TEMPS, Staged, sweep
+from mar_tools.core.use_lock import hold_shared
 
 #: The layout of the cache; extractions under another name are not reused.
 LAYOUT: Final = "v2"
@@ -75,13 +82,26 @@ def cache_root(cache: Path) -> Path:
     return cache / LAYOUT
 
 
+def use_lock_path(cache: Path, name: str) -> Path:
+    """The use lock of extraction *name* (``sha256-<digest>``) in cache directory *cache*."""
+    return cache_root(cache) / "use" / name
+
+
 def index_key(archive: Path, fingerprint: Fingerprint) -> str:
     """The index key of the file at *archive* with *fingerprint*."""
     return hashlib.sha256(f"{archive.resolve()}\0{fingerprint}".encode()).hexdigest()
 
 
-def prepare_model_dir(archive: Path, cache: Path, limits: Limits | None = None) -> ExtractedModel:
-    """The model directory for *archive*, from the cache *cache* (see the module docstring).
+def prepare_model_dir(
+    archive: Path,
+    cache: Path,
+    limits: Limits | None = None,
+    reporter: Reporter | None = None,
+) -> ExtractedModel:
+    """The model directory for *archive*, from the cache *cache* (see the module docstring),
+    held in use until this process exits. The first extraction of an archive of at least
+    :data:`~mar_tools.core.reporter.PROGRESS_THRESHOLD` bytes is a task of *reporter*
+    (a spinner on a terminal).
 
     Raises :class:`~mar_tools.core.errors.ArchiveError` for a missing, unreadable, unsafe
     or damaged archive (:class:`~mar_tools.core.limits.LimitExceeded` when it crosses one
@@ -91,14 +111,17 @@ def prepare_model_dir(archive: Path, cache: Path, limits: Limits | None = None) 
         return ExtractedModel(model_root(archive.absolute()), "in-place")
     with ArchiveFile.open(archive) as file:
         try:
-            return _from_cache(file, cache_root(cache), limits or Limits())
+            return _from_cache(file, cache, limits or Limits(), reporter or SilentReporter())
         except OSError as exc:
             raise _unusable(cache, exc) from exc
 
 
 @contextlib.contextmanager
 def model_directory(
-    archive: Path, cache: Path | None, limits: Limits | None = None
+    archive: Path,
+    cache: Path | None,
+    limits: Limits | None = None,
+    reporter: Reporter | None = None,
 ) -> Iterator[ExtractedModel]:
     """:func:`prepare_model_dir`, or with *cache* None (``--no-cache``) a fresh extraction
     into a locked temporary directory that is deleted when the ``with`` block ends (and by
@@ -107,7 +130,7 @@ def model_directory(
     sweep(scratch.parent, MAR_TEMPS, target=scratch)
     if cache is not None or archive.is_dir():
         yield (
-            prepare_model_dir(archive, cache, limits)
+            prepare_model_dir(archive, cache, limits, reporter)
             if cache is not None
             else ExtractedModel(model_root(archive.absolute()), "in-place")
         )
@@ -116,7 +139,8 @@ def model_directory(
         with ArchiveFile.open(archive) as file:
             try:
                 staged = stack.enter_context(Staged(scratch, is_dir=True))
-                extract_archive(file, staged.path, limits, hashing=False)
+                with _progress(file, reporter or SilentReporter()):
+                    extract_archive(file, staged.path, limits, hashing=False)
             except OSError as exc:
                 raise UsageError(
                     f"cannot extract {archive} into a temporary directory in {scratch.parent} "
@@ -134,17 +158,27 @@ def sweep_cache(cache: Path) -> list[Path]:
     return [*sweep(cache_root(cache), MAR_TEMPS), *sweep(scratch.parent, MAR_TEMPS, target=scratch)]
 
 
-def _from_cache(file: ArchiveFile, root: Path, limits: Limits) -> ExtractedModel:
+def _from_cache(
+    file: ArchiveFile, cache: Path, limits: Limits, reporter: Reporter
+) -> ExtractedModel:
+    root = cache_root(cache)
     index = root / "index" / index_key(file.path, file.fingerprint)
     sweep(root, MAR_TEMPS)  # what killed extractions of any archive left: a scandir
     digest = _read_text(index)
     if digest is not None and (root / f"sha256-{digest}").is_dir():
-        return ExtractedModel(root / f"sha256-{digest}", "cached")
+        hold_shared(use_lock_path(cache, f"sha256-{digest}"), touch=True)
+        # Checked again under the lock: a prune may have removed it while we waited.
+        if (root / f"sha256-{digest}").is_dir():
+            return ExtractedModel(root / f"sha256-{digest}", "cached")
     root.mkdir(parents=True, exist_ok=True)
     how = "cached"  # unless this run's copy is the one published
-    with Staged(root / _INCOMING, is_dir=True) as staging:
-        digest = extract_archive(file, staging.path, limits).digest
+    with contextlib.ExitStack() as stack:
+        staging = stack.enter_context(Staged(root / _INCOMING, is_dir=True))
+        with _progress(file, reporter, " (first use)"):
+            digest = extract_archive(file, staging.path, limits).digest
         final = root / f"sha256-{digest}"
+        # Held before it is published: no prune can remove it between the two.
+        hold_shared(use_lock_path(cache, final.name), touch=True)
         if not final.is_dir():
             try:
                 staging.publish(replace=False, target=final)
@@ -155,6 +189,20 @@ def _from_cache(file: ArchiveFile, root: Path, limits: Limits) -> ExtractedModel
                 # Another run extracted the same bytes first: its copy is identical.
     _write_text(index, digest)
     return ExtractedModel(final, how)
+
+
+@contextlib.contextmanager
+def _progress(file: ArchiveFile, reporter: Reporter, note: str = "") -> Iterator[None]:
+    """The extraction of *file* as a task of *reporter* (a spinner on a terminal), when it
+    is large enough to take a while."""
+    if file.size < PROGRESS_THRESHOLD:
+        yield
+        return
+    reporter.start(f"extracting {file.path.name}{note}", None)
+    try:
+        yield
+    finally:
+        reporter.finish()
 
 
 def _unusable(cache: Path, exc: OSError) -> UsageError:

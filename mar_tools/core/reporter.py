@@ -9,15 +9,22 @@ A reporter receives messages (:meth:`~Reporter.info` for what is being done,
 :meth:`~Reporter.warning` for what the user should know) and the progress of one task at a
 time: :meth:`~Reporter.start` with a total in bytes or items when it is known (a bar) or
 None (a spinner), :meth:`~Reporter.advance` as work is done, :meth:`~Reporter.finish` when
-the task ends, successfully or not. Calls come from the thread that called the library.
+the task ends, successfully or not. A long task made of steps (building an environment)
+calls :meth:`~Reporter.start` with None for each step: the spinner stays, its text changes.
+Calls come from the thread that called the library.
 """
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, TypeAlias
+from typing import Final, Literal, Protocol, TypeAlias
 
 #: What a task's total and its advances count.
 ProgressUnit: TypeAlias = Literal["bytes", "items"]
+
+#: The smallest byte count worth showing progress for: below it the work takes well under
+#: a second, and a bar or spinner would only flicker. Terminal reporters draw nothing for a
+#: byte total below it; library code starts no task for smaller work.
+PROGRESS_THRESHOLD: Final = 64 << 20
 
 
 class Reporter(Protocol):

@@ -1,6 +1,10 @@
-"""Byte counts written for people: one spelling shared by every command's messages."""
+"""Byte counts: written for people (one spelling shared by every command's messages), and
+counted on disk."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
@@ -14,3 +18,16 @@ def human_size(count: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} {_UNITS[-1]}"
+
+
+def tree_size(root: Path) -> int:
+    """Total size of the files under *root* (symlinks count their own size only; entries
+    that vanish while they are counted count nothing)."""
+    total = 0
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            try:
+                total += (Path(dirpath) / name).lstat().st_size
+            except OSError:
+                continue
+    return total

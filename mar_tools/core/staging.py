@@ -186,9 +186,12 @@ class Staged:
                 self._fd = -1
 
 
-def sweep(directory: Path, names: TempNames, *, target: Path | None = None) -> list[Path]:
+def sweep(
+    directory: Path, names: TempNames, *, target: Path | None = None, dry_run: bool = False
+) -> list[Path]:
     """Delete the temporaries named by *names* in *directory* (only *target*'s, when given)
-    that no live process holds; return what was deleted. Never raises."""
+    that no live process holds; return what was deleted (with *dry_run*, what would be,
+    deleting nothing). Never raises."""
     if target is None:
         wanted = names.matches
     else:
@@ -210,7 +213,8 @@ def sweep(directory: Path, names: TempNames, *, target: Path | None = None) -> l
             continue
         try:
             if _lock(fd, wait=False):
-                remove(path)
+                if not dry_run:
+                    remove(path)
                 removed.append(path)
         except OSError:
             continue  # in use where files cannot be locked but cannot be deleted either

@@ -45,18 +45,18 @@ def create(
     if not target.plan.needed:
         return target, None
     return target, ensure_environment(
-        target, lambda: _extracted(archive, options), options, reporter
+        target, lambda: _extracted(archive, options, reporter), options, reporter
     )
 
 
-def _extracted(archive: Path, options: EnvOptions) -> Path:
+def _extracted(archive: Path, options: EnvOptions, reporter: Reporter) -> Path:
     """The model directory ``mar run`` would use for *archive* (extracted into the cache)."""
     # Imported here: only a build needs the extraction machinery.
     from mar_tools.core.extraction import prepare_model_dir
 
     try:
         cache = cache_subdir("extracted", options.cache_dir)
-        return prepare_model_dir(archive, cache, options.limits).model_dir
+        return prepare_model_dir(archive, cache, options.limits, reporter).model_dir
     except UsageError as exc:  # an unwritable cache; its hint speaks of mar run's options
         raise EnvironmentSetupError(
             exc.message, hint="point --cache-dir or MAR_CACHE_DIR at a writable directory"

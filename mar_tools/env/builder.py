@@ -99,10 +99,15 @@ def build_environment(
     short = request.key.short
     build_dir = store.new_build_dir(short)
     try:
+        # One spinner for the build, its text the current step (on a terminal).
+        reporter.start(f"creating the virtualenv for model {request.model}", None)
         layout = installer.create(build_dir, request.host)
         write_inheritance(layout.site_packages, request.host.site_dirs)
         if request.requirements_file is not None:
             reporter.info(f"installing {request.requirements_file} with {installer.description}...")
+            reporter.start(
+                f"installing {request.requirements_file} with {installer.description}", None
+            )
             meta = build_dir / META_DIR
             meta.mkdir()
             torch = request.host.torch_version
@@ -126,6 +131,7 @@ def build_environment(
             if not result.ok:
                 raise _install_failure(store, request, installer, result)
             if not installer.checks_torch():
+                reporter.start("checking the installed torch", None)
                 _check_installed_torch(request, installer, layout.site_packages)
         write_record(build_dir, _record(request, installer))
         published = store.publish(build_dir, short)
@@ -134,6 +140,8 @@ def build_environment(
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
+    finally:
+        reporter.finish()
 
 
 def _record(request: BuildRequest, installer: Installer) -> EnvRecord:

@@ -5,27 +5,27 @@ blocks later runs:
 
 * the *build* lock (:func:`held`, ``filelock``): one process at a time builds, replaces or
   removes an environment; the others wait, saying so;
-* the *use* lock (:func:`hold_shared`, ``flock`` shared): every process that runs a model
-  in an environment holds it until it exits; :func:`exclusive` tells ``mar env prune``
+* the *use* lock (:func:`hold_shared`, ``flock`` shared, from
+  :mod:`mar_tools.core.use_lock`): every process that runs a model in an environment holds
+  it until it exits; :func:`exclusive` tells ``mar env prune`` and ``mar cache prune``
   whether anyone does. Not available on Windows, where nothing protects an environment in
   use from ``prune``.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from mar_tools.core.errors import EnvironmentSetupError
 from mar_tools.core.reporter import Reporter
+from mar_tools.core.use_lock import exclusive, hold_shared, shared_descriptor
+
+__all__ = ["WAIT_SECONDS", "exclusive", "held", "hold_shared", "is_free", "shared_descriptor"]
 
 #: How long a run waits for another process building the same environment (seconds).
 WAIT_SECONDS = 3600.0
-#: Use locks this process holds, by path: one descriptor each, closed at exit.
-_SHARED: dict[Path, int] = {}
 
 
 @contextmanager
@@ -77,54 +77,3 @@ def is_free(path: Path) -> bool:
         return False
     lock.release()
     return True
-
-
-def hold_shared(path: Path) -> None:
-    """Take a shared lock on *path* and keep it until this process exits.
-
-    Waits while another process holds it exclusively (a prune removing the environment:
-    the caller must check afterwards that the environment is still there). Taking it twice
-    is a no-op. When *path* cannot be created (a read-only cache) nothing is held.
-    """
-    if sys.platform == "win32" or path in _SHARED:
-        return
-    import fcntl
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError:
-        return
-    fcntl.flock(descriptor, fcntl.LOCK_SH)
-    _SHARED[path] = descriptor
-
-
-def shared_descriptor(path: Path) -> int | None:
-    """The descriptor holding this process's shared lock on *path* (see
-    :func:`hold_shared`), to pass to a child that must hold it too; None when none is held."""
-    return _SHARED.get(path)
-
-
-@contextmanager
-def exclusive(path: Path) -> Iterator[bool]:
-    """Hold *path* exclusively for the ``with`` block if no process holds it shared.
-
-    Yields True when it is held (nobody can take it shared meanwhile), False when some
-    process (this one included) uses it; never waits.
-    """
-    if sys.platform == "win32":
-        yield True
-        return
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(descriptor)

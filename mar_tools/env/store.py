@@ -26,8 +26,12 @@ from pathlib import Path
 
 from mar_tools.core.placement import rename_into_place
 from mar_tools.core.reporter import Reporter
+from mar_tools.core.sizes import tree_size
+from mar_tools.core.use_lock import is_used
 from mar_tools.env.lock import held, hold_shared, is_free
 from mar_tools.env.venv_files import RECORD_NAME, EnvRecord, VenvLayout, read_record, relocate
+
+__all__ = ["BUILD_PREFIX", "TRASH_PREFIX", "EnvStore", "StoredEnv", "age_days", "tree_size"]
 
 BUILD_PREFIX = ".build-"
 TRASH_PREFIX = ".trash-"
@@ -84,6 +88,10 @@ class EnvStore:
     def use_path(self, short: str) -> Path:
         """The use lock of *short*, held shared by the processes that run in it."""
         return self.root / ".locks" / f"{short}.use"
+
+    def is_used(self, env: StoredEnv) -> bool:
+        """True when a process runs a model in *env* or builds it right now (never waits)."""
+        return is_used(self.use_path(env.short)) or not is_free(self.lock_path(env.short))
 
     def claim(self, short: str) -> StoredEnv | None:
         """The finished environment for *short*, marked in use by this process until it
@@ -181,18 +189,6 @@ class EnvStore:
         for path in sorted(self.root.iterdir()):
             if path.is_dir() and not path.name.startswith("."):
                 yield path.name
-
-
-def tree_size(root: Path) -> int:
-    """Total size of the files under *root* (symlinks count their own size only)."""
-    total = 0
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            try:
-                total += (Path(dirpath) / name).lstat().st_size
-            except OSError:
-                continue
-    return total
 
 
 def age_days(timestamp: float, now: float | None = None) -> float:

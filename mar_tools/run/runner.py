@@ -149,7 +149,7 @@ def run_archive(
     metrics_document = _metrics_document(options.metrics_config)
     cache = cache_subdir("extracted", options.cache_dir) if options.use_cache else None
     fmt = detect_format(options.archive)
-    with model_directory(options.archive, cache, options.limits) as extracted:
+    with model_directory(options.archive, cache, options.limits, reporter) as extracted:
         files = ModelFiles.directory(extracted.model_dir)
         model = read_model(files, str(options.archive), fmt)
         if model.manifest.runtime == "LSP":

@@ -79,7 +79,9 @@ def prepare_model(
     the environment's ``EnvironmentSetupError`` when its environment cannot be built.
     """
     fmt = detect_format(archive)
-    extracted = prepare_model_dir(archive, cache_subdir("extracted", options.cache_dir))
+    extracted = prepare_model_dir(
+        archive, cache_subdir("extracted", options.cache_dir), reporter=reporter
+    )
     model = read_model(ModelFiles.directory(extracted.model_dir), str(archive), fmt)
     if model.manifest.runtime == "LSP":
         raise ArchiveError(

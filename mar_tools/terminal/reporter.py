@@ -5,22 +5,22 @@ Messages read ``PROG: message`` and ``PROG: warning: message`` (see :mod:`.conso
 gets a bar only when progress is shown (an interactive terminal, no ``--quiet``) and it is
 worth one: a byte total of at least :data:`PROGRESS_THRESHOLD` (below it the work takes well
 under a second and a bar would only flicker), any item total, or a spinner for an unknown
-total.
+total. A spinner that is started again while it spins only changes its text (the next step
+of one task, such as building an environment), so it neither flickers nor resets its clock.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
-from mar_tools.core.reporter import ProgressUnit
+from mar_tools.core.reporter import PROGRESS_THRESHOLD, ProgressUnit
 from mar_tools.terminal import console
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, ProgressColumn, TaskID
 
-#: The smallest byte total that gets a progress bar.
-PROGRESS_THRESHOLD: Final = 64 << 20
+__all__ = ["PROGRESS_THRESHOLD", "TerminalReporter"]
 
 
 class TerminalReporter:
@@ -35,6 +35,7 @@ class TerminalReporter:
         self.output = output
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+        self._spinning = False
 
     def info(self, message: str, /) -> None:
         console.info(message, prog=self.prog)
@@ -43,6 +44,11 @@ class TerminalReporter:
         console.warning(message, prog=self.prog)
 
     def start(self, task: str, /, total: int | None = None, unit: ProgressUnit = "bytes") -> None:
+        if total is None and self._spinning and self._progress is not None:
+            # The next step of the same task: the spinner stays, its text changes.
+            assert self._task is not None
+            self._progress.update(self._task, description=task)
+            return
         self.finish()  # one task at a time
         if not self.show_progress or (
             unit == "bytes" and total is not None and total < PROGRESS_THRESHOLD
@@ -55,6 +61,7 @@ class TerminalReporter:
             *_columns(total, unit), console=self.output or console.stderr(), transient=True
         )
         self._task = self._progress.add_task(task, total=total)
+        self._spinning = total is None
         self._progress.start()
 
     def advance(self, amount: int, /) -> None:
@@ -66,6 +73,7 @@ class TerminalReporter:
             self._progress.stop()
             self._progress = None
             self._task = None
+            self._spinning = False
 
 
 def _columns(total: int | None, unit: ProgressUnit) -> list[ProgressColumn]:

@@ -48,7 +48,11 @@ def test_extracts_into_a_directory_named_by_the_archive_digest(tmp_path: Path, f
         "handler.py": FILES["handler.py"].encode(),
         "sub/data.txt": b"x",
     }
-    assert sorted(p.name for p in (cache / "v2").iterdir()) == ["index", first.model_dir.name]
+    assert sorted(p.name for p in (cache / "v2").iterdir()) == [
+        "index",
+        first.model_dir.name,
+        "use",  # the use locks (tests/core/test_extraction_store.py)
+    ]
 
 
 def test_second_run_uses_the_cache_without_extracting_again(tmp_path: Path) -> None:
@@ -193,7 +197,7 @@ def test_leftovers_of_killed_extractions_are_removed_and_live_ones_kept(tmp_path
         # Even a run that finds its extraction cached removes what killed ones left.
         assert prepare_model_dir(archive, cache).how == "cached"
         assert sorted(p.name for p in root.iterdir()) == sorted(
-            ["index", found.model_dir.name, alive_dir.name]
+            ["index", "use", found.model_dir.name, alive_dir.name]
         )
         assert not dead_dir.exists()
         assert sweep_cache(cache) == []  # the live one is held
@@ -214,7 +218,11 @@ def test_concurrent_extractions_of_one_archive_agree(tmp_path: Path) -> None:
     with context.Pool(4) as pool:
         results = pool.starmap(_extract_in_child, [(str(archive), str(cache))] * 4)
     assert len(set(results)) == 1
-    assert sorted(p.name for p in (cache / "v2").iterdir()) == ["index", Path(results[0]).name]
+    assert sorted(p.name for p in (cache / "v2").iterdir()) == [
+        "index",
+        Path(results[0]).name,
+        "use",
+    ]
     assert _tree(Path(results[0]))["weights.bin"] == files["weights.bin"]
 
 

@@ -106,7 +106,7 @@ def test_prune_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "Removed 1 entry, freed 2.0 MiB.\n",
         "",
     )
-    assert invoke("env", "prune", "--all") == (
+    assert invoke("env", "prune", "--all", "--yes") == (
         0,
         "removed environment fedcba9876543210 (model new-model), 2.0 MiB\n"
         "Removed 1 entry, freed 2.0 MiB.\n",

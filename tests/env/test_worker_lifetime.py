@@ -54,7 +54,7 @@ def _gone(pid: int, timeout: float = 10) -> bool:
 
 def _prune(cache_dir: Path) -> str:
     done = subprocess.run(
-        [str(MAR), "env", "prune", "--all"],
+        [str(MAR), "env", "prune", "--all", "--yes"],
         capture_output=True,
         text=True,
         env={**os.environ, "NO_COLOR": "1", "MAR_CACHE_DIR": str(cache_dir)},

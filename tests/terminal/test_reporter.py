@@ -66,3 +66,23 @@ def test_without_progress_nothing_is_drawn() -> None:
     reporter.start("spinning")
     reporter.finish()
     assert buffer.getvalue() == ""
+
+
+def test_the_steps_of_one_task_change_the_spinner_text_without_restarting_it() -> None:
+    output, buffer = _terminal()
+    reporter = TerminalReporter(prog="p", show_progress=True, output=output)
+    reporter.start("creating the virtualenv", None)
+    progress = reporter._progress
+    reporter.start("installing requirements.txt with uv", None)
+    assert reporter._progress is progress  # the same spinner, its clock not reset
+    reporter.info("a message between steps")
+    reporter.finish()
+    drawn = buffer.getvalue()
+    assert "creating the virtualenv" in drawn and "installing requirements.txt with uv" in drawn
+    # A bar after a spinner is a new task.
+    reporter.start("creating the virtualenv", None)
+    progress = reporter._progress
+    reporter.start("archiving", PROGRESS_THRESHOLD)
+    assert reporter._progress is not progress
+    reporter.finish()
+    assert reporter._progress is None
