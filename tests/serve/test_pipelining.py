@@ -121,7 +121,10 @@ def test_nothing_is_sent_ahead_of_a_slow_batch(
 def test_a_batch_sent_ahead_of_a_dying_batch_is_answered_by_the_next_worker(
     store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    answers, in_flight, events = _run(store, tmp_path, ["a", "b", "exit", "c"], monkeypatch)
+    # "exit:0.5" lives long enough for "c" to be sent while it runs (a worker that dies at
+    # once may close its input pipe before "c" is sent: "c" then stays in the queue).
+    bodies = ["a", "b", "exit:0.5", "c"]
+    answers, in_flight, events = _run(store, tmp_path, bodies, monkeypatch)
     assert answers == ["a", "b", "503: Worker died.", "c"]
     # "exit" was sent while "b" ran, "c" while "exit" ran, then "c" again to the new worker.
     assert in_flight == [0, 0, 1, 1, 0]
