@@ -6,9 +6,13 @@ the one its handler is running. While it runs, the pool may send the worker its 
 instead of waiting for the server to read the answer, write the replies and send another.
 TorchServe's batching is kept: only a *full* batch (``batch_size`` requests) that is already
 waiting is sent early, never while another worker is gathering one (an idle worker gets the
-requests first), never more than one ahead, and never behind a batch that ran long (see
-:data:`PREFETCH_BELOW_MS`), so that a request does not wait for a busy worker while another
-is about to be free.
+requests first), and only as many ahead as the worker's quick batches cover: the batches
+already waiting on the worker, timed by its last one, must come to less than
+:data:`PREFETCH_BELOW_MS`, and at most :data:`MAX_AHEAD` are sent ahead. So a request does
+not wait behind a busy worker while another is about to be free, and nothing is sent ahead
+of a batch that ran long. The batches sent together go out in one write to the pipe, and the
+worker reads them in one: under load, one system call (and one wake-up of the worker) for
+several requests instead of one each.
 
 When the worker dies, only the oldest batch was running (its requests get their error); the
 batches behind it never reached the handler and go back to the front of the queue.
@@ -27,10 +31,13 @@ from mar_tools.serve.replies import part_of
 from mar_tools.serve.worker_link import WorkerGone, WorkerLink
 from mar_tools.worker.messages import FromWorker, Predict, Streamed
 
-#: A batch is sent ahead only while the worker's last batch took less than this (ms): the
-#: round trip it hides is worth a fraction of a millisecond, and behind a long batch a
-#: request could wait while another worker becomes free.
+#: Batches are sent ahead only while those waiting on the worker, each timed by the worker's
+#: last batch, come to less than this (ms): the round trip it hides is worth a fraction of a
+#: millisecond, and behind long batches a request could wait while another worker becomes
+#: free.
 PREFETCH_BELOW_MS = 5.0
+#: At most this many batches wait on a worker behind the one it runs.
+MAX_AHEAD = 4
 
 
 @dataclass
@@ -73,13 +80,22 @@ class InFlight:
 
     def prefetch(self, batch_size: int) -> None:
         """Keep the worker supplied: send full batches that are waiting now, until it has
-        one to run and (when its batches are quick) one more (see the module docstring)."""
-        while len(self.batches) < 2:
-            if self.batches and self.last_elapsed_ms >= PREFETCH_BELOW_MS:
-                return
-            jobs = self.queue.take_ready(batch_size)
-            if not jobs or not self.send(jobs):
-                return
+        one to run and (when its batches are quick) a few more (see the module docstring),
+        in one write."""
+        if self.queue.pending < batch_size or not self._room():
+            return
+        with self.link.one_write():
+            while self._room():
+                jobs = self.queue.take_ready(batch_size)
+                if not jobs or not self.send(jobs):
+                    return
+
+    def _room(self) -> bool:
+        """Whether one more batch may be sent now (see the module docstring)."""
+        waiting = len(self.batches)
+        if waiting == 0:
+            return True
+        return waiting <= MAX_AHEAD and waiting * self.last_elapsed_ms < PREFETCH_BELOW_MS
 
     def finished(self) -> Batch:
         """Remove the oldest batch (answered, or failed); the next one is the worker's current

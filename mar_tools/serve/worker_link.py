@@ -23,7 +23,7 @@ import os
 import signal
 import subprocess
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from mar_tools.run.process import spawn_worker
@@ -71,6 +71,8 @@ class WorkerLink:
         self._reader: asyncio.ReadTransport | None = None
         #: Our end of the worker's lifeline (closed once it has ended).
         self._lifeline = -1
+        #: The frames sent inside :meth:`one_write`, not written yet.
+        self._held: list[bytes] | None = None
         self.dead = asyncio.Event()
         self.reason = ""
 
@@ -113,10 +115,28 @@ class WorkerLink:
         return link
 
     def send(self, message: ToWorker) -> None:
-        """Queue one message to the worker (the transport writes it as the pipe drains)."""
+        """Queue one message to the worker (the transport writes it as the pipe drains;
+        inside :meth:`one_write`, when that ends)."""
         if self.dead.is_set() or self._writer.is_closing():
             raise WorkerGone(self.reason or "the worker's input pipe is closed")
-        self._writer.writelines(frame(*message.to_json()))
+        if self._held is not None:
+            self._held += frame(*message.to_json())
+        else:
+            self._writer.writelines(frame(*message.to_json()))
+
+    @contextlib.contextmanager
+    def one_write(self) -> Iterator[None]:
+        """The messages sent inside go to the pipe together, in one write, when it ends."""
+        if self._held is not None:  # already inside one: the outer one writes
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            if held and not self._writer.is_closing():
+                self._writer.writelines(held)
 
     def submit(self, message: ToWorker) -> asyncio.Future[FromWorker]:
         """Send one message; the future gets the worker's answer to it, or :class:`WorkerGone`

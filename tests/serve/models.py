@@ -2,8 +2,8 @@
 
 ``echo`` answers each request with what it received and the batch size; a body that is a
 command exercises one server path instead: ``sleep:S`` (answer after S seconds),
-``exit`` (the worker dies mid-batch), ``hang`` (never answers), ``stream[:S]`` (three
-streamed parts, S seconds apart).
+``exit[:S]`` (the worker dies mid-batch, after S seconds), ``hang`` (never answers),
+``stream[:S]`` (three streamed parts, S seconds apart).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ def handle(data, context):
         value = row.get("data") or row.get("body")
         if isinstance(value, (bytes, bytearray)):
             value = value.decode("utf-8", "replace")
-        if value == "exit":
+        if isinstance(value, str) and (value == "exit" or value.startswith("exit:")):
+            time.sleep(float(value.split(":", 1)[1]) if ":" in value else 0.0)
             os._exit(9)
         if value == "hang":
             time.sleep(3600)
