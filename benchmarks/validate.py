@@ -36,6 +36,8 @@ from benchmarks.harness import (
 )
 
 GiB = 1 << 30
+#: How many large entries the sharded archive holds.
+SHARDS = 4
 HERE = Path(__file__).resolve().parent
 MAR = Path(sys.executable).parent / "mar"
 HANDLER = b"""\
@@ -90,6 +92,7 @@ def archive_paths(scale: float) -> dict[str, Path]:
         "stored": root / "zip-store.mar",
         "tgz": root / "model.tar.gz",
         "small": root / "small.mar",
+        "shards": root / "shards.mar",
     }
 
 
@@ -130,6 +133,7 @@ def build(scale: float) -> dict[str, Path]:
             (root / "tmp").write_bytes(data)
             archive.add(root / "tmp", f"big/{name}")
         archive.add(weights, "big/weights.pt")
+    _sharded(archives["shards"], root, weights, small)
     light = MANIFEST.replace(b'    "serializedFile": "weights.pt",\n', b"")
     with zipfile.ZipFile(archives["small"], "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in {**small, "MAR-INF/MANIFEST.json": light}.items():
@@ -137,6 +141,24 @@ def build(scale: float) -> dict[str, Path]:
     (root / "tmp").unlink()
     weights.unlink()
     return archives
+
+
+def _sharded(path: Path, root: Path, weights: Path, small: dict[str, bytes]) -> None:
+    """*path*: the weights as :data:`SHARDS` ``torch.save`` shards (a sharded checkpoint),
+    each DEFLATED like upstream ``default``, next to the small files."""
+    import torch
+
+    whole = torch.load(weights)["weight"]
+    shard = root / "shard.pt"
+    manifest = MANIFEST.replace(b'"weights.pt"', b'"shard-1-of-4.pt"')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, data in small.items():
+            archive.writestr(name, data)
+        for index, part in enumerate(whole.chunk(SHARDS), start=1):
+            torch.save({"weight": part.clone()}, shard)
+            archive.write(shard, f"shard-{index}-of-{SHARDS}.pt")
+        archive.writestr("MAR-INF/MANIFEST.json", manifest)
+    shard.unlink()
 
 
 def warm(path: Path) -> None:
