@@ -13,7 +13,9 @@ pages are flushed (``os.sync``), untimed, so that one run's writeback does not s
 
 Targets (issue 2): 1 GiB incompressible ≥ 8× faster than upstream ``default`` and within 2×
 of ``cp``; fp32 and bf16 ≥ 3× faster than upstream ``default`` with an archive at most 2%
-larger; peak RSS ≤ 128 MiB. The 2,000 small files are reported.
+larger; peak RSS ≤ 128 MiB. The 2,000 small files are reported. Issue 15: 1 GiB
+incompressible within 1.3× of ``cp``; the fp32 state dict in ≤ 0.6 s with an archive no
+larger than issue 2's (``FP32_SIZE``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ MiB = 1 << 20
 HERE = Path(__file__).resolve().parent
 OURS = Path(sys.executable).parent / "torch-model-archiver"
 RSS_LIMIT = 128 * MiB
+#: Our fp32 archive's size when issue 15 was filed: the round-two target may not grow it.
+FP32_SIZE = 495_788_932
 NOTES = (
     "Notes: each time is a whole process, start to exit; about 0.15 s of ours is Python "
     "start-up and imports, paid once per archive. `cp` copies inside the kernel "
@@ -220,6 +224,15 @@ def run(scale: float = 1.0, repeats: int = 3) -> list[Comparison]:
             f"{rand.title}: ours vs cp", ours_rand, cp, "≤ 2×", ours_rand.median <= 2 * cp.median
         )
     )
+    comparisons.append(
+        Comparison(
+            f"{rand.title}: ours against cp, round two",
+            ours_rand,
+            cp,
+            "≤ 1.3× cp",
+            ours_rand.median <= 1.3 * cp.median if scale >= 1 else None,
+        )
+    )
     for key in ("fp32", "bf16"):
         dataset = data[key]
         versus_upstream(
@@ -229,6 +242,18 @@ def run(scale: float = 1.0, repeats: int = 3) -> list[Comparison]:
             "≤ 0.33× (≥ 3× faster), archive ≤ 1.02× upstream's",
             3.0,
         )
+    fp32 = next(c for c in comparisons if c.title.startswith(data["fp32"].title))
+    size = int(fp32.subject.notes["size"])
+    comparisons.append(
+        Comparison(
+            data["fp32"].title.replace("fp32", "float32")
+            + ", default: ours in absolute time (upstream as reference)",
+            fp32.subject,
+            fp32.baseline,
+            f"≤ 0.6 s, archive ≤ {FP32_SIZE:,} B (issue 2's size)",
+            fp32.subject.median <= 0.6 and size <= FP32_SIZE if scale == 1 else None,
+        )
+    )
     small = data["small"]
     versus_upstream(small, "default", f"{small.title}: ours vs upstream default", None, None)
     versus_upstream(

@@ -137,10 +137,16 @@ def _pick() -> tuple[
     def igzip_stream() -> StreamInflater:
         return _IgzipStream(igzip_lib.IgzipDecompressor(igzip_lib.DECOMP_GZIP_NO_HDR))
 
+    def isal_zlib_stream() -> StreamInflater:
+        return _ZlibStream(cast(Inflater, isal_zlib.decompressobj(-15)))
+
+    # igzip's decoder reports its running CRC (``crc``) in the isal versions we know; an
+    # older one without it falls back to isal's zlib-style decoder and a separate CRC pass.
+    has_crc = hasattr(igzip_lib.IgzipDecompressor(igzip_lib.DECOMP_GZIP_NO_HDR), "crc")
     return (
         cast(Crc32, isal_zlib.crc32),
         lambda: cast(Inflater, isal_zlib.decompressobj(-15)),
-        igzip_stream,
+        igzip_stream if has_crc else isal_zlib_stream,
         (
             zlib.error,
             EOFError,
