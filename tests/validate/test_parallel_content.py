@@ -3,10 +3,13 @@ and the same verdicts with isal's decoder (CRC computed while decoding) and with
 
 from __future__ import annotations
 
+import gc
 import os
 import struct
 import subprocess
 import sys
+import threading
+import zipfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -135,3 +138,26 @@ def test_both_inflate_backends_give_the_same_verdicts(
         capture_output=True, text=True, env=env, cwd=ROOT, check=True,
     )  # fmt: skip
     assert done.stdout.strip() == (f"{backend} [('entry.crc-mismatch', 'extra/shard-1.dat')]")
+
+
+def test_an_abandoned_read_ahead_stream_is_collected_and_its_worker_stops(
+    tmp_path: Path, weights: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entry_reader, "READ_AHEAD_SIZE", 1 << 20)
+    path = write_zip(tmp_path / "m.mar", shards(weights, count=1))
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("extra/shard-0.dat")
+    with open(path, "rb", buffering=0) as raw:
+        stream = entry_reader.EntryStream.at(
+            raw,
+            data_offset(path, info.filename),
+            info.compress_size,
+            info.file_size,
+            info.CRC,
+            info.compress_type,
+        )
+        assert len(stream.read(1000)) == 1000
+        assert any(t.name == "mar-read-ahead" for t in threading.enumerate())
+        del stream  # neither finished nor closed
+        gc.collect()
+        assert not any(t.name == "mar-read-ahead" for t in threading.enumerate())

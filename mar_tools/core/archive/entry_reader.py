@@ -65,9 +65,15 @@ class EntryStream(io.RawIOBase):
         self._crc = 0
         self._produced = 0
         self._inflater: StreamInflater | None = None
+        #: What went wrong, in the order found (the worker of a read-ahead appends too).
+        self._problems: list[EntryProblem] = []
         self._chunks = self._generate()
         self._pending = memoryview(b"")
-        self.problem: EntryProblem | None = None
+
+    @property
+    def problem(self) -> EntryProblem | None:
+        """The first thing found wrong with the entry's bytes, or None."""
+        return self._problems[0] if self._problems else None
 
     @classmethod
     def at(
@@ -117,11 +123,14 @@ class EntryStream(io.RawIOBase):
         return self.problem
 
     def _generate(self) -> Generator[memoryview, None, None]:
+        # The chunk producers are plain functions of the raw pieces: a read-ahead worker
+        # holds no reference to this stream, which can be collected if abandoned.
+        pieces = _read_raw(self._raw, self._compressed, self._problems)
         if self._method == 0:
-            chunks = self._stored()
+            chunks: Iterator[memoryview] = pieces
         else:
             self._inflater = new_stream_inflater()
-            chunks = self._inflated(self._inflater)
+            chunks = _inflated(pieces, self._inflater, self._problems)
             if self._compressed >= READ_AHEAD_SIZE:
                 chunks = read_ahead(chunks, READ_AHEAD_DEPTH)
         decoder_crc = self._inflater is not None and self._inflater.crc is not None
@@ -154,37 +163,43 @@ class EntryStream(io.RawIOBase):
                 f"CRC-32 is {self._crc:08x} but {self._expected_crc:08x} is recorded",
             )
 
-    def _read_raw(self) -> Iterator[memoryview]:
-        done = 0
-        for piece in self._raw:
-            done += len(piece)
-            yield piece
-        if done < self._compressed:
-            self._fail("entry.corrupt", "the archive ends inside this entry's data")
-
-    def _stored(self) -> Iterator[memoryview]:
-        yield from self._read_raw()
-
-    def _inflated(self, inflater: StreamInflater) -> Iterator[memoryview]:
-        try:
-            for piece in self._read_raw():
-                if inflater.eof:
-                    self._fail("entry.corrupt", "has bytes after the end of its deflate stream")
-                    return
-                for out in inflater.inflate(piece, INFLATE_OUTPUT):
-                    yield memoryview(out)
-                if inflater.unused_data:
-                    self._fail("entry.corrupt", "has bytes after the end of its deflate stream")
-                    return
-        except INFLATE_ERRORS as exc:
-            self._fail("entry.corrupt", f"cannot be inflated ({exc})")
-            return
-        if self.problem is None and not inflater.eof:
-            self._fail("entry.corrupt", "its deflate stream is truncated")
-
     def _fail(self, code: str, message: str) -> None:
-        if self.problem is None:
-            self.problem = EntryProblem(code, message)
+        self._problems.append(EntryProblem(code, message))
+
+
+def _read_raw(
+    raw: Iterable[memoryview], compressed: int, problems: list[EntryProblem]
+) -> Iterator[memoryview]:
+    """The pieces of *raw*; a problem when they hold fewer than *compressed* bytes."""
+    done = 0
+    for piece in raw:
+        done += len(piece)
+        yield piece
+    if done < compressed:
+        problems.append(EntryProblem("entry.corrupt", "the archive ends inside this entry's data"))
+
+
+def _inflated(
+    pieces: Iterator[memoryview], inflater: StreamInflater, problems: list[EntryProblem]
+) -> Iterator[memoryview]:
+    """What *pieces* inflate to, in pieces of at most :data:`INFLATE_OUTPUT` bytes; what is
+    wrong with the deflate stream is appended to *problems*."""
+    trailing = EntryProblem("entry.corrupt", "has bytes after the end of its deflate stream")
+    try:
+        for piece in pieces:
+            if inflater.eof:
+                problems.append(trailing)
+                return
+            for out in inflater.inflate(piece, INFLATE_OUTPUT):
+                yield memoryview(out)
+            if inflater.unused_data:
+                problems.append(trailing)
+                return
+    except INFLATE_ERRORS as exc:
+        problems.append(EntryProblem("entry.corrupt", f"cannot be inflated ({exc})"))
+        return
+    if not problems and not inflater.eof:
+        problems.append(EntryProblem("entry.corrupt", "its deflate stream is truncated"))
 
 
 def _positioned(
