@@ -153,18 +153,19 @@ def interleaved(
     before_each: Callable[[], None] | None = None,
     env: Mapping[str, str] | None = None,
     notes: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> tuple[Measurement, Measurement]:
     """Time two ``(label, argv)`` commands alternately (A B A B ...), *warmups* untimed rounds
     first, so that load from other processes on a shared machine falls on both alike
     instead of on whichever ran during a busy spell. *before_each* runs (untimed) before
-    every run of either command."""
+    every run of either command; *cwd* is where both run."""
     seconds: tuple[list[float], list[float]] = ([], [])
     peaks = [0, 0]
     for round_ in range(warmups + repeats):
         for index, (_, argv) in enumerate((first, second)):
             if before_each is not None:
                 before_each()
-            elapsed, rss = run_once(argv, env=env)
+            elapsed, rss = run_once(argv, cwd=cwd, env=env)
             if round_ >= warmups:
                 seconds[index].append(elapsed)
                 peaks[index] = max(peaks[index], rss)

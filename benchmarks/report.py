@@ -68,7 +68,7 @@ def render(info: RunInfo, areas: Sequence[AreaResult]) -> str:
         "run on this machine; below 1.00× the subject is faster. Peak RSS is the largest "
         "resident set of the measured process tree.",
         "",
-        "## Targets (issues 2–5, 10)",
+        "## Targets (issues 2–5, 10–16)",
         "",
         _targets_table(comparisons),
     ]

@@ -64,6 +64,26 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         15,
+        "`mar validate` (full), one large DEFLATED entry: ≤ 1.15× the one-thread inflate limit",
+        ("one large deflated entry", "inflate limit"),
+    ),
+    Target(
+        15,
+        "`mar validate` (full), several large DEFLATED entries: ≤ 0.65× the one-thread "
+        "inflate limit",
+        ("large deflated entries", "inflate limit"),
+    ),
+    Target(
+        15, "`mar validate` (full) on a 1 GiB `.tar.gz`: ≤ 0.5× `tar -tzf`", ("≤ 0.5× tar -tzf",)
+    ),
+    Target(15, "archiver, 1 GiB incompressible: ≤ 1.3× `cp`", ("incompressible", "≤ 1.3× cp")),
+    Target(
+        15,
+        "archiver, 512 MiB fp32 state dict, `default`: ≤ 0.6 s at ≤ 1.0× today's size",
+        ("float32 state dict", "≤ 0.6 s"),
+    ),
+    Target(
+        15,
         "first `mar run` of a 1 GiB archive (hash + extract) ≤ 1.5× `cp` of the same bytes",
         ("first run", "vs cp"),
     ),

@@ -1,9 +1,11 @@
 """The content pass: every entry's bytes checked, serialized files scanned, in one read.
 
-Zip, full mode (the default): each entry is read once, in file order, through an
+Zip, full mode (the default): each entry is read once, through an
 :class:`~mar_tools.core.archive.entry_reader.EntryStream` that verifies its CRC and size;
 serialized files are scanned from the same stream (a STORED one through a cheap window on
-the file instead). ``--quick``: no CRC; serialized files are scanned when that is cheap.
+the file instead). When several large DEFLATED entries are there, they are checked side by
+side, one per CPU (inflating releases the GIL); findings are reported in file order.
+``--quick``: no CRC; serialized files are scanned when that is cheap.
 tar.gz: the gzip CRC was checked when the archive was opened; serialized members are
 scanned. Directory: serialized files are scanned.
 
@@ -15,12 +17,16 @@ In full mode every other file is sniffed too: one whose bytes are a complete bin
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from io import RawIOBase
 from typing import IO, cast
 
 from mar_tools.core.archive import READ_ERRORS, Member, ZipView
 from mar_tools.core.archive.entry_reader import EntryStream
+from mar_tools.core.archive.problem import Problem
 from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
 from mar_tools.validate.archive_classes import archive_trust
@@ -31,6 +37,8 @@ from mar_tools.validate.pickle.scan import is_candidate, scan_member, sniff, wit
 from mar_tools.validate.subject import Subject
 
 READABLE_METHODS = (0, 8)
+#: DEFLATED entries at least this large are checked in parallel when there are several.
+PARALLEL_SIZE = 16 << 20
 INTEGRITY_CODES = frozenset({"entry.crc-mismatch", "entry.corrupt"})
 
 
@@ -58,37 +66,89 @@ def _zip_content(
 ) -> Iterator[Finding]:
     quick = subject.options.quick
     readable = [
-        (member, header)
+        (member, header.data_offset)
         for member in view.members
         if member.kind != "dir"
         and not member.encrypted
         and member.compress_type in READABLE_METHODS
         and (header := view.local_headers.get(member.index)) is not None
+        and (not quick or is_candidate(member, serialized))
     ]
-    readable.sort(key=lambda pair: pair[1].offset)
-    with view.archive.reader() as archive:
-        for member, header in readable:
-            candidate = is_candidate(member, serialized)
-            if quick and not candidate:
-                continue
-            stream = EntryStream.at(
-                archive,
-                header.data_offset,
-                member.compressed_size,
-                member.size,
-                member.crc or 0,
-                member.compress_type or 0,
-            )
-            if candidate:
-                yield from _scan_zip_entry(subject, member, stream, trust)
-            elif not quick:
-                buffered = io.BufferedReader(stream, buffer_size=1 << 16)
-                yield from _sniff(member.name, buffered, trust)
-            if not quick:
-                problem = stream.finish()
-                if problem is not None:
-                    subject.corrupt.add(member.name)
-                    yield finding(problem.code, f"{member.name} {problem.message}.", member.name)
+    readable.sort(key=lambda pair: pair[1])
+
+    def check(member: Member, offset: int) -> _Checked:
+        return _check_entry(subject, member, offset, is_candidate(member, serialized), trust)
+
+    large = [m for m, _ in readable if m.compress_type == 8 and m.compressed_size >= PARALLEL_SIZE]
+    jobs = min(len(large), worker_count())
+    if jobs < 2:
+        checked: Iterator[_Checked] = (check(member, offset) for member, offset in readable)
+        yield from _reported(subject, checked)
+        return
+    # Several large DEFLATED entries: inflate them side by side, one per core; the findings
+    # still come in archive order.
+    with ThreadPoolExecutor(jobs, "mar-validate") as pool:
+        futures = [pool.submit(check, member, offset) for member, offset in readable]
+        try:
+            yield from _reported(subject, (future.result() for future in futures))
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What checking one entry found: its findings, and what was wrong with its bytes."""
+
+    member: Member
+    findings: list[Finding]
+    problem: Problem | None
+
+
+def _check_entry(
+    subject: Subject, member: Member, offset: int, candidate: bool, trust: Trust
+) -> _Checked:
+    """Read one entry once: scan it if it is (or looks) serialized, check its CRC and size
+    unless ``--quick``. Touches nothing shared: it may run on a worker thread."""
+    quick = subject.options.quick
+    assert isinstance(subject.view, ZipView)
+    with (
+        subject.view.archive.reader() as archive,
+        EntryStream.at(
+            archive,
+            offset,
+            member.compressed_size,
+            member.size,
+            member.crc or 0,
+            member.compress_type or 0,
+        ) as stream,
+    ):
+        found: list[Finding] = []
+        if candidate:
+            found.extend(_scan_zip_entry(subject, member, stream, trust))
+        elif not quick:
+            buffered = io.BufferedReader(stream, buffer_size=1 << 16)
+            found.extend(_sniff(member.name, buffered, trust))
+        problem = None if quick else stream.finish()
+    return _Checked(member, found, problem)
+
+
+def _reported(subject: Subject, checked: Iterator[_Checked]) -> Iterator[Finding]:
+    """The findings of each checked entry, in order, recording the corrupt ones."""
+    for entry in checked:
+        yield from entry.findings
+        if entry.problem is not None:
+            name = entry.member.name
+            subject.corrupt.add(name)
+            yield finding(entry.problem.code, f"{name} {entry.problem.message}.", name)
+
+
+def worker_count() -> int:
+    """How many entries to inflate at once: one per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def exceeds_size(subject: Subject) -> bool:

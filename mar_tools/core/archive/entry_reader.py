@@ -3,8 +3,12 @@
 Python's ``ZipFile.open`` reads in small pieces and computes the CRC with the slow zlib
 routine; here the compressed bytes are read in large blocks into one reused buffer, a
 STORED entry is CRC'd in place, and DEFLATED data is inflated with the fastest decoder
-available (:mod:`mar_tools.core.archive.codec`). Output is bounded by the declared size, so a
-lying header cannot make the reader inflate without end.
+available (:mod:`mar_tools.core.archive.codec`; with isal the CRC is computed by the
+decoder in the same pass), in pieces of :data:`INFLATE_OUTPUT` bytes that stay in the CPU's
+cache while they are checked and scanned. A large DEFLATED entry is inflated on a worker
+thread a few pieces ahead of its consumer (:mod:`.read_ahead`), so decoding and scanning
+use two cores. Output is bounded by the declared size, so a lying header cannot make the
+reader inflate without end.
 
 :class:`EntryStream` is a pull stream: a consumer (the pickle scanner) reads as much as it
 wants, then :meth:`EntryStream.finish` reads the rest and reports what was wrong.
@@ -13,16 +17,22 @@ wants, then :meth:`EntryStream.finish` reads the rest and reports what was wrong
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 
-from mar_tools.core.archive.codec import INFLATE_ERRORS, crc32, new_inflater
+from mar_tools.core.archive.codec import INFLATE_ERRORS, StreamInflater, crc32, new_stream_inflater
 from mar_tools.core.archive.problem import Problem
+from mar_tools.core.archive.read_ahead import read_ahead
 
 BLOCK = 8 << 20
 #: DEFLATED input is fed in smaller pieces so one piece cannot expand unboundedly.
 INFLATE_BLOCK = 1 << 20
-#: Most decompressed bytes produced by one inflate call.
-INFLATE_OUTPUT = 32 << 20
+#: Most decompressed bytes produced by one inflate call: small enough to stay in the
+#: cache while it is checked, and to be reused by the allocator instead of mapped afresh.
+INFLATE_OUTPUT = 1 << 20
+#: A DEFLATED entry at least this large is inflated on a worker thread (:mod:`.read_ahead`).
+READ_AHEAD_SIZE = 8 << 20
+#: How many pieces the worker may run ahead.
+READ_AHEAD_DEPTH = 4
 
 
 #: What was wrong with an entry's bytes (``entry.corrupt`` or ``entry.crc-mismatch``).
@@ -54,9 +64,16 @@ class EntryStream(io.RawIOBase):
         self._method = method
         self._crc = 0
         self._produced = 0
+        self._inflater: StreamInflater | None = None
+        #: What went wrong, in the order found (the worker of a read-ahead appends too).
+        self._problems: list[EntryProblem] = []
         self._chunks = self._generate()
         self._pending = memoryview(b"")
-        self.problem: EntryProblem | None = None
+
+    @property
+    def problem(self) -> EntryProblem | None:
+        """The first thing found wrong with the entry's bytes, or None."""
+        return self._problems[0] if self._problems else None
 
     @classmethod
     def at(
@@ -93,6 +110,11 @@ class EntryStream(io.RawIOBase):
         self._pending = self._pending[count:]
         return count
 
+    def close(self) -> None:
+        """Stop reading (a read-ahead worker stops too); :attr:`problem` stays as it is."""
+        self._chunks.close()
+        super().close()
+
     def finish(self) -> EntryProblem | None:
         """Read what is left, check CRC and sizes; return the problem found, or None."""
         self._pending = memoryview(b"")
@@ -100,18 +122,36 @@ class EntryStream(io.RawIOBase):
             pass
         return self.problem
 
-    def _generate(self) -> Iterator[memoryview]:
-        chunks = self._stored() if self._method == 0 else self._inflated()
-        for chunk in chunks:
-            self._produced += len(chunk)
-            if self._produced > self._size:
-                declared = f"the {self._size} bytes declared"
-                self._fail("entry.corrupt", f"decompresses to more than {declared}")
-                return
-            self._crc = crc32(chunk, self._crc)
-            yield chunk
+    def _generate(self) -> Generator[memoryview, None, None]:
+        # The chunk producers are plain functions of the raw pieces: a read-ahead worker
+        # holds no reference to this stream, which can be collected if abandoned.
+        pieces = _read_raw(self._raw, self._compressed, self._problems)
+        if self._method == 0:
+            chunks: Iterator[memoryview] = pieces
+        else:
+            self._inflater = new_stream_inflater()
+            chunks = _inflated(pieces, self._inflater, self._problems)
+            if self._compressed >= READ_AHEAD_SIZE:
+                chunks = read_ahead(chunks, READ_AHEAD_DEPTH)
+        decoder_crc = self._inflater is not None and self._inflater.crc is not None
+        try:
+            for chunk in chunks:
+                self._produced += len(chunk)
+                if self._produced > self._size:
+                    declared = f"the {self._size} bytes declared"
+                    self._fail("entry.corrupt", f"decompresses to more than {declared}")
+                    return
+                if not decoder_crc:
+                    self._crc = crc32(chunk, self._crc)
+                yield chunk
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # stops a read-ahead worker now, not when collected
         if self.problem is not None:
             return
+        if decoder_crc and self._inflater is not None:
+            self._crc = self._inflater.crc or 0
         if self._produced != self._size:
             self._fail(
                 "entry.corrupt",
@@ -123,44 +163,43 @@ class EntryStream(io.RawIOBase):
                 f"CRC-32 is {self._crc:08x} but {self._expected_crc:08x} is recorded",
             )
 
-    def _read_raw(self) -> Iterator[memoryview]:
-        done = 0
-        for piece in self._raw:
-            done += len(piece)
-            yield piece
-        if done < self._compressed:
-            self._fail("entry.corrupt", "the archive ends inside this entry's data")
-
-    def _stored(self) -> Iterator[memoryview]:
-        yield from self._read_raw()
-
-    def _inflated(self) -> Iterator[memoryview]:
-        inflater = new_inflater()
-        try:
-            for piece in self._read_raw():
-                if inflater.eof:
-                    self._fail("entry.corrupt", "has bytes after the end of its deflate stream")
-                    return
-                data: bytes | memoryview = piece
-                while data:
-                    out = inflater.decompress(data, INFLATE_OUTPUT)
-                    if not out and len(inflater.unconsumed_tail) == len(data):
-                        break  # no progress: let the end-of-stream checks report it
-                    data = inflater.unconsumed_tail
-                    if out:
-                        yield memoryview(out)
-                if inflater.unused_data:
-                    self._fail("entry.corrupt", "has bytes after the end of its deflate stream")
-                    return
-        except INFLATE_ERRORS as exc:
-            self._fail("entry.corrupt", f"cannot be inflated ({exc})")
-            return
-        if self.problem is None and not inflater.eof:
-            self._fail("entry.corrupt", "its deflate stream is truncated")
-
     def _fail(self, code: str, message: str) -> None:
-        if self.problem is None:
-            self.problem = EntryProblem(code, message)
+        self._problems.append(EntryProblem(code, message))
+
+
+def _read_raw(
+    raw: Iterable[memoryview], compressed: int, problems: list[EntryProblem]
+) -> Iterator[memoryview]:
+    """The pieces of *raw*; a problem when they hold fewer than *compressed* bytes."""
+    done = 0
+    for piece in raw:
+        done += len(piece)
+        yield piece
+    if done < compressed:
+        problems.append(EntryProblem("entry.corrupt", "the archive ends inside this entry's data"))
+
+
+def _inflated(
+    pieces: Iterator[memoryview], inflater: StreamInflater, problems: list[EntryProblem]
+) -> Iterator[memoryview]:
+    """What *pieces* inflate to, in pieces of at most :data:`INFLATE_OUTPUT` bytes; what is
+    wrong with the deflate stream is appended to *problems*."""
+    trailing = EntryProblem("entry.corrupt", "has bytes after the end of its deflate stream")
+    try:
+        for piece in pieces:
+            if inflater.eof:
+                problems.append(trailing)
+                return
+            for out in inflater.inflate(piece, INFLATE_OUTPUT):
+                yield memoryview(out)
+            if inflater.unused_data:
+                problems.append(trailing)
+                return
+    except INFLATE_ERRORS as exc:
+        problems.append(EntryProblem("entry.corrupt", f"cannot be inflated ({exc})"))
+        return
+    if not problems and not inflater.eof:
+        problems.append(EntryProblem("entry.corrupt", "its deflate stream is truncated"))
 
 
 def _positioned(

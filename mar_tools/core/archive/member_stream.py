@@ -65,5 +65,6 @@ class _CheckedEntry(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
+            self._entry.close()  # first: a read-ahead worker may still be reading the file
             self._file.close()
         super().close()
