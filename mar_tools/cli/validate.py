@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,11 @@ from rich.text import Text
 
 from mar_tools.cli.limit_options import limit_options, limits_from
 from mar_tools.cli.output_file import check_output, write_output
-from mar_tools.core.errors import ExitCode
+from mar_tools.core.errors import ExitCode, UsageError
+from mar_tools.core.spelling import did_you_mean
 from mar_tools.report.result import Report
 from mar_tools.terminal import console
+from mar_tools.terminal.help import HelpCommand
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
 STYLES = {
@@ -27,11 +30,32 @@ STYLES = {
 }
 
 
-def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+def _codes(values: tuple[str, ...], option: str, known: Sequence[str]) -> tuple[str, ...]:
+    """The codes (or code prefixes) of *values*; a usage error for one that selects no
+    check of *known*, naming the closest codes."""
+    codes = tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+    for code in codes:
+        if not any(name.startswith(code) for name in known):
+            groups = sorted({name.split(".")[0] for name in known})
+            hint = did_you_mean(code, [*known, *groups]) or (
+                f"codes start with {', '.join(groups)}; mar validate --list-checks lists them."
+            )
+            raise UsageError(f"{option} {code}: no check has this code.", hint=hint)
+    return codes
 
 
-@click.command("validate")
+@click.command(
+    "validate",
+    cls=HelpCommand,
+    short_help="Check archives for TorchServe 0.12 (CI-ready reports).",
+    examples=(
+        ("mar validate model.mar", "check one archive"),
+        ("mar validate models/*.mar --strict", "warnings fail too"),
+        ("mar validate model.mar --format sarif -o report.sarif", "a report for code scanning"),
+        ("mar validate model.mar --ignore pickle.unlisted-global", "skip one check"),
+        ("mar validate --list-checks", "every check code"),
+    ),
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--format",
@@ -107,13 +131,14 @@ def command(
         paths = tuple(archives_of_changed(paths))
     elif not paths:
         raise click.UsageError("give at least one PATH (a .mar, a .tar.gz or a directory).")
+    known = [info.code for info in CATALOG]
     if output is not None:
         check_output(output, paths)
     options = ValidateOptions(
         quick=quick,
         limits=limits_from(limits),
-        select=_codes(select),
-        ignore=_codes(ignore),
+        select=_codes(select, "--select", known),
+        ignore=_codes(ignore, "--ignore", known),
     )
     report = validate_paths(paths, options, strict=strict)
     _emit(report, output_format, output)

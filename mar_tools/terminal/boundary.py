@@ -4,6 +4,15 @@ Every console script calls :func:`run_command`. Deliberate errors (:class:`MarTo
 print one message and exit with their class's code; click usage errors exit 2; Ctrl-C
 exits 130; anything unexpected prints one line (a traceback only with ``--debug`` or
 ``MAR_DEBUG=1``) and exits 2.
+
+Every error, click's included, reads the same way::
+
+    PROG: error: MESSAGE
+    hint: WHAT TO DO
+
+click's own ``Usage: ... Try '... --help'`` / ``Error: ...`` block is never printed: a usage
+error's hint is its suggestions (click's "Did you mean", or a ``hint`` attribute set by the
+raiser) or else a pointer at the command's ``--help``.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from collections.abc import Sequence
 import click
 
 from mar_tools.core.errors import ExitCode, MarToolsError
+from mar_tools.core.spelling import did_you_mean
 
 
 def debug_requested(argv: Sequence[str]) -> bool:
@@ -32,7 +42,8 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog: str) -
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        message, hint = click_error(exc)
+        _error(message, hint, prog)
         return int(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
         _error("interrupted.", None, prog)
@@ -56,6 +67,25 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog: str) -
         )
         return int(ExitCode.USAGE)
     return result if isinstance(result, int) else int(ExitCode.OK)
+
+
+def click_error(exc: click.ClickException) -> tuple[str, str | None]:
+    """*exc* as ``(message, hint)`` in our style (see the module docstring)."""
+    hint: str | None = getattr(exc, "hint", None)
+    if isinstance(exc, click.NoSuchOption):
+        message = f"no such option: {exc.option_name}"
+        if exc.possibilities and hint is None:
+            hint = did_you_mean(exc.option_name, exc.possibilities) or (
+                f"did you mean '{exc.possibilities[0]}'?"
+            )
+    else:
+        message = exc.format_message()
+        message = message[:1].lower() + message[1:] if message[1:2].islower() else message
+    if hint is None and isinstance(exc, click.UsageError) and exc.ctx is not None:
+        hint = f"see '{exc.ctx.command_path} --help'."
+    if not message.endswith((".", "?", "!", ":")):
+        message += "."
+    return message, hint
 
 
 def _error(message: str, hint: str | None, prog: str) -> None:

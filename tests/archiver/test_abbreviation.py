@@ -34,8 +34,11 @@ def test_the_command_knows_upstreams_options_and_ours_apart() -> None:
     assert NAMES.upstream == UPSTREAM_LONG_OPTIONS
     assert NAMES.ours == (
         "--extra-files-layout",
+        "--digest-file",
         "--jobs",
         "--quiet",
+        "--verbose",
+        "--color",
         "--debug",
         "--tool-version",
     )
@@ -105,11 +108,11 @@ def test_an_ambiguous_prefix_names_its_candidates_as_argparse_does(
 
 
 def test_an_option_added_later_is_resolved_from_the_command_itself() -> None:
-    later = names_of((click.Option(["--digest-file"]),))
-    assert later.ours[-1] == "--digest-file"
-    assert expand_abbreviations(["--dig", "d.txt"], later) == ["--digest-file", "d.txt"]
+    later = names_of((click.Option(["--dry-run"]),))
+    assert later.ours[-1] == "--dry-run"
+    assert expand_abbreviations(["--dr", "d.txt"], later) == ["--dry-run", "d.txt"]
     assert expand_abbreviations(["--deb"], later) == ["--debug"]
-    with pytest.raises(AmbiguousOption, match=r"could match --debug, --digest-file$"):
+    with pytest.raises(AmbiguousOption, match=r"could match --digest-file, --debug, --dry-run$"):
         expand_abbreviations(["--d"], later)
     # Upstream's meanings do not move.
     assert expand_abbreviations(["--extra-file", "x"], later) == ["--extra-files", "x"]
@@ -133,9 +136,9 @@ def test_an_ambiguous_prefix_is_a_usage_error(model_dir: Path) -> None:
     assert outcome == type(outcome)(
         2,
         "",
-        "Usage: torch-model-archiver [OPTIONS]\n"
-        "Try 'torch-model-archiver --help' for help.\n\n"
-        "Error: ambiguous option: --ex could match --extra-files, --export-path\n",
+        "torch-model-archiver: error: ambiguous option: --ex could match --extra-files, "
+        "--export-path.\n"
+        "hint: see 'torch-model-archiver --help'.\n",
     )
     assert not (model_dir / "m1.mar").exists()
 
