@@ -40,7 +40,8 @@ def stdout() -> Console:
 def _console(to_stderr: bool, color: ColorChoice) -> Console:
     options: dict[str, Any] = {}
     if color == "always":
-        options.update(force_terminal=True, no_color=False)
+        # An explicit colour system: rich detects none on a pipe or a TERM=dumb terminal.
+        options.update(force_terminal=True, no_color=False, color_system="standard")
     elif color == "never":
         options.update(no_color=True, color_system=None)
     return Console(stderr=to_stderr, highlight=False, soft_wrap=True, emoji=False, **options)
