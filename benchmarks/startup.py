@@ -59,9 +59,7 @@ def run(scale: float, repeats: int) -> list[Comparison]:
             ("mar validate (1 KiB .mar)", [str(MAR), "validate", str(archive)], None, "≤ 3×"),
         )
         for label, argv, limit, target in cases:
-            subject, baseline = interleaved(
-                (label, argv), bare, repeats=rounds, warmups=2, env=env
-            )
+            subject, baseline = interleaved((label, argv), bare, repeats=rounds, warmups=2, env=env)
             met = (
                 subject.median <= limit
                 if limit is not None

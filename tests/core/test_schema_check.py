@@ -37,16 +37,14 @@ VALUES = st.one_of(
     st.just({}),
     st.just([]),
 )
-KEYS = st.sampled_from(
-    ["createdOn", "runtime", "archiverVersion", "description", "model", "extra"]
-)
+KEYS = st.sampled_from(["createdOn", "runtime", "archiverVersion", "description", "model", "extra"])
 MODEL_KEYS = st.sampled_from(
     ["modelName", "handler", "serializedFile", "modelFile", "modelVersion", "extensions",
      "requirementsFile", "configFile", "envelope", "version", "other"]
 )  # fmt: skip
 
 
-def _agrees(instance: object) -> None:
+def _agrees(instance: Any) -> None:
     if certainly_valid(load_schema("manifest"), instance):
         assert list(validator("manifest").iter_errors(instance)) == [], instance
 
