@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -111,14 +111,32 @@ class HelpContext(click.Context):
         super().__init__(command, parent, **kw)
 
 
-class _Sections:
-    """What :class:`HelpCommand` and :class:`HelpGroup` add to click's help."""
+if TYPE_CHECKING:
+    _Base = click.Command
+else:
+    _Base = object
 
-    examples: Sequence[Example]
-    option_groups: Sequence[OptionGroup]
+
+class _Sections(_Base):
+    """What :class:`HelpCommand` and :class:`HelpGroup` add to click's help: the ``examples``
+    and ``option_groups`` keyword arguments, the option sections and the Examples section."""
+
+    def __init__(
+        self,
+        *args: Any,
+        examples: Sequence[Example] = (),
+        option_groups: Sequence[OptionGroup] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.examples = tuple(examples)
+        self.option_groups = tuple(option_groups)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._format_examples(formatter)
+        super().format_epilog(ctx, formatter)
 
     def _format_option_sections(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        assert isinstance(self, click.Command)
         records: dict[str, tuple[str, str]] = {}
         order: list[tuple[tuple[str, ...], tuple[str, str]]] = []
         for param in self.get_params(ctx):
@@ -157,23 +175,8 @@ class HelpCommand(_Sections, click.Command):
 
     context_class = HelpContext
 
-    def __init__(
-        self,
-        *args: Any,
-        examples: Sequence[Example] = (),
-        option_groups: Sequence[OptionGroup] = (),
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.examples = tuple(examples)
-        self.option_groups = tuple(option_groups)
-
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._format_option_sections(ctx, formatter)
-
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        self._format_examples(formatter)
-        super().format_epilog(ctx, formatter)
 
 
 class HelpGroup(_Sections, click.Group):
@@ -181,21 +184,6 @@ class HelpGroup(_Sections, click.Group):
 
     context_class = HelpContext
 
-    def __init__(
-        self,
-        *args: Any,
-        examples: Sequence[Example] = (),
-        option_groups: Sequence[OptionGroup] = (),
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.examples = tuple(examples)
-        self.option_groups = tuple(option_groups)
-
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._format_option_sections(ctx, formatter)
         self.format_commands(ctx, formatter)
-
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        self._format_examples(formatter)
-        super().format_epilog(ctx, formatter)

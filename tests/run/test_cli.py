@@ -374,6 +374,8 @@ def test_repeat_reports_percentiles(tmp_path: Path, cache: Path) -> None:
         rf"\(min {number}, max {number}\)\n",
         done.stderr,
     ), done.stderr
+    quiet = run_mar([archive, "-q"], cache=cache)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"", "")
 
 
 def test_json_format(tmp_path: Path, cache: Path) -> None:

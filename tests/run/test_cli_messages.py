@@ -1,13 +1,12 @@
 """``mar run``'s messages for the common mistakes (issue 12), whole stderr compared: an input
-given as a positional argument, no input at all (a load check), an archive zipped from its
-folder, JSON that does not parse, standard input on a terminal, torch missing where the
-model runs, and the archive's own name in tracebacks (never the cache's path)."""
+given as a positional argument, an archive zipped from its folder, JSON that does not parse,
+standard input on a terminal, torch missing where the model runs, and the archive's own name
+in tracebacks (never the cache's path). The load check (no inputs) is in ``test_cli``."""
 
 from __future__ import annotations
 
 import os
 import pty
-import re
 import subprocess
 import sys
 import zipfile
@@ -42,19 +41,6 @@ def test_a_positional_input_points_at_input(tmp_path: Path, cache: Path) -> None
         "options.\n"
         f"hint: to send it as a request: mar run {archive} --input x.json\n"
     )
-
-
-def test_no_input_is_a_load_check_that_says_so(tmp_path: Path, cache: Path) -> None:
-    archive = _archive(tmp_path)
-    done = run_mar([archive], cache=cache)
-    assert (done.returncode, done.stdout) == (0, b"")
-    assert re.fullmatch(
-        rf"mar: {re.escape(str(archive))}: loaded in (\d+ ms|\d+\.\d s); no inputs given "
-        r"\(--input FILE or --data TEXT sends a request\)\.\n",
-        done.stderr,
-    ), done.stderr
-    quiet = run_mar([archive, "-q"], cache=cache)
-    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"", "")
 
 
 def test_an_archive_zipped_from_its_folder_says_how_to_fix_it(tmp_path: Path, cache: Path) -> None:
