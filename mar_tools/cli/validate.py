@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.text import Text
 
 from mar_tools.cli.limit_options import limit_options, limits_from
 from mar_tools.cli.output_file import check_output, write_output
 from mar_tools.core.errors import ExitCode, UsageError
 from mar_tools.core.spelling import did_you_mean
 from mar_tools.report.result import Report
-from mar_tools.terminal import console
+from mar_tools.terminal import settings
 from mar_tools.terminal.help import HelpCommand
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
@@ -180,7 +180,17 @@ def _render(report: Report, output_format: str) -> str:
 
 
 def _print_text(report: Report) -> None:
+    """The text report on stdout: styled through rich when colour is wanted, else written
+    plainly (the same characters; rich is then not imported, which keeps start-up small)."""
     from mar_tools.report.text import render_lines
+
+    if not settings.wants_color(sys.stdout):
+        for line in render_lines(report):
+            click.echo("".join(segment.text for segment in line))
+        return
+    from rich.text import Text
+
+    from mar_tools.terminal import console
 
     out = console.stdout()
     for line in render_lines(report):

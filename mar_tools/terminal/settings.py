@@ -14,8 +14,9 @@ setting it costs nothing on the way to ``--help``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Final, Literal, TextIO
 
 ColorChoice = Literal["auto", "always", "never"]
 COLOR_CHOICES: Final = ("auto", "always", "never")
@@ -61,3 +62,22 @@ def reset() -> None:
     """Back to the defaults (a new command in the same process, as in tests)."""
     global _current
     _current = OutputSettings()
+
+
+def wants_color(stream: TextIO) -> bool:
+    """Whether text written to *stream* should be coloured: ``--color always``/``never``, else
+    rich's rule (``FORCE_COLOR`` set and not empty: yes; ``NO_COLOR`` set and not empty, or
+    not a terminal, or ``TERM=dumb``: no). Lets a command print plain text without importing
+    rich at all."""
+    choice = current().color
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+    return terminal and os.environ.get("TERM", "").lower() not in ("dumb", "unknown")
