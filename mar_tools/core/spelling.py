@@ -8,7 +8,6 @@ suggesting unrelated names.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import Final
 
@@ -18,6 +17,8 @@ CUTOFF: Final = 0.75
 
 def close_matches(word: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
     """Up to *limit* of *candidates* that look like *word*, closest first (ties: as given)."""
+    import difflib  # only a mistake needs it: start-up stays small
+
     return difflib.get_close_matches(word, list(dict.fromkeys(candidates)), limit, CUTOFF)
 
 

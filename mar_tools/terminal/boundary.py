@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -50,7 +49,7 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog: str) -
         return int(ExitCode.INTERRUPTED)
     except MarToolsError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         _error(exc.message, exc.hint, prog)
         return int(exc.exit_code)
     except BrokenPipeError:
@@ -59,7 +58,7 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog: str) -
         return int(ExitCode.OK)
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         _error(
             f"internal error: {type(exc).__name__}: {exc}",
             "run again with --debug for the traceback, and please report it.",
@@ -94,6 +93,12 @@ def _error(message: str, hint: str | None, prog: str) -> None:
     from mar_tools.terminal import console
 
     console.error(message, hint, prog=prog)
+
+
+def _print_traceback() -> None:
+    import traceback  # only --debug needs it
+
+    traceback.print_exc()
 
 
 def _silence_stdout() -> None:
