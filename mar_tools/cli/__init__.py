@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import click
 
 from mar_tools._version import __version__
-from mar_tools.core.spelling import did_you_mean
 from mar_tools.terminal.boundary import run_command
 from mar_tools.terminal.help import HelpGroup
 from mar_tools.terminal.output_options import output_options
@@ -61,8 +60,8 @@ EXAMPLES = (
 
 
 class LazyGroup(HelpGroup):
-    """A click group that imports a subcommand's module on first use, suggests the closest
-    subcommand for a mistyped one, and gives each loaded subcommand the output options."""
+    """A click group that imports a subcommand's module on first use and gives each loaded
+    subcommand the output options (a mistyped one gets the closest: :class:`HelpGroup`)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         available = self._available()
@@ -77,18 +76,6 @@ class LazyGroup(HelpGroup):
         assert isinstance(command, click.Command)
         _add_output_options(command)
         return command
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0]
-        if self.get_command(ctx, name) is None and not name.startswith("-"):
-            error = click.UsageError(f"no such command '{name}'.", ctx)
-            error.hint = did_you_mean(name, self.list_commands(ctx)) or (  # type: ignore[attr-defined]
-                f"the commands are {', '.join(self.list_commands(ctx))} (see 'mar --help')."
-            )
-            raise error
-        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []

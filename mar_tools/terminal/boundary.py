@@ -40,6 +40,9 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog: str) -
         result = command.main(args=args, prog_name=prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # a group run without a command: its help (on stderr), exit 2
+        return int(exc.exit_code)
     except click.ClickException as exc:
         message, hint = click_error(exc)
         _error(message, hint, prog)

@@ -180,9 +180,25 @@ class HelpCommand(_Sections, click.Command):
 
 
 class HelpGroup(_Sections, click.Group):
-    """A click group with examples (see the module docstring)."""
+    """A click group with examples (see the module docstring); an unknown subcommand is a
+    usage error whose hint is the closest subcommand, or the list of them."""
 
     context_class = HelpContext
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        if self.get_command(ctx, name) is None and not name.startswith("-"):
+            from mar_tools.core.spelling import did_you_mean
+
+            names = self.list_commands(ctx)
+            error = click.UsageError(f"no such command '{name}'.", ctx)
+            error.hint = did_you_mean(name, names) or (  # type: ignore[attr-defined]
+                f"the commands are {', '.join(names)} (see '{ctx.command_path} --help')."
+            )
+            raise error
+        return super().resolve_command(ctx, args)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._format_option_sections(ctx, formatter)

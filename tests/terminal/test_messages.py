@@ -56,6 +56,21 @@ def test_an_unknown_command_lists_the_commands() -> None:
     )
 
 
+def test_a_mistyped_subcommand_of_a_group_gets_the_closest_one() -> None:
+    assert mar("env", "lst") == (
+        2,
+        "",
+        "mar: error: no such command 'lst'.\nhint: did you mean 'list'?\n",
+    )
+
+
+def test_a_group_without_a_command_shows_its_help() -> None:
+    code, out, err = mar()
+    assert (code, out) == (2, "")
+    assert err.startswith("Usage: mar [OPTIONS] COMMAND [ARGS]...\n")
+    assert "\nCommands:\n  validate " in err
+
+
 def test_a_mistyped_option_gets_the_closest_one() -> None:
     assert mar("validate", "--selct", "x") == (
         2,
