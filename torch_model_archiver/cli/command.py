@@ -123,7 +123,7 @@ def _missing_required(command: click.Command, ctx: click.Context, args: Sequence
     cls=ArchiverCommand,
     examples=EXAMPLES,
     option_groups=OPTION_GROUPS,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
     epilog="Exit codes: 0 ok, 1 bad input, 2 usage error, 3 output not writable, "
     "130 interrupted.\n\n\b\nDocs: https://github.com/mar-tools/mar-tools/blob/main/docs/archiver.md",
 )
