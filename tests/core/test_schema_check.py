@@ -82,8 +82,10 @@ def test_each_kind_of_violation_is_left_to_jsonschema() -> None:
 
 
 def test_an_unknown_keyword_is_never_guessed() -> None:
-    assert not certainly_valid({"type": "integer", "minimum": 3}, 5)
-    assert not certainly_valid({"additionalProperties": False}, {})
+    assert not certainly_valid({"type": "integer", "multipleOf": 3}, 6)
+    assert not certainly_valid({"$ref": "other.json#/x"}, 1)
+    assert not certainly_valid({"patternProperties": {"^a": {}}}, {})
+    assert not certainly_valid({"additionalProperties": False}, {"x": 1})
     assert not certainly_valid({"enum": [1, True]}, 1)
 
 
@@ -101,6 +103,32 @@ def test_never_valid_where_jsonschema_finds_an_error(
         instance["model"] = {**MANIFEST["model"], **model}
     _agrees(instance)
     _agrees(json.loads(json.dumps(instance)))
+
+
+CONFIG_SCHEMA = load_schema("model-config")
+CONFIG_KEYS = st.sampled_from([*CONFIG_SCHEMA["properties"], "handler", "unknownKey"])
+CONFIG_VALUES = st.one_of(
+    VALUES,
+    st.integers(-(2**31) - 1, 2**31),
+    st.sampled_from([0, 1, 2**31 - 1, 2**31, -1, 1.5, "gpu", "cpu", "tp", ["a"], [1, "b"]]),
+    st.dictionaries(st.sampled_from(["a", "b", "x"]), st.integers(-1, 2), max_size=2),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(config=st.dictionaries(CONFIG_KEYS, CONFIG_VALUES, max_size=6))
+def test_model_configs_are_never_valid_where_jsonschema_finds_an_error(
+    config: dict[str, Any],
+) -> None:
+    if certainly_valid(CONFIG_SCHEMA, config):
+        assert list(validator("model-config").iter_errors(config)) == [], config
+
+
+def test_a_typical_model_config_is_certainly_valid() -> None:
+    config = {"minWorkers": 1, "maxWorkers": 2, "batchSize": 4, "maxBatchDelay": 100}
+    assert list(validator("model-config").iter_errors(config)) == []
+    assert certainly_valid(CONFIG_SCHEMA, config)
+    assert not certainly_valid(CONFIG_SCHEMA, {**config, "batchSize": 0})
 
 
 def test_validating_a_good_archive_imports_neither_jsonschema_nor_yaml(tmp_path: Any) -> None:
