@@ -31,6 +31,11 @@ from benchmarks.report import AreaResult, RunInfo, render
 
 #: (key, section title, module), in the order they run.
 AREAS: tuple[tuple[str, str, str], ...] = (
+    (
+        "startup",
+        "Start-up: mar and torch-model-archiver vs a bare interpreter",
+        "benchmarks.startup",
+    ),
     ("archiver", "Archiving: ours vs upstream torch-model-archiver 0.12", "benchmarks.archiver"),
     ("validate", "Validation: mar validate vs unzip -t", "benchmarks.validate"),
     ("pickle", "Pickle scan: mar's scanner vs pickletools.genops", "benchmarks.pickle_scan"),

@@ -87,6 +87,13 @@ TARGETS: tuple[Target, ...] = (
         "first `mar run` of a 1 GiB archive (hash + extract) ≤ 1.5× `cp` of the same bytes",
         ("first run", "vs cp"),
     ),
+    Target(15, "`mar --help` ≤ 80 ms", ("start-up: mar --help",)),
+    Target(15, "`torch-model-archiver --help` ≤ 60 ms", ("start-up: torch-model-archiver --help",)),
+    Target(
+        15,
+        "`mar validate` on a 1 KiB archive ≤ 3× a bare interpreter's start-up",
+        ("start-up: mar validate",),
+    ),
     Target(5, "warm run with requirements ≤ 1.2× without", ("requirements", "warm")),
     Target(
         5,

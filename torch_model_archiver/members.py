@@ -18,13 +18,15 @@ stopping at the first. Rules:
 
 from __future__ import annotations
 
+import os
 import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mar_tools.core.handler_ref import BACKEND_FALLBACK_MODULES
+from mar_tools.core.handler_ref import BACKEND_FALLBACK_MODULES, BUILTIN_PYTHON_HANDLERS
 from mar_tools.core.manifest import MANIFEST_PATH
+from mar_tools.core.spelling import did_you_mean
 from torch_model_archiver.member_data import FileData, MemberData
 from torch_model_archiver.sources import (
     FileId,
@@ -93,7 +95,10 @@ def plan_members(spec: ArchiveSpec, problems: Problems) -> ArchivePlan:
             sources += _single(spec.resolve(path), f"{flag} {path}", problems)
     handler = handler_source(spec, problems)
     if handler is not None:
+        suggestion = handler_suggestion(spec, handler)
         sources += _single(spec.resolve(handler), _handler_label(spec.handler, handler), problems)
+        if suggestion is not None:
+            problems.hints.append(suggestion)
     sources += expand_extra_files(
         spec.extra_files,
         spec.extra_files_layout,
@@ -124,6 +129,29 @@ def handler_source(spec: ArchiveSpec, problems: Problems) -> str | None:
         # fail trying to copy <name>.py although the archive is fine without it.
         return None
     return source
+
+
+def handler_suggestion(spec: ArchiveSpec, source: str) -> str | None:
+    """Did-you-mean for a ``--handler`` whose file *source* does not exist: the closest
+    built-in handler name (``image_clasifier``), else the closest ``.py`` file next to
+    where *source* was looked for (``handlr.py``); None when it exists or nothing is close."""
+    path = spec.resolve(source)
+    if path.exists() or path.is_symlink():
+        return None
+    looks_like_a_name = not any(mark in spec.handler for mark in ("/", ".py", ":"))
+    if looks_like_a_name:
+        builtin = did_you_mean(spec.handler, sorted(BUILTIN_PYTHON_HANDLERS))
+        if builtin is not None:
+            return f"{builtin} (built-in handlers)"
+    try:
+        with os.scandir(path.parent) as listing:
+            names = sorted(entry.name for entry in listing if entry.name.endswith(".py"))
+    except OSError:
+        return None
+    guess = did_you_mean(path.name, names)
+    if guess is None:
+        return None
+    return f"{guess} (in {path.parent})" if str(path.parent) != str(spec.base_dir) else guess
 
 
 def _handler_label(handler: str, source: str) -> str:

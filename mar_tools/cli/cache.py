@@ -15,6 +15,7 @@ from mar_tools.cli.listing import ago, aligned
 from mar_tools.cli.removal_options import confirm, dry_run_option, older_than_option, yes_option
 from mar_tools.core.cache import cache_root
 from mar_tools.core.sizes import human_size
+from mar_tools.terminal.help import HelpCommand, HelpGroup
 
 if TYPE_CHECKING:
     # The cache package (and the env store under it) is imported by the commands that
@@ -26,7 +27,17 @@ DEFAULT_OLDER_THAN_DAYS = 30.0
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
-@click.group("cache")
+@click.group(
+    "cache",
+    cls=HelpGroup,
+    short_help="Show and prune the cache of archives and environments.",
+    examples=(
+        ("mar cache list", "what the cache holds, least recently used first"),
+        ("mar cache prune --max-size 10G --dry-run", "what pruning to 10 GiB would remove"),
+        ("mar cache prune --older-than 7", "remove entries unused for a week"),
+        ("mar cache clean --yes", "remove every entry not in use"),
+    ),
+)
 def command() -> None:
     """The cache of extracted archives and per-model environments: where it is, what it
     holds, and pruning it least recently used first.
@@ -34,24 +45,29 @@ def command() -> None:
     Entries a running mar command uses (mar run, mar serve, mar env create) are never
     removed. The cache is $MAR_CACHE_DIR, or the user cache directory; --cache-dir chooses
     another.
-
-    \b
-    Examples:
-      mar cache list
-      mar cache prune --max-size 10G --dry-run
-      mar cache prune --older-than 7
-      mar cache clean --yes
     """
 
 
-@command.command("dir")
+@command.command(
+    "dir",
+    cls=HelpCommand,
+    examples=(
+        ("mar cache dir", "where the cache is"),
+        ('du -sh "$(mar cache dir)"', "its size on disk"),
+    ),
+)
 @cache_dir_option
 def dir_command(cache_dir: Path | None) -> None:
     """Print the cache directory."""
     click.echo(str(cache_root(cache_dir)))
 
 
-@command.command("size", short_help="Print the size of the cache.")
+@command.command(
+    "size",
+    cls=HelpCommand,
+    short_help="Print the size of the cache.",
+    examples=(("mar cache size --json", "as JSON"),),
+)
 @_json_option
 @cache_dir_option
 def size_command(as_json: bool, cache_dir: Path | None) -> None:
@@ -78,7 +94,7 @@ def size_command(as_json: bool, cache_dir: Path | None) -> None:
         click.echo(line)
 
 
-@command.command("list")
+@command.command("list", cls=HelpCommand, examples=(("mar cache list --json", "as JSON"),))
 @_json_option
 @cache_dir_option
 def list_command(as_json: bool, cache_dir: Path | None) -> None:
@@ -109,7 +125,15 @@ def list_command(as_json: bool, cache_dir: Path | None) -> None:
         click.echo(line)
 
 
-@command.command("prune", short_help="Remove entries unused for a while, or beyond a size.")
+@command.command(
+    "prune",
+    cls=HelpCommand,
+    short_help="Remove entries unused for a while, or beyond a size.",
+    examples=(
+        ("mar cache prune --max-size 10G --dry-run", "what pruning to 10 GiB would remove"),
+        ("mar cache prune --older-than 7", "entries unused for a week"),
+    ),
+)
 @older_than_option(
     "entries", f"the default, {DEFAULT_OLDER_THAN_DAYS:g}, applies when --max-size is not given"
 )
@@ -136,7 +160,12 @@ def prune_command(
     _print_result(result)
 
 
-@command.command("clean", short_help="Remove every entry not in use (asks first).")
+@command.command(
+    "clean",
+    cls=HelpCommand,
+    short_help="Remove every entry not in use (asks first).",
+    examples=(("mar cache clean --dry-run", "what it would remove"),),
+)
 @yes_option
 @dry_run_option
 @cache_dir_option

@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import click
 
+from mar_tools.terminal.help import HelpCommand
+
 SHELLS = ("bash", "zsh", "fish")
 #: The environment variable the scripts set; click derives the same name from ``mar``.
 COMPLETE_VAR = "_MAR_COMPLETE"
 
 
-@click.command("completion", short_help="Print the shell completion script.")
+@click.command(
+    "completion",
+    cls=HelpCommand,
+    short_help="Print the shell completion script.",
+    examples=(
+        ('eval "$(mar completion bash)"', "in ~/.bashrc (bash 4.4 or later)"),
+        ('eval "$(mar completion zsh)"', "in ~/.zshrc"),
+        ("mar completion fish > ~/.config/fish/completions/mar.fish", "for fish"),
+    ),
+)
 @click.argument("shell", type=click.Choice(SHELLS))
 @click.pass_context
 def command(ctx: click.Context, shell: str) -> None:
     """Print the completion script for SHELL (bash, zsh or fish); load it in your shell's
     start-up file.
-
-    \b
-    Examples:
-      bash:  eval "$(mar completion bash)"       in ~/.bashrc (bash 4.4 or later)
-      zsh:   eval "$(mar completion zsh)"        in ~/.zshrc
-      fish:  mar completion fish > ~/.config/fish/completions/mar.fish
     """
     from click.shell_completion import get_completion_class
 

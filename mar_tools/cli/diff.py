@@ -12,6 +12,7 @@ import click
 from mar_tools.core.errors import ExitCode
 from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console
+from mar_tools.terminal.help import HelpCommand
 
 if TYPE_CHECKING:
     from mar_tools.inspect.comparison import Difference
@@ -21,7 +22,16 @@ if TYPE_CHECKING:
 SYMBOLS = {"added": "+", "removed": "-", "changed": "~", "unknown": "?"}
 
 
-@click.command("diff")
+@click.command(
+    "diff",
+    cls=HelpCommand,
+    short_help="Compare two archives, in any two formats.",
+    examples=(
+        ("mar diff old.mar new.mar", "what changed between two builds"),
+        ("mar diff model.mar model.tar.gz --digest", "same content in two formats?"),
+        ("mar diff a.mar b.mar --exit-code", "exit 1 when they differ (for CI)"),
+    ),
+)
 @click.argument("first", type=click.Path(exists=True, path_type=Path))
 @click.argument("second", type=click.Path(exists=True, path_type=Path))
 @click.option(

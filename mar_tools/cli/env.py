@@ -22,12 +22,22 @@ from mar_tools.env.options import EnvOptions
 from mar_tools.env.pruning import DEFAULT_OLDER_THAN_DAYS, prune
 from mar_tools.env.store import EnvStore, StoredEnv
 from mar_tools.terminal import console
+from mar_tools.terminal.help import HelpCommand, HelpGroup
 from mar_tools.terminal.reporter import TerminalReporter
 
 _archive = click.argument("archive", type=click.Path(path_type=Path))
 
 
-@click.group("env")
+@click.group(
+    "env",
+    cls=HelpGroup,
+    short_help="List, locate, create and prune per-model environments.",
+    examples=(
+        ("mar env list", "the cached environments"),
+        ("mar env create model.mar", "build a model's environment now (CI cache)"),
+        ("mar env prune --older-than 7", "remove those unused for a week"),
+    ),
+)
 def command() -> None:
     """Per-model virtualenvs: the cached environments that mar run builds from an archive's
     requirements file.
@@ -37,7 +47,7 @@ def command() -> None:
     """
 
 
-@command.command("list")
+@command.command("list", cls=HelpCommand, examples=(("mar env list --json", "as JSON"),))
 @cache_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def list_command(cache_dir: Path | None, as_json: bool) -> None:
@@ -66,7 +76,9 @@ def list_command(cache_dir: Path | None, as_json: bool) -> None:
         click.echo(line)
 
 
-@command.command("path")
+@command.command(
+    "path", cls=HelpCommand, examples=(("mar env path model.mar", "its environment's directory"),)
+)
 @_archive
 @click.option(
     "--env",
@@ -105,7 +117,12 @@ def path_command(
         ctx.exit(int(ExitCode.FAILURE))
 
 
-@command.command("create", short_help="Build ARCHIVE's environment now; print its path.")
+@command.command(
+    "create",
+    cls=HelpCommand,
+    short_help="Build ARCHIVE's environment now; print its path.",
+    examples=(("mar env create model.mar --installer uv", "build it with uv"),),
+)
 @_archive
 @environment_options
 @limit_options
@@ -123,7 +140,15 @@ def create_command(archive: Path, **params: Any) -> None:
     click.echo(str(env.path))
 
 
-@command.command("prune", short_help="Remove unused environments and leftovers.")
+@command.command(
+    "prune",
+    cls=HelpCommand,
+    short_help="Remove unused environments and leftovers.",
+    examples=(
+        ("mar env prune --older-than 7", "unused for more than 7 days"),
+        ("mar env prune --all --dry-run", "what removing every environment would free"),
+    ),
+)
 @older_than_option("environments", f"default {DEFAULT_OLDER_THAN_DAYS:g}")
 @click.option(
     "--all", "everything", is_flag=True, help="Remove every environment (asks first, see --yes)."

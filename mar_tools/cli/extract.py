@@ -9,11 +9,20 @@ import click
 from mar_tools.core.errors import UsageError
 from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console
+from mar_tools.terminal.help import HelpCommand
 
 SUFFIXES = (".tar.gz", ".tgz", ".mar", ".zip")
 
 
-@click.command("extract")
+@click.command(
+    "extract",
+    cls=HelpCommand,
+    short_help="Extract an archive's files, as TorchServe lays them out.",
+    examples=(
+        ("mar extract model.mar", "into ./model"),
+        ("mar extract model.tar.gz out/ --force", "into out/, replacing it"),
+    ),
+)
 @click.argument("archive", type=click.Path(exists=True, path_type=Path))
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
 @click.option(
@@ -22,9 +31,8 @@ SUFFIXES = (".tar.gz", ".tgz", ".mar", ".zip")
     is_flag=True,
     help="Replace an existing DIR (in one step, once the extraction is complete).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No summary.")
 @click.option("--debug", "_debug", is_flag=True, hidden=True, help="Show Python tracebacks.")
-def command(archive: Path, directory: Path | None, force: bool, quiet: bool, _debug: bool) -> None:
+def command(archive: Path, directory: Path | None, force: bool, _debug: bool) -> None:
     """Extract ARCHIVE (a .mar, a .tar.gz or a model directory) into DIR, as TorchServe
     lays it out (a tar.gz's top directory stripped).  [default DIR: the archive's name
     without its suffix, here]
@@ -53,7 +61,7 @@ def command(archive: Path, directory: Path | None, force: bool, quiet: bool, _de
         raise UsageError(
             f"cannot write {target} ({exc.strerror or exc}); nothing was written."
         ) from exc
-    if console.is_interactive() and not quiet:
+    if console.is_interactive():
         files = [path for path in target.rglob("*") if path.is_file()]
         size = sum(path.stat().st_size for path in files)
         console.stderr().print(

@@ -10,12 +10,22 @@ import click
 
 from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console
+from mar_tools.terminal.help import HelpCommand
 
 if TYPE_CHECKING:
     from mar_tools.inspect.inspection import Inspection
 
 
-@click.command("inspect")
+@click.command(
+    "inspect",
+    cls=HelpCommand,
+    short_help="Show what an archive holds, without extracting it.",
+    examples=(
+        ("mar inspect model.mar", "manifest, handler, weights and entries"),
+        ("mar inspect model.mar --digest", "also the SHA-256 and the content digest"),
+        ("mar inspect model.mar --format json | jq .manifest", "for scripts"),
+    ),
+)
 @click.argument("archive", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--format",

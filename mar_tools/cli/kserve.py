@@ -7,18 +7,36 @@ from typing import Any
 import click
 
 from mar_tools.core.errors import ExitCode
+from mar_tools.terminal.help import HelpCommand, HelpGroup
 
 
 @click.group(
     "kserve",
+    cls=HelpGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
-    short_help="KServe manifests for serving archives with mar serve.",
+    short_help="Manifests for serving archives on KServe with mar serve.",
+    examples=(
+        (
+            "mar kserve manifests --image IMAGE --storage-uri gs://b/m | kubectl apply -f -",
+            "deploy on KServe",
+        ),
+    ),
+    epilog="\b\nDocs: https://github.com/mar-tools/mar-tools/blob/main/docs/scale.md",
 )
 def command() -> None:
     """Serve TorchServe model archives on KServe with ``mar serve --kserve``."""
 
 
-@command.command("manifests")
+@command.command(
+    "manifests",
+    cls=HelpCommand,
+    examples=(
+        (
+            "mar kserve manifests --image IMAGE --storage-uri gs://b/m | kubectl apply -f -",
+            "a ServingRuntime and an InferenceService",
+        ),
+    ),
+)
 @click.option("--image", required=True, metavar="IMAGE", help="The runtime image (Dockerfile).")
 @click.option(
     "--storage-uri",

@@ -50,6 +50,7 @@ def limit_options(func: F) -> F:
         click.option(
             "--max-ratio",
             type=click.FloatRange(min=1),
+            metavar="RATIO",
             default=_DEFAULTS.max_ratio,
             show_default=True,
             envvar=ENV_VARS["ratio"],
@@ -60,6 +61,7 @@ def limit_options(func: F) -> F:
         click.option(
             "--max-entries",
             type=click.IntRange(min=1),
+            metavar="N",
             default=_DEFAULTS.max_entries,
             show_default=True,
             envvar=ENV_VARS["entry-count"],

@@ -12,12 +12,25 @@ import click
 from mar_tools.core.errors import ArchiveError, UsageError
 from mar_tools.core.reporter import Reporter, SilentReporter
 from mar_tools.core.sizes import human_size
+from mar_tools.terminal.help import HelpCommand
 
 #: torch-model-archiver's --archive-format values (``torch_model_archiver.spec.ArchiveFormat``).
 FORMATS = ("default", "zip-store", "tgz", "no-archive")
 
 
-@click.command("repack")
+@click.command(
+    "repack",
+    cls=HelpCommand,
+    short_help="Convert an archive to another format (same model).",
+    examples=(
+        ("mar repack model.mar --archive-format tgz", "a .tar.gz of the same model"),
+        ("mar repack model/ --archive-format default -o model.mar", "a directory to a .mar"),
+        (
+            "SOURCE_DATE_EPOCH=0 mar repack old.mar --archive-format default --normalize",
+            "byte for byte what torch-model-archiver builds",
+        ),
+    ),
+)
 @click.argument("archive", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--archive-format",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import click
 from mar_tools.cli.env_options import env_options_from, environment_options
 from mar_tools.cli.limit_options import limit_options
 from mar_tools.cli.output_file import check_output, write_output
-from mar_tools.core.errors import ExitCode
+from mar_tools.core.errors import ExitCode, UsageError
 from mar_tools.core.interpreter import Interpreter
 from mar_tools.core.model_source import ModelSource
 from mar_tools.env import prepare_environment
@@ -31,17 +32,63 @@ from mar_tools.run import (
 )
 from mar_tools.run.inputs import parse_header
 from mar_tools.run.render import render_bodies, render_json
-from mar_tools.terminal import console
+from mar_tools.terminal import console, settings
+from mar_tools.terminal.help import HelpCommand
+from mar_tools.terminal.output_options import output_options
 from mar_tools.terminal.reporter import TerminalReporter
 
 #: Signals that stop ``mar run`` the way Ctrl-C does (see :func:`_exit_on_termination`).
 _TERMINATION = (signal.SIGTERM, signal.SIGHUP)
 
 
+#: ``mar run --help``: its many options, by what they are for.
+OPTION_GROUPS = (
+    ("Inputs", ("--input", "--data", "--content-type", "--header", "--explain")),
+    ("Output", ("--output", "--format", "--timings", "--repeat")),
+    (
+        "Model and device",
+        ("--batch-size", "--model-name", "--envelope", "--metrics-config", "--gpu", "--device"),
+    ),
+    (
+        "Environment",
+        (
+            "--env",
+            "--rebuild-env",
+            "--installer",
+            "--find-links",
+            "--index-url",
+            "--extra-index-url",
+            "--allow-requirements-options",
+            "--pip-option",
+        ),
+    ),
+    (
+        "Cache and limits",
+        ("--cache-dir", "--no-cache", "--max-size", "--max-ratio", "--max-entries"),
+    ),
+    ("Messages", ("--quiet", "--verbose", "--color", "--debug", "--help")),
+)
+
+EXAMPLES = (
+    ("mar run model.mar --input kitten.jpg", "one request: stdout is exactly the response body"),
+    ("mar run model.mar -i a.json -i b.json --batch-size 2", "two requests in one batch"),
+    (
+        'mar run model.mar --data \'{"text": "hi"}\' --content-type application/json',
+        "a body given inline",
+    ),
+    ("mar run model.mar -i image=@cat.png", "a multipart form field, like curl -F"),
+    ("mar run model.mar", "only load the model (a load check)"),
+    ("mar run model.mar -i x.json --repeat 100 --format json", "latency percentiles"),
+)
+
+
 @click.command(
     "run",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    cls=HelpCommand,
+    context_settings={"allow_extra_args": True},
     short_help="Run an archive's handler on inputs, as TorchServe would.",
+    examples=EXAMPLES,
+    option_groups=OPTION_GROUPS,
 )
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.option(
@@ -102,7 +149,7 @@ _TERMINATION = (signal.SIGTERM, signal.SIGHUP)
 )
 @click.option("--timings", is_flag=True, help="Print load time and batch latencies to stderr.")
 @click.option("--no-cache", is_flag=True, help="Extract into a fresh temporary directory.")
-@click.option("-q", "--quiet", is_flag=True, help="Hide the handler's output and tracebacks.")
+@output_options(quiet_help="Hide the handler's output, its tracebacks and mar's messages.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks of mar itself.")
 @environment_options
 @limit_options
@@ -115,8 +162,13 @@ def command(**params: Any) -> int:
     130 interrupted, 143/129 terminated (SIGTERM/SIGHUP).
 
     \b
+    Without inputs, the model is only loaded: a load check.
+
+    \b
     Docs: https://github.com/mar-tools/mar-tools/blob/main/docs/run.md
     """
+    _refuse_positional_inputs(params["archive"], click.get_current_context().args)
+    quiet = settings.current().quiet
     env_options = env_options_from(params)
     specs = [InputSpec.parse_input(value) for value in params["inputs"]]
     specs += [InputSpec.from_data(value, i + 1) for i, value in enumerate(params["data"])]
@@ -139,13 +191,11 @@ def command(**params: Any) -> int:
         repeat=params["repeat"],
         use_cache=not params["no_cache"],
         cache_dir=env_options.cache_dir,
-        quiet=params["quiet"],
+        quiet=quiet,
         limits=env_options.limits,
     )
 
-    reporter = TerminalReporter(
-        prog="mar", show_progress=console.is_interactive() and not params["quiet"]
-    )
+    reporter = TerminalReporter(prog="mar", show_progress=console.is_interactive())
 
     def environment(model: ModelSource, model_dir: Path) -> Interpreter:
         return prepare_environment(model, model_dir, env_options, reporter)
@@ -154,18 +204,25 @@ def command(**params: Any) -> int:
         with _exit_on_termination():
             result = run_archive(
                 options,
-                read_stdin=lambda: sys.stdin.buffer.read(),
+                read_stdin=_read_stdin,
                 environment=environment,
                 reporter=reporter,
             )
     except (LoadFailed, WorkerDied) as exc:
-        if exc.details and not params["quiet"]:
+        if exc.details and not quiet:
             _write_stderr(exc.details)
         raise
-    if not params["quiet"]:
+    _report_details(result, params["archive"])
+    if not quiet:
         _report_failures(result)
     if params["timings"] or params["repeat"] > 1:
         _report_timings(result)
+    if not specs and params["output_format"] == "body" and params["output"] is None:
+        console.info(
+            f"{params['archive']}: loaded in {_seconds(result.startup_ms)}; no inputs given "
+            "(--input FILE or --data TEXT sends a request)."
+        )
+        return int(ExitCode.OK)
     data = (
         render_json(result, str(params["archive"]))
         if params["output_format"] == "json"
@@ -176,6 +233,42 @@ def command(**params: Any) -> int:
     else:
         _write_stdout(data)
     return int(ExitCode.OK if result.ok else ExitCode.FAILURE)
+
+
+def _refuse_positional_inputs(archive: Path, extra: list[str]) -> None:
+    """``mar run m.mar x.json``: inputs are options; say which one."""
+    if not extra:
+        return
+    given = " ".join(f"--input {shlex.quote(value)}" for value in extra)
+    raise UsageError(
+        f"unexpected argument {extra[0]!r}: mar run takes one ARCHIVE; inputs are options.",
+        hint=f"to send it as a request: mar run {shlex.quote(str(archive))} {given}",
+    )
+
+
+def _read_stdin() -> bytes:
+    """Standard input, whole; on a terminal, first say that it is being read."""
+    if sys.stdin.isatty():
+        console.info("reading the request body from standard input (end it with Ctrl-D)...")
+    return sys.stdin.buffer.read()
+
+
+def _seconds(milliseconds: float) -> str:
+    return f"{milliseconds:.0f} ms" if milliseconds < 1000 else f"{milliseconds / 1000:.1f} s"
+
+
+def _report_details(result: RunResult, archive: Path) -> None:
+    """With ``--verbose``: where the model was extracted and what ran it."""
+    console.detail(f"{archive}: model files in {result.model_dir} ({result.extraction})")
+    console.detail(f"interpreter: {result.interpreter.python}")
+    console.detail(
+        f"handler: {result.entry_point}; batch size {result.batch_size}; "
+        f"device {result.device.kind}"
+    )
+    console.detail(
+        f"model ready in {result.startup_ms:.0f} ms "
+        f"(handler import and initialize: {result.load_ms:.0f} ms)"
+    )
 
 
 @contextlib.contextmanager

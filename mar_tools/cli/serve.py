@@ -12,13 +12,14 @@ from typing import Any
 import click
 
 from mar_tools.core.errors import ExitCode, UsageError
+from mar_tools.terminal.help import HelpCommand
 from mar_tools.terminal.server_log import JsonLogReporter, TextLogReporter
 
 #: TorchServe start flags accepted for compatibility that change nothing here.
 _IGNORED_FLAGS = ("log_config", "workflow_store", "plugins_path", "cpp_log_config")
 
 
-class _ServeCommand(click.Command):
+class _ServeCommand(HelpCommand):
     """Accepts TorchServe's ``--models a=a.mar b=b.mar`` (several values after one flag)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -46,7 +47,12 @@ def expand_models(args: Sequence[str]) -> list[str]:
     "serve",
     cls=_ServeCommand,
     context_settings={"help_option_names": ["-h", "--help"]},
-    short_help="Serve archives with TorchServe's APIs (a drop-in for torchserve --start).",
+    short_help="Serve archives with TorchServe's APIs (torchserve --start).",
+    examples=(
+        ("mar serve model.mar", "serve one archive on 127.0.0.1:8080"),
+        ("mar serve --model-store store --models all", "as torchserve --start would"),
+        ("curl -T kitten.jpg http://127.0.0.1:8080/predictions/model", "ask it"),
+    ),
 )
 @click.argument("archives", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--start", is_flag=True, hidden=True, help="Accepted for torchserve compatibility.")

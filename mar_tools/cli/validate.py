@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.text import Text
 
 from mar_tools.cli.limit_options import limit_options, limits_from
 from mar_tools.cli.output_file import check_output, write_output
-from mar_tools.core.errors import ExitCode
+from mar_tools.core.errors import ExitCode, UsageError
+from mar_tools.core.spelling import did_you_mean
 from mar_tools.report.result import Report
-from mar_tools.terminal import console
+from mar_tools.terminal import settings
+from mar_tools.terminal.help import HelpCommand
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -30,8 +33,18 @@ STYLES = {
 }
 
 
-def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+def _codes(values: tuple[str, ...], option: str, known: Sequence[str]) -> tuple[str, ...]:
+    """The codes (or code prefixes) of *values*; a usage error for one that selects no
+    check of *known*, naming the closest codes."""
+    codes = tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+    for code in codes:
+        if not any(name.startswith(code) for name in known):
+            groups = sorted({name.split(".")[0] for name in known})
+            hint = did_you_mean(code, [*known, *groups]) or (
+                f"codes start with {', '.join(groups)}; mar validate --list-checks lists them."
+            )
+            raise UsageError(f"{option} {code}: no check has this code.", hint=hint)
+    return codes
 
 
 def complete_codes(
@@ -54,7 +67,18 @@ def complete_codes(
     return [item for item in items if str(item.value)[len(head) :].startswith(last)]
 
 
-@click.command("validate")
+@click.command(
+    "validate",
+    cls=HelpCommand,
+    short_help="Check archives for TorchServe 0.12 (CI-ready reports).",
+    examples=(
+        ("mar validate model.mar", "check one archive"),
+        ("mar validate models/*.mar --strict", "warnings fail too"),
+        ("mar validate model.mar --format sarif -o report.sarif", "a report for code scanning"),
+        ("mar validate model.mar --ignore pickle.unlisted-global", "skip one check"),
+        ("mar validate --list-checks", "every check code"),
+    ),
+)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--format",
@@ -132,13 +156,14 @@ def command(
         paths = tuple(archives_of_changed(paths))
     elif not paths:
         raise click.UsageError("give at least one PATH (a .mar, a .tar.gz or a directory).")
+    known = [info.code for info in CATALOG]
     if output is not None:
         check_output(output, paths)
     options = ValidateOptions(
         quick=quick,
         limits=limits_from(limits),
-        select=_codes(select),
-        ignore=_codes(ignore),
+        select=_codes(select, "--select", known),
+        ignore=_codes(ignore, "--ignore", known),
     )
     report = validate_paths(paths, options, strict=strict)
     _emit(report, output_format, output)
@@ -180,7 +205,17 @@ def _render(report: Report, output_format: str) -> str:
 
 
 def _print_text(report: Report) -> None:
+    """The text report on stdout: styled through rich when colour is wanted, else written
+    plainly (the same characters; rich is then not imported, which keeps start-up small)."""
     from mar_tools.report.text import render_lines
+
+    if not settings.wants_color(sys.stdout):
+        for line in render_lines(report):
+            click.echo("".join(segment.text for segment in line))
+        return
+    from rich.text import Text
+
+    from mar_tools.terminal import console
 
     out = console.stdout()
     for line in render_lines(report):

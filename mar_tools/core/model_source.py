@@ -82,17 +82,41 @@ class BrokenModel(ArchiveError):
 
 def manifest_missing(fmt: ContainerFormat, raw_names: Sequence[str] = ()) -> ModelProblem:
     """The problem of a model without ``MAR-INF/MANIFEST.json``, with a hint for the
-    layouts people get wrong (*raw_names*: the names as stored in the container)."""
+    layouts people get wrong (*raw_names*: the names as stored in the container).
+
+    A zip (or a directory) whose manifest sits one folder down (``folder/MAR-INF/...``) was
+    made from the model's folder rather than from its contents: the message names the folder
+    and the hint says how to fix it.
+    """
     hint = None
-    nested = any(name == MANIFEST_PATH or name.endswith("/" + MANIFEST_PATH) for name in raw_names)
-    if fmt is ContainerFormat.TGZ and nested:
+    message = f"{MANIFEST_PATH} is not in the archive."
+    nested = sorted(
+        name[: -len(MANIFEST_PATH)]
+        for name in raw_names
+        if name.endswith("/" + MANIFEST_PATH) and name.count("/") == MANIFEST_PATH.count("/") + 1
+    )
+    if fmt is ContainerFormat.TGZ and any(
+        name == MANIFEST_PATH or name.endswith("/" + MANIFEST_PATH) for name in raw_names
+    ):
         hint = (
             "TorchServe strips the first path component of every tar.gz entry; put all "
             "files under one top directory (<model-name>/MAR-INF/MANIFEST.json)."
         )
+    elif fmt is ContainerFormat.ZIP and nested:
+        folder = nested[0]
+        message = (
+            f"{MANIFEST_PATH} is not at the top of the archive but under {folder!r}: the zip "
+            "was made from the model's folder instead of its contents."
+        )
+        hint = (
+            f"zip the folder's contents (cd {folder.rstrip('/')} && zip -r ../model.mar .), "
+            f"or build the archive with torch-model-archiver."
+        )
+    elif fmt is ContainerFormat.DIRECTORY and nested:
+        hint = f"point at the model directory itself: {nested[0].rstrip('/')} (it holds MAR-INF/)."
     elif fmt is ContainerFormat.DIRECTORY:
         hint = "Point at the model directory itself (the one holding MAR-INF/)."
-    return ModelProblem("manifest.missing", f"{MANIFEST_PATH} is not in the archive.", hint=hint)
+    return ModelProblem("manifest.missing", message, hint=hint)
 
 
 def decode_manifest(data: bytes | None) -> dict[str, Any] | ModelProblem:

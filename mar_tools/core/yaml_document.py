@@ -9,9 +9,10 @@ than 50 times is refused: expanding such aliases is a known denial-of-service.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:  # imported where a document is parsed: PyYAML costs start-up time
+    import yaml
 
 #: SnakeYAML's default LoaderOptions.maxAliasesForCollections.
 MAX_COLLECTION_ALIASES = 50
@@ -48,6 +49,8 @@ class YamlDocument:
 
 def parse_yaml(text: str) -> YamlDocument | YamlProblem:
     """Parse *text* as one YAML 1.1 document with the safe loader."""
+    import yaml
+
     try:
         loader = yaml.SafeLoader(text)
     except yaml.YAMLError as exc:  # e.g. a character YAML does not allow
@@ -84,6 +87,8 @@ def _parts(pointer: str) -> list[str]:
 
 
 def _child(node: yaml.Node, part: str) -> yaml.Node | None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == part:
@@ -96,6 +101,8 @@ def _child(node: yaml.Node, part: str) -> yaml.Node | None:
 
 
 def _collection_aliases(root: yaml.Node) -> int:
+    import yaml
+
     """How many times a collection node is reached a second time (i.e. through an alias)."""
     seen: set[int] = set()
     count = 0
@@ -113,6 +120,8 @@ def _collection_aliases(root: yaml.Node) -> int:
 
 
 def _is_recursive(root: yaml.Node) -> bool:
+    import yaml
+
     """True when some collection contains itself (the schema validator would loop)."""
     path: set[int] = set()
     done: set[int] = set()
@@ -132,6 +141,8 @@ def _is_recursive(root: yaml.Node) -> bool:
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         return [part for pair in node.value for part in pair]
     if isinstance(node, yaml.SequenceNode):

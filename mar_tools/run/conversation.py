@@ -79,8 +79,25 @@ def _load_error(failure: LoadFailure, metrics_path: Path) -> Exception:
         return LoadFailed(f"the model failed to load: {failure.message}", hint=failure.hint)
     return LoadFailed(
         f"the model failed to load: {failure.failure.describe()}",
+        hint=_missing_torch_hint(failure.failure.error_type, failure.failure.message),
         details=failure.failure.traceback,
     )
+
+
+#: What to do when the model's interpreter has no torch (mar-tools itself never needs it).
+NO_TORCH_HINT = (
+    "torch is not installed where the model runs: pip install 'mar-tools[run]' (torch and "
+    "numpy), or list torch in the archive's requirements file."
+)
+
+
+def _missing_torch_hint(error_type: str, message: str) -> str | None:
+    """:data:`NO_TORCH_HINT` when the handler failed to import ``torch`` (or a submodule)."""
+    if error_type == "ModuleNotFoundError" and (
+        message == "No module named 'torch'" or message.startswith("No module named 'torch.")
+    ):
+        return NO_TORCH_HINT
+    return None
 
 
 def _unexpected(message: FromWorker, request: str) -> WorkerDied:

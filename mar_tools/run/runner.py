@@ -18,7 +18,7 @@ from typing import Any
 
 from mar_tools.core.archive import detect_format
 from mar_tools.core.cache import cache_subdir
-from mar_tools.core.errors import ArchiveError, MarToolsError, UsageError
+from mar_tools.core.errors import ArchiveError, LoadFailed, MarToolsError, UsageError, WorkerDied
 from mar_tools.core.extraction import ExtractedModel, model_directory
 from mar_tools.core.interpreter import Interpreter
 from mar_tools.core.limits import Limits
@@ -158,16 +158,44 @@ def run_archive(
                 "by mar run."
             )
         interpreter = environment(model, extracted.model_dir)
-        return _run_worker(
-            options,
-            extracted,
-            model,
-            interpreter,
-            requests,
-            metrics_path,
-            metrics_document,
-            reporter,
-        )
+        try:
+            return _run_worker(
+                options,
+                extracted,
+                model,
+                interpreter,
+                requests,
+                metrics_path,
+                metrics_document,
+                reporter,
+            )
+        except (LoadFailed, WorkerDied) as exc:
+            names = ArchiveNames(extracted.model_dir, options.archive)
+            raise type(exc)(
+                names.shown(exc.message),
+                hint=names.shown(exc.hint) if exc.hint else None,
+                details=names.shown(exc.details),
+            ) from exc
+
+
+@dataclass(frozen=True)
+class ArchiveNames:
+    """Paths of the extracted model as the user knows them: ``m.mar/handler.py``, not
+    ``~/.cache/mar-tools/extracted/v2/sha256-8b18.../handler.py``, in the tracebacks and
+    messages ``mar run`` shows."""
+
+    model_dir: Path
+    archive: Path
+
+    def shown(self, text: str) -> str:
+        """*text* with the model directory (as given and resolved) replaced by the archive's
+        name; unchanged when the archive is the directory itself."""
+        if self.model_dir.resolve() == self.archive.resolve():
+            return text
+        for spelling in {str(self.model_dir.resolve()), str(self.model_dir.absolute())}:
+            text = text.replace(spelling + os.sep, f"{self.archive}{os.sep}")
+            text = text.replace(spelling, str(self.archive))
+        return text
 
 
 def _messages(
@@ -253,8 +281,14 @@ def _run_worker(
             responses.extend(http_responses(answer.frames, labels, number))
             if answer.failure is not None:
                 failure = answer.failure
+                names = ArchiveNames(extracted.model_dir, options.archive)
                 failures.append(
-                    BatchFailure(number, failure.error_type, failure.message, failure.traceback)
+                    BatchFailure(
+                        number,
+                        failure.error_type,
+                        names.shown(failure.message),
+                        names.shown(failure.traceback),
+                    )
                 )
     return RunResult(
         model=model,

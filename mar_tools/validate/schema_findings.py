@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mar_tools.core.schema import SchemaName, load_schema, validator
+from mar_tools.core.schema_check import certainly_valid
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 
@@ -30,10 +31,15 @@ def schema_findings(
     keyword_codes: Mapping[str, str] | None = None,
     lines: LineFinder | None = None,
 ) -> Iterator[Finding]:
-    """Validate *instance* against schema *name*; one finding per violation, in path order."""
+    """Validate *instance* against schema *name*; one finding per violation, in path order.
+
+    A valid instance is usually recognised without jsonschema (:mod:`~mar_tools.core.schema_check`),
+    which keeps ``mar validate``'s start-up small."""
+    root = load_schema(name)
+    if certainly_valid(root, instance):
+        return
     checked = validator(name).iter_errors(instance)  # type: ignore[arg-type]
     errors = sorted(checked, key=lambda e: list(map(str, e.path)))
-    root = load_schema(name)
     for error in errors:
         code = _annotated_code(root, error) or (keyword_codes or {}).get(
             str(error.validator), default_code

@@ -4,6 +4,9 @@ For each request: ``data[i]`` is ``{parameter name: value}`` in parameter order 
 name keeps its first position and its last value); the value is JSON-decoded for the
 content type ``application/json``, UTF-8 decoded for ``text*``, else a ``bytearray``
 (decoding is skipped when ``TS_DECODE_INPUT_REQUEST`` is set to anything but ``true``).
+A value that does not decode is forwarded as its ``bytearray``, as TorchServe forwards it,
+with TorchServe's one-line warning and the reason (no traceback: the payload, not the
+code, is at fault).
 Request headers: ``{name: {"content-type": type}}`` per parameter, then the request's
 headers (a header named like a parameter replaces that entry).
 
@@ -74,17 +77,17 @@ def decode_value(parameter: Parameter) -> Any:
     if enabled and parameter.content_type == "application/json":
         try:
             return json.loads(raw.decode("utf-8"))
-        except Exception:
+        except Exception as exc:  # JSONDecodeError, UnicodeDecodeError, RecursionError
             logging.warning(
-                "Failed json decoding of input data. Forwarding encoded payload", exc_info=True
+                "Failed json decoding of input data. Forwarding encoded payload (%s)", exc
             )
             return raw
     if enabled and parameter.content_type.startswith("text"):
         try:
             return raw.decode("utf-8")
-        except Exception:
+        except UnicodeDecodeError as exc:
             logging.warning(
-                "Failed utf-8 decoding of input data. Forwarding encoded payload", exc_info=True
+                "Failed utf-8 decoding of input data. Forwarding encoded payload (%s)", exc
             )
             return raw
     return raw

@@ -37,6 +37,8 @@ def test_the_command_knows_upstreams_options_and_ours_apart() -> None:
         "--digest-file",
         "--jobs",
         "--quiet",
+        "--verbose",
+        "--color",
         "--debug",
         "--tool-version",
     )
@@ -137,9 +139,9 @@ def test_an_ambiguous_prefix_is_a_usage_error(model_dir: Path) -> None:
     assert outcome == type(outcome)(
         2,
         "",
-        "Usage: torch-model-archiver [OPTIONS]\n"
-        "Try 'torch-model-archiver --help' for help.\n\n"
-        "Error: ambiguous option: --ex could match --extra-files, --export-path\n",
+        "torch-model-archiver: error: ambiguous option: --ex could match --extra-files, "
+        "--export-path.\n"
+        "hint: see 'torch-model-archiver --help'.\n",
     )
     assert not (model_dir / "m1.mar").exists()
 

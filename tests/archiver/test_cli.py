@@ -30,9 +30,8 @@ def test_missing_required_options_are_all_named_at_once(model_dir: Path) -> None
     outcome = run_cli(["--model-name", "m1"])
     assert outcome.code == 2
     assert outcome.stderr == (
-        "Usage: torch-model-archiver [OPTIONS]\n"
-        "Try 'torch-model-archiver --help' for help.\n\n"
-        "Error: Missing options: --handler, -v / --version.\n"
+        "torch-model-archiver: error: missing options: --handler, -v / --version.\n"
+        "hint: see 'torch-model-archiver --help'.\n"
     )
     assert not (model_dir / "m1.mar").exists()
 
@@ -40,7 +39,10 @@ def test_missing_required_options_are_all_named_at_once(model_dir: Path) -> None
 def test_one_missing_required_option_uses_clicks_message(model_dir: Path) -> None:
     outcome = run_cli(["--model-name", "m1", "--handler", "handler.py"])
     assert outcome.code == 2
-    assert outcome.stderr.endswith("Error: Missing option '-v' / '--version'.\n")
+    assert outcome.stderr == (
+        "torch-model-archiver: error: missing option '-v' / '--version'.\n"
+        "hint: see 'torch-model-archiver --help'.\n"
+    )
 
 
 def test_help_lists_every_upstream_flag_then_ours(model_dir: Path) -> None:
@@ -62,9 +64,11 @@ def test_help_lists_every_upstream_flag_then_ours(model_dir: Path) -> None:
         "--extra-files-layout [flat|relative]",
         "--digest-file",
         "-j, --jobs",
-        "-q, --quiet",
-        "--debug",
         "--tool-version",
+        "-q, --quiet",
+        "--verbose",
+        "--color auto|always|never",
+        "--debug",
         "-h, --help",
     ]
     positions = [outcome.stdout.index(f"\n  {flag}") for flag in flags]
@@ -169,8 +173,10 @@ def test_flag_choices_are_the_librarys_values() -> None:
 def test_invalid_choices_are_usage_errors(model_dir: Path) -> None:
     outcome = run_cli([*BASE, "--runtime", "java"])
     assert outcome.code == 2
-    assert "Invalid value for '--runtime': 'java' is not one of 'python', 'python3', 'LSP'." in (
-        outcome.stderr
+    assert outcome.stderr == (
+        "torch-model-archiver: error: invalid value for '--runtime': 'java' is not one of "
+        "'python', 'python3', 'LSP'.\n"
+        "hint: see 'torch-model-archiver --help'.\n"
     )
     assert run_cli([*BASE, "--archive-format", "zip"]).code == 2
     assert run_cli([*BASE, "--extra-files-layout", "tree"]).code == 2

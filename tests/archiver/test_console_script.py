@@ -44,7 +44,10 @@ def test_build_then_refuse_then_force(model_dir: Path) -> None:
 def test_usage_error_exits_2_without_traceback(model_dir: Path) -> None:
     done = run("--model-name", "m", cwd=model_dir)
     assert done.returncode == 2
-    assert done.stderr.endswith("Error: Missing options: --handler, -v / --version.\n")
+    assert done.stderr == (
+        "torch-model-archiver: error: missing options: --handler, -v / --version.\n"
+        "hint: see 'torch-model-archiver --help'.\n"
+    )
     assert "Traceback" not in done.stderr
 
 

@@ -110,7 +110,7 @@ def test_failed_request_prints_the_error_body_and_the_handlers_traceback(
     handler = "def handle(data, context):\n    if data:\n        raise ValueError('bad input')\n"
     archive = _archive(tmp_path, {"fails.py": handler}, "fails.py")
     done = run_mar([archive, "--data", "x"], cache=cache)
-    path = _model_dir(cache, archive) / "fails.py"
+    path = archive / "fails.py"  # the archive's name, not the cache's path
     assert done.returncode == 1
     assert done.stdout == error_body(503, "Prediction failed")
     assert done.stderr == (
@@ -141,7 +141,7 @@ def test_load_failure_shows_the_real_import_error(tmp_path: Path, cache: Path) -
     handler = "import json\nimport missing_dependency_xyz\n\n\ndef handle(d, c):\n    return d\n"
     archive = _archive(tmp_path, {"needs.py": handler}, "needs.py")
     done = run_mar([archive, "--data", "x"], cache=cache)
-    path = _model_dir(cache, archive) / "needs.py"
+    path = archive / "needs.py"  # the archive's name, not the cache's path
     assert (done.returncode, done.stdout) == (4, b"")
     assert done.stderr == (
         "Traceback (most recent call last):\n"
@@ -156,7 +156,7 @@ def test_load_failure_shows_the_real_import_error(tmp_path: Path, cache: Path) -
 def test_load_failure_of_a_syntax_error(tmp_path: Path, cache: Path) -> None:
     archive = _archive(tmp_path, {"syn.py": "def handle(data, context)\n    return data\n"}, "syn")
     done = run_mar([archive], cache=cache)
-    path = _model_dir(cache, archive) / "syn.py"
+    path = archive / "syn.py"  # the archive's name, not the cache's path
     assert done.returncode == 4
     # Only importlib's frames lead to a syntax error: no "Traceback" header remains.
     assert done.stderr == (
@@ -193,7 +193,7 @@ def test_initialize_failure(tmp_path: Path, cache: Path) -> None:
     )
     archive = _archive(tmp_path, {"h.py": handler}, "h.py")
     done = run_mar([archive], cache=cache)
-    path = _model_dir(cache, archive) / "h.py"
+    path = archive / "h.py"  # the archive's name, not the cache's path
     assert done.returncode == 4
     assert done.stderr == (
         "Traceback (most recent call last):\n"
@@ -374,6 +374,8 @@ def test_repeat_reports_percentiles(tmp_path: Path, cache: Path) -> None:
         rf"\(min {number}, max {number}\)\n",
         done.stderr,
     ), done.stderr
+    quiet = run_mar([archive, "-q"], cache=cache)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"", "")
 
 
 def test_json_format(tmp_path: Path, cache: Path) -> None:
@@ -548,7 +550,12 @@ def test_no_inputs_only_loads_the_model(tmp_path: Path, cache: Path) -> None:
     handler = "def handle(data, context):\n    print('loaded', data)\n"
     archive = _archive(tmp_path, {"l.py": handler}, "l.py")
     done = run_mar([archive], cache=cache)
-    assert (done.returncode, done.stdout, done.stderr) == (0, b"", "loaded None\n")
+    assert (done.returncode, done.stdout) == (0, b"")
+    assert re.fullmatch(
+        rf"loaded None\nmar: {re.escape(str(archive))}: loaded in \d+ ms; no inputs given "
+        r"\(--input FILE or --data TEXT sends a request\)\.\n",
+        done.stderr,
+    ), done.stderr
 
 
 def test_worker_death_is_reported(tmp_path: Path, cache: Path) -> None:
@@ -566,7 +573,7 @@ def test_sys_exit_in_a_handler_is_reported(tmp_path: Path, cache: Path) -> None:
     handler = "import sys\n\n\ndef handle(data, context):\n    if data:\n        sys.exit(5)\n"
     archive = _archive(tmp_path, {"ex.py": handler}, "ex.py")
     done = run_mar([archive, "--data", "x"], cache=cache)
-    path = _model_dir(cache, archive) / "ex.py"
+    path = archive / "ex.py"  # the archive's name, not the cache's path
     assert (done.returncode, done.stdout) == (7, b"")
     assert done.stderr == (
         "Traceback (most recent call last):\n"

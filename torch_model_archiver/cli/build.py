@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mar_tools.core.sizes import human_size
-from mar_tools.terminal import console
+from mar_tools.terminal import console, settings
 from mar_tools.terminal.reporter import TerminalReporter
 from torch_model_archiver.builder import BuildResult, build_archive
 from torch_model_archiver.errors import ModelArchiverError, OutputWriteError
@@ -26,7 +26,8 @@ def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str)
         source_date_epoch=source_date_epoch_from(environ),
         extra_files_layout=ExtraFilesLayout(options["extra_files_layout"]),
     )
-    interactive = console.is_interactive() and not options["quiet"]
+    interactive = console.is_interactive()
+    verbose = settings.current().verbose
     digest_file = Path(options["digest_file"]) if options["digest_file"] else None
     if digest_file is not None:
         check_digest_file(digest_file)
@@ -35,13 +36,13 @@ def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str)
     result = build_archive(spec, reporter=reporter, jobs=options["jobs"])
     seconds = time.perf_counter() - started
     digest = None
-    if interactive or digest_file is not None:
+    if interactive or verbose or digest_file is not None:
         from mar_tools.core.digest import archive_digest
 
         digest = archive_digest(result.path).value
     if digest_file is not None and digest is not None:
         write_digest_file(digest_file, digest)
-    if interactive:
+    if interactive or verbose:
         err = console.stderr()
         err.print(console.literal(summary(result, seconds)))
         err.print(console.literal(f"Content digest: {digest}"))

@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from mar_tools.core.manifest import RUNTIMES
+from mar_tools.terminal.help import HelpCommand
+from mar_tools.terminal.output_options import output_options
 from torch_model_archiver.cli.abbreviation import AmbiguousOption, OptionNames, expand_abbreviations
 
 PROG = "torch-model-archiver"
@@ -38,7 +40,40 @@ UPSTREAM_LONG_OPTIONS = (
 )
 
 
-class ArchiverCommand(click.Command):
+#: ``--help``: upstream's options first, then ours, then the messages' (see :mod:`.help`).
+OPTION_GROUPS = (
+    ("Options (as upstream torch-model-archiver 0.12)", [*UPSTREAM_LONG_OPTIONS[1:]]),
+    ("Options of mar-tools", ["--extra-files-layout", "--digest-file", "--jobs", "--tool-version"]),
+    ("Messages", ["--quiet", "--verbose", "--color", "--debug", "--help"]),
+)
+
+EXAMPLES = (
+    (
+        "torch-model-archiver --model-name resnet --version 1.0 --serialized-file resnet.pt "
+        "--handler image_classifier",
+        "a TorchScript model with a built-in handler: resnet.mar",
+    ),
+    (
+        "torch-model-archiver --model-name m --version 1.0 --model-file model.py "
+        "--serialized-file weights.pt --handler handler.py --extra-files index.json -r "
+        "requirements.txt",
+        "an eager model with its own handler and requirements",
+    ),
+    (
+        "SOURCE_DATE_EPOCH=0 torch-model-archiver --model-name m --version 1.0 --handler h.py "
+        "--archive-format tgz --export-path out/ --force",
+        "a reproducible .tar.gz in out/, replacing the last one",
+    ),
+)
+
+#: ``-v/--version`` given without a value: the user most likely wanted the tool's version.
+VERSION_HINT = (
+    "-v/--version is the model's version (modelVersion), as with upstream's archiver; "
+    "for the version of this tool: torch-model-archiver --tool-version"
+)
+
+
+class ArchiverCommand(HelpCommand):
     """Accepts unique prefixes of long options and reports every missing required option at
     once (as upstream's argparse did)."""
 
@@ -49,6 +84,12 @@ class ArchiverCommand(click.Command):
             raise click.UsageError(str(exc), ctx=ctx) from None
         try:
             return super().parse_args(ctx, list(args))
+        except click.BadOptionUsage as exc:
+            if exc.option_name in ("-v", "--version"):
+                error = click.UsageError(f"{exc.option_name} needs a value.", ctx=ctx)
+                error.hint = VERSION_HINT  # type: ignore[attr-defined]
+                raise error from None
+            raise
         except click.MissingParameter:
             missing = _missing_required(self, ctx, args)
             if len(missing) < 2:
@@ -80,7 +121,9 @@ def _missing_required(command: click.Command, ctx: click.Context, args: Sequence
 @click.command(
     PROG,
     cls=ArchiverCommand,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    examples=EXAMPLES,
+    option_groups=OPTION_GROUPS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
     epilog="Exit codes: 0 ok, 1 bad input, 2 usage error, 3 output not writable, "
     "130 interrupted.\n\n\b\nDocs: https://github.com/mar-tools/mar-tools/blob/main/docs/archiver.md",
 )
@@ -181,7 +224,7 @@ def _missing_required(command: click.Command, ctx: click.Context, args: Sequence
     metavar="N",
     help="Compression threads (output does not depend on it).  [default: CPUs]",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@output_options(quiet_help="No progress bar and no summary.", verbose_short=False)
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.option(
     "--tool-version",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from mar_tools.core.pickle.reader import NESTED_LIMIT
+from mar_tools.core.sizes import human_size
 from mar_tools.validate.pickle import weights_only
 from mar_tools.validate.pickle.allowlist import ARGUMENT_RULES, FORWARDS, Requirement, Use
 from mar_tools.validate.pickle.machine import HIDDEN, NOTHING, OPAQUE, Blob, Global, Made, Tup
@@ -265,7 +266,7 @@ class PickleScan:
                 "pickle.unsafe-operation",
                 f"calls {callee.full} (pickle byte {at}), which runs torch.load without "
                 "restrictions on bytes the scanner could not keep (computed, or larger than "
-                f"{NESTED_LIMIT >> 20} MiB).",
+                f"{human_size(NESTED_LIMIT)}).",
             )
             return
         if self.trust.nested is None or self.trust.depth >= MAX_DEPTH:

@@ -19,6 +19,7 @@ from typing import IO, Final, Literal
 
 from mar_tools.core.archive import READ_ERRORS, Member
 from mar_tools.core.pickle.opcodes import OPS
+from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.pickle.assessment import PickleScan, Problem
@@ -157,7 +158,7 @@ def _zip_problems(stream: IO[bytes], seekable: bool, trust: Trust) -> Iterator[P
             scan.error = None
             yield Problem(
                 "pickle.unscannable",
-                f"({entry.name}) is larger than {CAPTURE_LIMIT >> 20} MiB inside a compressed "
+                f"({entry.name}) is larger than {human_size(CAPTURE_LIMIT)} inside a compressed "
                 "entry; only its start was scanned.",
             )
         data_pkl = entry.name.lower().partition("/")[2] == "data.pkl"

@@ -1,0 +1,79 @@
+"""Start-up of the console scripts (issue 15's targets, set again by issue 12's help work).
+
+Each command runs alternately with a bare interpreter (``python -c pass``) in the same run
+(:func:`~benchmarks.harness.interleaved`), so that a busy shared machine weighs on both; the
+targets are judged on the median:
+
+* ``mar --help`` ≤ 80 ms (lists the commands without importing them);
+* ``torch-model-archiver --help`` ≤ 60 ms;
+* ``mar validate`` on a 1 KiB archive ≤ 3× the bare interpreter.
+
+The two absolute targets are also shown as ratios, since this machine's bare start-up is the
+floor under both. *scale* is unused: start-up does not depend on data size.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from benchmarks.harness import Comparison, interleaved
+
+BIN = Path(sys.executable).parent
+MAR = BIN / "mar"
+ARCHIVER = BIN / "torch-model-archiver"
+MANIFEST = (
+    '{"createdOn": "01/01/2025 00:00:00", "runtime": "python", "model": {"modelName": "m", '
+    '"handler": "handler.py", "modelVersion": "1.0"}, "archiverVersion": "0.12.0"}'
+)
+HANDLER = "def handle(data, context):\n    return data\n"
+
+
+def small_archive(directory: Path) -> Path:
+    """A valid .mar of about 1 KiB: a manifest and a handler."""
+    path = directory / "small.mar"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("MAR-INF/MANIFEST.json", MANIFEST)
+        archive.writestr("handler.py", HANDLER + "# " + "x" * 600 + "\n")
+    return path
+
+
+def run(scale: float, repeats: int) -> list[Comparison]:
+    """The three start-up comparisons (see the module docstring)."""
+    del scale
+    rounds = max(repeats * 5, 10)  # start-up is short: more runs, steadier medians
+    bare = ("python -c pass", [sys.executable, "-c", "pass"])
+    # Bytecode is written (by the warm-up runs) and used, as in any installation: without
+    # it every run would compile the sources again and measure the compiler.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["NO_COLOR"] = "1"
+    results = []
+    with tempfile.TemporaryDirectory(prefix="mar-startup-") as temporary:
+        archive = small_archive(Path(temporary))
+        cases = (
+            ("mar --help", [str(MAR), "--help"], 0.080, "≤ 80 ms"),
+            ("torch-model-archiver --help", [str(ARCHIVER), "--help"], 0.060, "≤ 60 ms"),
+            ("mar validate (1 KiB .mar)", [str(MAR), "validate", str(archive)], None, "≤ 3×"),
+        )
+        for label, argv, limit, target in cases:
+            subject, baseline = interleaved((label, argv), bare, repeats=rounds, warmups=2, env=env)
+            met = (
+                subject.median <= limit
+                if limit is not None
+                else subject.median <= 3 * baseline.median
+            )
+            results.append(
+                Comparison(
+                    f"start-up: {label} vs a bare interpreter",
+                    subject,
+                    baseline,
+                    target=f"{target} (bare python {baseline.median * 1000:.0f} ms)"
+                    if limit is not None
+                    else "≤ 3× a bare interpreter",
+                    met=met,
+                )
+            )
+    return results
