@@ -167,6 +167,18 @@ class WorkerPool:
         return f"W-{slot.worker_id}-{self.recipe.model_name}_{self.recipe.version}"
 
     async def _supervise(self, slot: WorkerSlot) -> None:
+        """Run *slot*'s workers until it is stopped or gives up. However this task ends
+        (an unexpected error included: logged), a registration waiting for the slot's
+        first load gets its answer: never a wait without end."""
+        try:
+            await self._keep_running(slot)
+        except Exception as exc:
+            self._events.warning(f"{self._name(slot)}: worker supervision failed: {exc!r}")
+            raise
+        finally:
+            _settle(slot.loaded, False)
+
+    async def _keep_running(self, slot: WorkerSlot) -> None:
         backoff = 0
         while slot.wanted:
             link = await self._start(slot)
@@ -200,13 +212,18 @@ class WorkerPool:
         slot.state = "STARTING"
         slot.start_time = datetime.now(timezone.utc)
         started = time.perf_counter()
-        link = await WorkerLink.start(
-            recipe.python,
-            recipe.env,
-            recipe.model_dir,
-            lambda line: self._events.info(f"{name}: {line}"),
-            lambda: self._on_death(slot),
-        )
+        try:
+            link = await WorkerLink.start(
+                recipe.python,
+                recipe.env,
+                recipe.model_dir,
+                lambda line: self._events.info(f"{name}: {line}"),
+                lambda: self._on_death(slot),
+            )
+        except OSError as exc:  # could not start it (no memory, no descriptors...)
+            self._events.warning(f"{name}: the worker could not be started: {exc}")
+            _settle(slot.loaded, False)
+            return None
         slot.link, slot.pid = link, link.pid
         load = dataclasses.replace(
             recipe.load,
@@ -228,9 +245,9 @@ class WorkerPool:
                 failure = _load_failure(answer)
         if failure is not None:
             self._events.warning(f"{name}: {failure}")
+            _settle(slot.loaded, False)  # the registration's answer does not wait for the kill
             await link.kill()
             slot.link = None
-            _settle(slot.loaded, False)
             return None
         slot.state = "READY"
         self._events.worker_loaded(name, (time.perf_counter() - started) * 1000)

@@ -13,6 +13,14 @@ answer goes to the oldest waiting :meth:`WorkerLink.submit`.
 
 The worker holding the only write end of its answer pipe, end of file on that pipe means
 the worker died: every call waiting for an answer then raises :class:`WorkerGone`.
+
+Each pipe end belongs to exactly one owner, which closes it exactly once: its transport, and
+:meth:`WorkerLink.kill` closes all three transports (never the garbage collector). A
+descriptor closed twice is a live descriptor of someone else closed once: another worker's
+pipe, a client's connection, a file the preparation thread just opened. uvloop's pipe
+transports close the descriptor themselves and then close the file object they were given
+too, so they get a :class:`_LoopOwned` end, whose ``close`` does nothing; the standard
+loop's transports close only the file object, so they get a plain one (:func:`_pipe_end`).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import subprocess
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from mar_tools.run.process import spawn_worker
 from mar_tools.worker.messages import (
@@ -71,6 +80,9 @@ class WorkerLink:
         self._reader: asyncio.ReadTransport | None = None
         #: Our end of the worker's lifeline (closed once it has ended).
         self._lifeline = -1
+        #: The transport of the worker's output pipe (closed by :meth:`kill`: after end of
+        #: file uvloop leaves it open, for a stream protocol asks to keep it).
+        self._output: asyncio.BaseTransport | None = None
         #: The frames sent inside :meth:`one_write`, not written yet.
         self._held: list[bytes] | None = None
         self.dead = asyncio.Event()
@@ -101,17 +113,38 @@ class WorkerLink:
             raise
         finally:
             os.close(output_write)
-        writer, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(parent_out, "wb", 0))
-        output = asyncio.StreamReader(limit=1 << 20)
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(output), os.fdopen(output_read, "rb", 0)
-        )
-        link = cls(process, writer, asyncio.create_task(_forward_output(output, on_output)))
-        link._lifeline = lifeline
-        link._on_death = on_death
-        link._reader, _ = await loop.connect_read_pipe(
-            lambda: _AnswerReader(link._answer, link._ended), os.fdopen(parent_in, "rb", 0)
-        )
+        # Until a transport owns a descriptor, this frame closes it (once) on failure.
+        unowned = {parent_out, output_read, parent_in}
+        transports: list[asyncio.BaseTransport] = []
+        try:
+            writer, _ = await loop.connect_write_pipe(
+                asyncio.Protocol, _pipe_end(loop, parent_out, "wb")
+            )
+            unowned.discard(parent_out)
+            transports.append(writer)
+            output = asyncio.StreamReader(limit=1 << 20)
+            output_transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(output), _pipe_end(loop, output_read, "rb")
+            )
+            unowned.discard(output_read)
+            transports.append(output_transport)
+            link = cls(process, writer, asyncio.create_task(_forward_output(output, on_output)))
+            link._output = output_transport
+            link._lifeline = lifeline
+            link._on_death = on_death
+            link._reader, _ = await loop.connect_read_pipe(
+                lambda: _AnswerReader(link._answer, link._ended), _pipe_end(loop, parent_in, "rb")
+            )
+        except BaseException:
+            for transport in transports:
+                transport.close()
+            for fd in unowned:
+                os.close(fd)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            os.close(lifeline)
+            raise
         return link
 
     def send(self, message: ToWorker) -> None:
@@ -200,11 +233,36 @@ class WorkerLink:
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(self._output_task), 1.0)
         self._output_task.cancel()
+        if self._output is not None:
+            self._output.close()
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(self.dead.wait(), 1.0)
         if self._reader is not None:
             self._reader.close()
         self._ended(self.reason or _PIPE_ENDED)
+
+
+class _LoopOwned:
+    """A pipe end handed to a loop whose transport closes the descriptor itself (uvloop):
+    ``fileno`` for the transport, and a ``close`` that leaves the descriptor alone, since
+    by the time the transport calls it the number may already be someone else's."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        """Nothing: the transport closed the descriptor already."""
+
+
+def _pipe_end(loop: asyncio.AbstractEventLoop, fd: int, mode: str) -> Any:
+    """What to hand ``connect_*_pipe`` for *fd* so that exactly one close happens (see the
+    module docstring): a :class:`_LoopOwned` end for uvloop, a file object otherwise."""
+    if type(loop).__module__.partition(".")[0] == "uvloop":
+        return _LoopOwned(fd)
+    return os.fdopen(fd, mode, 0)
 
 
 class _AnswerReader(asyncio.Protocol):
