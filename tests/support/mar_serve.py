@@ -27,6 +27,10 @@ class MarServeError(RuntimeError):
     """``mar serve`` exited or did not answer while starting."""
 
 
+class MarServeNoAnswer(OSError):
+    """A request got no HTTP answer from ``mar serve``; the message ends with its log."""
+
+
 class MarServe(ServerApi):
     """A running ``mar serve``; a context manager that stops it (SIGTERM, then SIGKILL)."""
 
@@ -107,6 +111,11 @@ class MarServe(ServerApi):
 
     def inference(self, method: str, path: str, **kwargs: object) -> HttpResponse:
         return exchange(self.ports["inference"], method, path, **kwargs)  # type: ignore[arg-type]
+
+    def no_answer(self, exc: OSError, request: str) -> OSError:
+        """*exc* with the server's log: a hang or a dropped connection is diagnosable from
+        the test report alone (the log file goes with the test's temporary directory)."""
+        return MarServeNoAnswer(f"no answer from mar serve to {request}: {exc!r}\n{self.logs(200)}")
 
     def logs(self, lines: int = 80) -> str:
         path = self.home / "serve.log"

@@ -83,18 +83,30 @@ class ServerApi:
 
     def management(self, method: str, path: str, *, timeout: float = 60.0) -> HttpResponse:
         """Any request to the management API."""
-        return exchange(
-            self.ports["management"], method, path, headers=self.headers, timeout=timeout
-        )
+        try:
+            return exchange(
+                self.ports["management"], method, path, headers=self.headers, timeout=timeout
+            )
+        except OSError as exc:
+            raise self.no_answer(exc, f"{method} {path}") from exc
+
+    def no_answer(self, exc: OSError, request: str) -> OSError:
+        """The error to raise when *request* got no HTTP answer (*exc*: timeout, connection
+        refused or dropped); a subclass adds what helps find out why (its log)."""
+        del request
+        return exc
 
     def predict(
         self, model: str, request: InferenceRequest, *, timeout: float = 120.0
     ) -> HttpResponse:
         """POST /predictions/{model} (or /explanations/{model} when ``request.explain``)."""
-        return send_together(self.ports["inference"], model, [request], timeout=timeout)[0]
+        return self.predict_together(model, [request], timeout=timeout)[0]
 
     def predict_together(
         self, model: str, requests: list[InferenceRequest], *, timeout: float = 120.0
     ) -> list[HttpResponse]:
         """Send *requests* at the same moment (so that TorchServe can batch them)."""
-        return send_together(self.ports["inference"], model, requests, timeout=timeout)
+        try:
+            return send_together(self.ports["inference"], model, requests, timeout=timeout)
+        except OSError as exc:
+            raise self.no_answer(exc, f"{len(requests)} request(s) to {model}") from exc
