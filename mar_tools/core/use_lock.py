@@ -18,12 +18,16 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 #: Use locks this process holds, by path: one descriptor each, closed at exit.
 _SHARED: dict[Path, int] = {}
+#: Guards :data:`_SHARED`: preparations in several threads (``mar serve``) may take the same
+#: lock at once, and each must find the one descriptor, never open a second.
+_SHARED_GUARD = threading.Lock()
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
@@ -37,12 +41,13 @@ def hold_shared(path: Path, *, touch: bool = False) -> None:
     """
     if sys.platform == "win32":
         return
-    descriptor = _SHARED.get(path)
-    if descriptor is None:
-        descriptor = _lock_shared(path)
+    with _SHARED_GUARD:  # held while waiting for a removal too: that wait is short
+        descriptor = _SHARED.get(path)
         if descriptor is None:
-            return
-        _SHARED[path] = descriptor
+            descriptor = _lock_shared(path)
+            if descriptor is None:
+                return
+            _SHARED[path] = descriptor
     if touch:
         # A read-only cache still works; only the last-use time goes stale.
         with contextlib.suppress(OSError):
