@@ -11,7 +11,7 @@ back to the queue and are answered by the restarted worker.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from mar_tools.serve.model_settings import ModelSettings
 from mar_tools.serve.pool import WorkerPool, WorkerRecipe
 from mar_tools.serve.worker_link import WorkerLink
 from mar_tools.worker.messages import Parameter, Predict, Request
+from tests.serve.pool_events import RecordingEvents
 
 pytestmark = pytest.mark.slow
 
@@ -52,35 +53,13 @@ class _CountingWriter(asyncio.WriteTransport):
         self._transport.close()
 
 
-class _Events:
-    def __init__(self) -> None:
-        self.warnings: list[str] = []
-        #: Chunks written to the worker's input pipe, per write.
-        self.writes: list[int] = []
-
-    def worker_loaded(self, worker_name: str, elapsed_ms: float) -> None:
-        pass
-
-    def backend_metrics(self, lines: Sequence[str]) -> None:
-        pass
-
-    def batch_done(self, jobs: Sequence[Job], name: str, overhead_ms: float) -> None:
-        pass
-
-    def info(self, message: str) -> None:
-        pass
-
-    def warning(self, message: str) -> None:
-        self.warnings.append(message)
-
-
 def _run(
     store: Path,
     tmp_path: Path,
     bodies: list[str],
     monkeypatch: pytest.MonkeyPatch,
     budget_ms: float | None = None,
-) -> tuple[list[str], list[int], _Events]:
+) -> tuple[list[str], list[int], RecordingEvents]:
     """Queue one request per body, start one worker, and return each request's answer
     (``echo`` value or ``status: message``), how many batches were in flight at each send,
     and the pool's events. *budget_ms* replaces ``PREFETCH_BELOW_MS`` (a large one: the
@@ -111,7 +90,7 @@ def _run(
         prepared.name, prepared.version, prepared.python, prepared.env, prepared.model_dir,
         prepared.load,
     )  # fmt: skip
-    events = _Events()
+    events = RecordingEvents()
 
     async def scenario() -> list[str]:
         loop = asyncio.get_running_loop()

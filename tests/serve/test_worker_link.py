@@ -14,7 +14,7 @@ import gc
 import io
 import os
 import sys
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -24,13 +24,14 @@ import uvloop
 
 from mar_tools.core.reporter import SilentReporter
 from mar_tools.serve.gpus import GpuAssigner
-from mar_tools.serve.jobs import Job, JobQueue
+from mar_tools.serve.jobs import JobQueue
 from mar_tools.serve.loading import LoadOptions, prepare_model
 from mar_tools.serve.model_settings import ModelSettings
 from mar_tools.serve.pool import WorkerPool, WorkerRecipe
 from mar_tools.serve.worker_link import WorkerLink
 from tests.serve.conftest import StartServer
 from tests.serve.models import write_model
+from tests.serve.pool_events import RecordingEvents
 
 T = TypeVar("T")
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
@@ -103,26 +104,6 @@ def test_kill_closes_every_pipe_end_once(
     assert after - before == set(), f"left open: {sorted(after - before)}"
 
 
-class _Events:
-    def __init__(self) -> None:
-        self.warnings: list[str] = []
-
-    def worker_loaded(self, worker_name: str, elapsed_ms: float) -> None:
-        pass
-
-    def backend_metrics(self, lines: Sequence[str]) -> None:
-        pass
-
-    def batch_done(self, jobs: Sequence[Job], name: str, overhead_ms: float) -> None:
-        pass
-
-    def info(self, message: str) -> None:
-        pass
-
-    def warning(self, message: str) -> None:
-        self.warnings.append(message)
-
-
 @pytest.mark.parametrize("loop_kind", sorted(LOOPS))
 def test_a_worker_that_cannot_start_fails_its_registration(loop_kind: str, tmp_path: Path) -> None:
     """No interpreter at all (an exception while starting the worker, as when no
@@ -135,7 +116,7 @@ def test_a_worker_that_cannot_start_fails_its_registration(loop_kind: str, tmp_p
     )
     missing = tmp_path / "no-such-python"
     recipe = WorkerRecipe("echo", "1.0", missing, prepared.env, prepared.model_dir, prepared.load)
-    events = _Events()
+    events = RecordingEvents()
 
     async def main() -> bool:
         pool = WorkerPool(recipe, ModelSettings(), JobQueue(10), GpuAssigner(0), events)
