@@ -10,6 +10,7 @@ names (``cli``, ``SUBCOMMANDS``, ``SUMMARIES``...) are also reachable from this 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -40,18 +41,24 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _validate_without_click(args: list[str]) -> int | None:
     """``mar validate ...``'s exit code when its hand parser reads *args*, else None (click
     then runs it): see :mod:`.validate_argv`."""
-    # Names from the submodule, not the submodule from this package: that would go through
-    # this package's __getattr__, which imports the click group.
-    from mar_tools.cli.validate_argv import parse, wanted
+    # Loading the checks makes thousands of objects that live as long as the process: no
+    # garbage-collector passes over them while they are made, nor after (gc.freeze).
+    gc.disable()
+    try:
+        # Names from the submodule, not the submodule from this package: that would go
+        # through this package's __getattr__, which imports the click group.
+        from mar_tools.cli.validate_argv import parse, wanted
 
-    if not wanted():
-        return None
-    request = parse(args[1:])
-    if request is None:
-        return None
-    from mar_tools.cli.validate_run import run_validate
-    from mar_tools.terminal.guard import guarded
+        request = parse(args[1:]) if wanted() else None
+        if request is None:
+            return None
+        import mar_tools.validate  # noqa: F401  (the checks, loaded here for the freeze)
+        from mar_tools.cli.validate_run import run_validate
+        from mar_tools.terminal.guard import guarded
 
+        gc.freeze()
+    finally:
+        gc.enable()
     return guarded(lambda: run_validate(request), args, "mar")
 
 
