@@ -55,11 +55,12 @@ def _validate_without_click(args: list[str]) -> int | None:
         import mar_tools.validate  # noqa: F401  (the checks, loaded here for the freeze)
         from mar_tools.cli.validate_run import run_validate
         from mar_tools.terminal.guard import guarded
+        from mar_tools.terminal.plain_output import run_like_click
 
         gc.freeze()
     finally:
         gc.enable()
-    return guarded(lambda: run_validate(request), args, "mar")
+    return guarded(lambda: run_like_click(lambda: run_validate(request)), args, "mar")
 
 
 def __getattr__(name: str) -> Any:

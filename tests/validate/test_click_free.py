@@ -164,3 +164,62 @@ def test_the_environment_can_turn_it_off() -> None:
     assert not wanted({"MAR_CLICK_ONLY": "1"})
     assert not wanted({"MAR_MAX_SIZE": "1G"})
     assert not wanted({"_MAR_COMPLETE": "bash_complete"})
+
+
+def _closed_stdout(argv: list[str], click_only: bool) -> tuple[int, bytes]:
+    env = {**os.environ, "NO_COLOR": "1", "MAR_CLICK_ONLY": "1" if click_only else "0"}
+    # The read end closes before the child writes: its first write meets a closed pipe.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "mar_tools", *argv],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("argv", [["--list-checks"], ["--format", "json", "{bad}"]])
+def test_a_closed_pipe_ends_both_paths_alike(corpus: dict[str, str], argv: list[str]) -> None:
+    args = ["validate", *(arg.format(**corpus) for arg in argv)]
+    fast = _closed_stdout(args, click_only=False)
+    assert fast == _closed_stdout(args, click_only=True)
+    assert fast == (1, b"")  # click's ending: exit 1, no traceback
+
+
+INTERRUPTED = """\
+import sys
+import click
+from mar_tools.terminal.boundary import run_command
+from mar_tools.terminal.guard import guarded
+from mar_tools.terminal.plain_output import run_like_click
+
+def stop():
+    raise {error}
+
+if sys.argv[1] == "click":
+    code = run_command(click.command("validate")(stop), [], "mar")
+else:
+    code = guarded(lambda: run_like_click(stop), [], "mar")
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("error", ["KeyboardInterrupt", "EOFError"])
+def test_an_interrupt_ends_both_paths_alike(error: str) -> None:
+    env = {**os.environ, "NO_COLOR": "1"}
+    script = INTERRUPTED.format(error=error)
+    ends = [
+        subprocess.run(
+            [sys.executable, "-c", script, way], capture_output=True, env=env, check=False
+        )
+        for way in ("click", "plain")
+    ]
+    assert [(end.returncode, end.stdout, end.stderr) for end in ends] == [
+        (130, b"", b"\nmar: error: interrupted.\n")
+    ] * 2
