@@ -21,7 +21,7 @@ import json
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mar_tools.core.archive.member import ContainerFormat, name_problems
 from mar_tools.core.archive.view import READ_ERRORS
@@ -37,9 +37,11 @@ from mar_tools.core.manifest import (
     Manifest,
 )
 from mar_tools.core.model_files import ModelFiles
-from mar_tools.core.yaml_document import YamlDocument, YamlProblem, parse_yaml
 
 #: Manifest keys naming files that must be in the archive.
+if TYPE_CHECKING:
+    from mar_tools.core.yaml_document import YamlDocument
+
 FILE_KEYS = (SERIALIZED_FILE, MODEL_FILE, REQUIREMENTS_FILE, CONFIG_FILE)
 #: Manifests, model configs and other text files larger than this are not read.
 TEXT_LIMIT = 16 << 20
@@ -222,6 +224,9 @@ def decode_model_config(name: str, data: bytes | None) -> YamlDocument | ModelPr
         return ModelProblem(
             "config.invalid-yaml", f"{name} is not UTF-8 text ({exc.reason}).", name
         )
+    # Imported here: a config is rare, and YAML positions are costly to import.
+    from mar_tools.core.yaml_document import YamlProblem, parse_yaml
+
     document = parse_yaml(text)
     if isinstance(document, YamlProblem):
         message = f"{name} is not valid YAML: {document.message}."

@@ -17,58 +17,40 @@ raiser) or else a pointer at the command's ``--help``.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
 import click
 
-from mar_tools.core.errors import ExitCode, MarToolsError
+from mar_tools.core.errors import ExitCode
 from mar_tools.core.spelling import did_you_mean
+from mar_tools.terminal.guard import debug_requested, guarded, show_error
 
-
-def debug_requested(argv: Sequence[str]) -> bool:
-    """True when the user asked for tracebacks (``--debug`` anywhere, or ``MAR_DEBUG``)."""
-    return "--debug" in argv or os.environ.get("MAR_DEBUG", "") not in ("", "0")
+__all__ = ["click_error", "debug_requested", "run_command"]
 
 
 def run_command(command: click.Command, argv: Sequence[str] | None, prog: str) -> int:
     """Run *command* with *argv* (default ``sys.argv[1:]``) and return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = debug_requested(args)
-    try:
-        result = command.main(args=args, prog_name=prog, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        exc.show()  # a group run without a command: its help (on stderr), exit 2
-        return int(exc.exit_code)
-    except click.ClickException as exc:
-        message, hint = click_error(exc)
-        _error(message, hint, prog)
-        return int(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
-        _error("interrupted.", None, prog)
-        return int(ExitCode.INTERRUPTED)
-    except MarToolsError as exc:
-        if debug:
-            _print_traceback()
-        _error(exc.message, exc.hint, prog)
-        return int(exc.exit_code)
-    except BrokenPipeError:
-        # The reader went away (``| head``); nothing useful can be printed.
-        _silence_stdout()
-        return int(ExitCode.OK)
-    except Exception as exc:
-        if debug:
-            _print_traceback()
-        _error(
-            f"internal error: {type(exc).__name__}: {exc}",
-            "run again with --debug for the traceback, and please report it.",
-            prog,
-        )
-        return int(ExitCode.USAGE)
-    return result if isinstance(result, int) else int(ExitCode.OK)
+
+    def body() -> int:
+        try:
+            result = command.main(args=args, prog_name=prog, standalone_mode=False)
+        except click.exceptions.Exit as exc:
+            return int(exc.exit_code)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # a group run without a command: its help (on stderr), exit 2
+            return int(exc.exit_code)
+        except click.ClickException as exc:
+            message, hint = click_error(exc)
+            show_error(message, hint, prog)
+            return int(exc.exit_code)
+        except click.Abort:
+            show_error("interrupted.", None, prog)
+            return int(ExitCode.INTERRUPTED)
+        return result if isinstance(result, int) else int(ExitCode.OK)
+
+    return guarded(body, args, prog)
 
 
 def click_error(exc: click.ClickException) -> tuple[str, str | None]:
@@ -88,25 +70,3 @@ def click_error(exc: click.ClickException) -> tuple[str, str | None]:
     if not message.endswith((".", "?", "!", ":")):
         message += "."
     return message, hint
-
-
-def _error(message: str, hint: str | None, prog: str) -> None:
-    # Imported only when there is an error to show: `--help` and quiet successful runs
-    # never pay for rich.
-    from mar_tools.terminal import console
-
-    console.error(message, hint, prog=prog)
-
-
-def _print_traceback() -> None:
-    import traceback  # only --debug needs it
-
-    traceback.print_exc()
-
-
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass

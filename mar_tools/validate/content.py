@@ -19,22 +19,21 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import RawIOBase
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from mar_tools.core.archive import READ_ERRORS, Member, ZipView
 from mar_tools.core.archive.entry_reader import EntryStream
 from mar_tools.core.archive.problem import Problem
 from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
-from mar_tools.validate.archive_classes import archive_trust
 from mar_tools.validate.catalog import CODES, finding
-from mar_tools.validate.pickle.legacy_tar import BLOCK
-from mar_tools.validate.pickle.policy import Trust
-from mar_tools.validate.pickle.scan import is_candidate, scan_member, sniff, with_head
+from mar_tools.validate.pickle.sniffing import BLOCK, is_candidate, sniff, with_head
 from mar_tools.validate.subject import Subject
+
+if TYPE_CHECKING:
+    from mar_tools.validate.pickle.policy import Trust
 
 READABLE_METHODS = (0, 8)
 #: DEFLATED entries at least this large are checked in parallel when there are several.
@@ -48,7 +47,7 @@ def check_content(subject: Subject) -> Iterator[Finding]:
     if exceeds_size(subject):  # reading it all would be the bomb going off
         subject.skipped.update(INTEGRITY_CODES | {c for c in CODES if c.startswith("pickle.")})
         return
-    trust = archive_trust(subject)
+    trust = TrustSource(subject)
     if isinstance(subject.view, ZipView):
         if subject.options.quick:
             subject.skipped.add("entry.crc-mismatch")
@@ -62,7 +61,7 @@ def check_content(subject: Subject) -> Iterator[Finding]:
 
 
 def _zip_content(
-    subject: Subject, view: ZipView, serialized: str | None, trust: Trust
+    subject: Subject, view: ZipView, serialized: str | None, trust: TrustSource
 ) -> Iterator[Finding]:
     quick = subject.options.quick
     readable = [
@@ -87,6 +86,8 @@ def _zip_content(
         return
     # Several large DEFLATED entries: inflate them side by side, one per core; the findings
     # still come in archive order.
+    from concurrent.futures import ThreadPoolExecutor  # only for several large entries
+
     with ThreadPoolExecutor(jobs, "mar-validate") as pool:
         futures = [pool.submit(check, member, offset) for member, offset in readable]
         try:
@@ -106,7 +107,7 @@ class _Checked:
 
 
 def _check_entry(
-    subject: Subject, member: Member, offset: int, candidate: bool, trust: Trust
+    subject: Subject, member: Member, offset: int, candidate: bool, trust: TrustSource
 ) -> _Checked:
     """Read one entry once: scan it if it is (or looks) serialized, check its CRC and size
     unless ``--quick``. Touches nothing shared: it may run on a worker thread."""
@@ -158,26 +159,26 @@ def exceeds_size(subject: Subject) -> bool:
 
 
 def _scan_zip_entry(
-    subject: Subject, member: Member, stream: EntryStream, trust: Trust
+    subject: Subject, member: Member, stream: EntryStream, trust: TrustSource
 ) -> Iterator[Finding]:
     window = subject.view.open_range(member)
     if window is not None:
         with window:
-            yield from scan_member(member.name, window, seekable=True, trust=trust)
+            yield from _scan(member.name, window, seekable=True, trust=trust)
         return
     buffered = io.BufferedReader(stream, buffer_size=1 << 20)
     big = member.compressed_size > subject.options.quick_scan_limit
     if subject.options.quick and big and sniff(buffered.peek(4)[:4], member.name) == "zip":
         yield _not_scanned(subject, member)
         return
-    yield from scan_member(member.name, buffered, seekable=False, trust=trust)
+    yield from _scan(member.name, buffered, seekable=False, trust=trust)
 
 
-def _scan_other(subject: Subject, member: Member, trust: Trust) -> Iterator[Finding]:
+def _scan_other(subject: Subject, member: Member, trust: TrustSource) -> Iterator[Finding]:
     window = subject.view.open_range(member)
     if window is not None:
         with window:
-            yield from scan_member(member.name, window, seekable=True, trust=trust)
+            yield from _scan(member.name, window, seekable=True, trust=trust)
         return
     try:
         with subject.view.open(member) as raw:
@@ -186,20 +187,20 @@ def _scan_other(subject: Subject, member: Member, trust: Trust) -> Iterator[Find
             if subject.options.quick and big and sniff(stream.peek(4)[:4], member.name) == "zip":
                 yield _not_scanned(subject, member)
                 return
-            yield from scan_member(member.name, stream, seekable=False, trust=trust)
+            yield from _scan(member.name, stream, seekable=False, trust=trust)
     except READ_ERRORS as exc:
         subject.unreadable.setdefault(member.name, str(exc) or type(exc).__name__)
 
 
-def _sniff(name: str, stream: IO[bytes], trust: Trust) -> Iterator[Finding]:
+def _sniff(name: str, stream: IO[bytes], trust: TrustSource) -> Iterator[Finding]:
     """Scan a file whose name does not say it is serialized, if its bytes say it is."""
     head = stream.read(BLOCK)  # not peek(): one raw read may return fewer bytes
     if sniff(head, "") is not None:
         rest = with_head(head, stream)
-        yield from scan_member(name, rest, seekable=False, disguised=True, trust=trust)
+        yield from _scan(name, rest, seekable=False, disguised=True, trust=trust)
 
 
-def _sniff_other(subject: Subject, member: Member, trust: Trust) -> Iterator[Finding]:
+def _sniff_other(subject: Subject, member: Member, trust: TrustSource) -> Iterator[Finding]:
     """:func:`_sniff` for directory files and small tar members (cheap to read)."""
     window = subject.view.open_range(member)
     if window is None:
@@ -208,7 +209,33 @@ def _sniff_other(subject: Subject, member: Member, trust: Trust) -> Iterator[Fin
         head = window.read(BLOCK)
         window.seek(0)
         if sniff(head, "") is not None:
-            yield from scan_member(member.name, window, seekable=True, disguised=True, trust=trust)
+            yield from _scan(member.name, window, seekable=True, disguised=True, trust=trust)
+
+
+class TrustSource:
+    """The :class:`Trust` of one archive, made on first use: the pickle machinery is only
+    imported when an entry is (or looks) serialized (issue 15: start-up)."""
+
+    def __init__(self, subject: Subject) -> None:
+        self._subject = subject
+        self._trust: Trust | None = None
+
+    def get(self) -> Trust:
+        """The archive's trust (:func:`~.archive_classes.archive_trust`)."""
+        if self._trust is None:
+            from mar_tools.validate.archive_classes import archive_trust
+
+            self._trust = archive_trust(self._subject)
+        return self._trust
+
+
+def _scan(
+    name: str, stream: IO[bytes], *, seekable: bool, trust: TrustSource, disguised: bool = False
+) -> Iterator[Finding]:
+    """:func:`~.pickle.scan.scan_member`, imported on first use."""
+    from mar_tools.validate.pickle.scan import scan_member
+
+    yield from scan_member(name, stream, seekable=seekable, disguised=disguised, trust=trust.get())
 
 
 def _not_scanned(subject: Subject, member: Member) -> Finding:

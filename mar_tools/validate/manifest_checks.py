@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mar_tools.core.manifest import MANIFEST_PATH, MODEL, Manifest
 from mar_tools.core.model_source import (
@@ -17,11 +18,13 @@ from mar_tools.core.model_source import (
     manifest_missing,
     reference_problems,
 )
-from mar_tools.core.yaml_document import YamlDocument, YamlProblem, parse_yaml
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.schema_findings import LineFinder, schema_findings
 from mar_tools.validate.subject import Subject
+
+if TYPE_CHECKING:
+    from mar_tools.core.yaml_document import YamlDocument, YamlProblem
 
 #: Schema violations that say what a model-source problem says (no second finding): by the
 #: problem's pointer, the pointers and messages of the schema findings it replaces.
@@ -93,10 +96,14 @@ def _lines(text: str) -> LineFinder:
 
     @functools.cache
     def document() -> YamlDocument | YamlProblem:
+        from mar_tools.core.yaml_document import parse_yaml
+
         return parse_yaml(text)
 
     def locate(pointer: str) -> tuple[int, int] | None:
         parsed = document()
+        from mar_tools.core.yaml_document import YamlDocument
+
         return parsed.locate(pointer) if isinstance(parsed, YamlDocument) else None
 
     return locate

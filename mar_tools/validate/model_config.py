@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mar_tools.core.model_source import ModelProblem, decode_model_config
-from mar_tools.core.yaml_document import YamlDocument
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.manifest_checks import problem_finding
 from mar_tools.validate.schema_findings import schema_findings
 from mar_tools.validate.subject import Subject
+
+if TYPE_CHECKING:
+    from mar_tools.core.yaml_document import YamlDocument
 
 #: File names users give the config; one at the root that the manifest ignores is suspicious.
 USUAL_NAMES = ("model-config.yaml", "model-config.yml", "model_config.yaml", "model_config.yml")

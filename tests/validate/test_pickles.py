@@ -12,10 +12,10 @@ import pytest
 
 from mar_tools.validate.pickle import scan as pickles
 from mar_tools.validate.pickle import torch_zip
-from mar_tools.validate.pickle.legacy_tar import BLOCK
 from mar_tools.validate.pickle.ops import scan_pickles
 from mar_tools.validate.pickle.policy import Trust, reaches, uses_of
 from mar_tools.validate.pickle.scan import scan_member
+from mar_tools.validate.pickle.sniffing import BLOCK
 from tests.validate.builders import (
     RunsCommand,
     TorchFiles,

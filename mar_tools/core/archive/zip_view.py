@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import functools
 import io
 import stat
@@ -116,9 +115,24 @@ def _zip_member(index: int, info: zipfile.ZipInfo) -> Member:
     )
 
 
+#: Days before each month of a common year.
+_DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+#: Days from 0001-01-01 to 1970-01-01 (the proleptic Gregorian calendar).
+_EPOCH_DAYS = 719_162
+
+
 def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> float | None:
-    """A zip entry's date and time (no time zone is recorded) as seconds, read as UTC."""
-    try:
-        return float(calendar.timegm((*date_time, 0, 0, 0)))
-    except (ValueError, OverflowError):
+    """A zip entry's date and time (no time zone is recorded) as seconds, read as UTC.
+
+    The value of ``calendar.timegm`` (a test compares every date a zip can hold), computed
+    here because :mod:`calendar` imports :mod:`datetime` and :mod:`locale` (start-up); None
+    for a month that does not exist, where ``timegm`` raises.
+    """
+    year, month, day, hour, minute, second = date_time
+    if not (1 <= month <= 12 and 1 <= year <= 9999):
         return None
+    before = year - 1
+    leap = month > 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = before * 365 + before // 4 - before // 100 + before // 400
+    days += _DAYS_BEFORE_MONTH[month - 1] + leap + day - 1 - _EPOCH_DAYS
+    return float(((days * 24 + hour) * 60 + minute) * 60 + second)

@@ -25,17 +25,8 @@ from mar_tools.core.pickle.reader import Malformed, Reader
 from mar_tools.validate.pickle.assessment import PickleScan, Problem
 from mar_tools.validate.pickle.machine import Global, Tup, run_pickle
 from mar_tools.validate.pickle.policy import Trust
+from mar_tools.validate.pickle.sniffing import TAR_ERRORS
 from mar_tools.validate.pickle.torch_names import STORAGES
-
-BLOCK: Final = 512
-TAR_ERRORS: tuple[type[BaseException], ...] = (
-    tarfile.TarError,
-    OSError,
-    EOFError,
-    ValueError,
-    UnicodeError,
-    OverflowError,
-)
 
 
 @dataclass
@@ -44,19 +35,6 @@ class LegacyTar:
 
     scans: list[tuple[str, PickleScan]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-
-def is_tar(head: bytes) -> bool:
-    """True when *head* starts with a tar header that :mod:`tarfile` (and so ``torch.load``)
-    accepts as the first member: a right checksum (octal or base-256) and valid fields."""
-    block = head[:BLOCK]
-    if len(block) < BLOCK:
-        return False
-    try:
-        tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
-    except TAR_ERRORS:  # tarfile.HeaderError is a TarError
-        return False
-    return True
 
 
 def scan_legacy_tar(stream: IO[bytes], trust: Trust) -> LegacyTar:

@@ -15,17 +15,25 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import IO, Final, Literal
+from typing import IO, Final
 
-from mar_tools.core.archive import READ_ERRORS, Member
-from mar_tools.core.pickle.opcodes import OPS
+from mar_tools.core.archive import READ_ERRORS
 from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import finding
 from mar_tools.validate.pickle.assessment import PickleScan, Problem
-from mar_tools.validate.pickle.legacy_tar import BLOCK, is_tar, scan_legacy_tar
+from mar_tools.validate.pickle.legacy_tar import scan_legacy_tar
 from mar_tools.validate.pickle.ops import scan_pickles
 from mar_tools.validate.pickle.policy import Trust
+from mar_tools.validate.pickle.sniffing import (
+    BLOCK,
+    TEXT_PICKLE_SUFFIXES,
+    ZIP_HEADS,
+    Sniffed,
+    binary_pickle,
+    sniff,
+    with_head,
+)
 from mar_tools.validate.pickle.torch_zip import (
     CAPTURE_LIMIT,
     InnerZipError,
@@ -34,9 +42,6 @@ from mar_tools.validate.pickle.torch_zip import (
     pickles_in_stream,
 )
 
-SERIALIZED_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt", ".joblib", ".pt2")
-TEXT_PICKLE_SUFFIXES = (".pkl", ".pickle")
-ZIP_HEADS = (b"PK\x03\x04", b"PK\x05\x06")
 #: How many non-weights globals one finding lists.
 LISTED = 5
 #: Most bytes read from a serialized file that may be a protocol 0/1 pickle (real ones
@@ -44,32 +49,6 @@ LISTED = 5
 UNCERTAIN_SCAN_LIMIT = 16 << 20
 #: Warnings about what torch.load(weights_only=True) refuses (not passed up from nested files).
 WEIGHTS_CODES: Final = frozenset({"pickle.non-weights-global", "pickle.non-weights-format"})
-Sniffed = Literal["zip", "tar", "pickle", "text-pickle"]
-
-
-def is_candidate(member: Member, serialized_file: str | None) -> bool:
-    """True for files worth scanning: known suffixes, and the manifest's serializedFile."""
-    if member.kind != "file":
-        return False
-    return member.name.lower().endswith(SERIALIZED_SUFFIXES) or member.name == serialized_file
-
-
-def sniff(head: bytes, name: str) -> Sniffed | None:
-    """What a file's first bytes say it is, or None (nothing to scan).
-
-    A tar archive is only recognised from a whole header (:data:`BLOCK` bytes).
-    ``"text-pickle"`` (protocol 0 or 1, which have no ``PROTO``) is only considered for a
-    named serialized file: pass ``name=""`` to look for the other kinds only.
-    """
-    if head.startswith(ZIP_HEADS):
-        return "zip"
-    if is_tar(head):
-        return "tar"
-    if _binary_pickle(head):
-        return "pickle"
-    if name and head and head[0] in OPS:
-        return "text-pickle"
-    return None
 
 
 def scan_member(
@@ -108,7 +87,7 @@ def _problems(
     trust: Trust,
 ) -> Iterator[Problem]:
     if kind == "tar":
-        if _binary_pickle(head):
+        if binary_pickle(head):
             yield Problem(
                 "pickle.unscannable",
                 "is both a tar archive (what torch.load reads) and a pickle (what pickle.load "
@@ -226,10 +205,6 @@ def _nested(data: bytes, trust: Trust) -> list[tuple[str, str]]:
     return [(p.code, p.message) for p in found if p.code not in WEIGHTS_CODES]
 
 
-def _binary_pickle(head: bytes) -> bool:
-    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
-
-
 def _head(stream: IO[bytes], count: int, seekable: bool) -> tuple[bytes, IO[bytes]]:
     """Up to *count* first bytes of *stream*, and a stream that still starts with them."""
     if seekable:
@@ -240,33 +215,6 @@ def _head(stream: IO[bytes], count: int, seekable: bool) -> tuple[bytes, IO[byte
         raise TypeError("a non-seekable stream must be an io.BufferedReader")
     head = stream.read(count)
     return head, with_head(head, stream)
-
-
-def with_head(head: bytes, stream: IO[bytes]) -> io.BufferedReader:
-    """A stream of *head* and then the rest of *stream* (from which *head* was read)."""
-    return io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 20)
-
-
-class _Prefixed(io.RawIOBase):
-    """*head*, then the rest of *stream*."""
-
-    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        super().__init__()
-        self._head = memoryview(head)
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            size = min(len(buffer), len(self._head))
-            memoryview(buffer)[:size] = self._head[:size]
-            self._head = self._head[size:]
-            return size
-        data = self._stream.read(len(buffer))
-        memoryview(buffer)[: len(data)] = data
-        return len(data)
 
 
 def _inline_arrays(module: str, name: str) -> bool:
