@@ -10,9 +10,10 @@ such buffers come from, and return to, memory the process keeps: the pipeline's 
 bounds how many are alive at once, so the resident size stays that of the window.
 
 The settings are process-wide, so the library never applies them itself: the
-``torch-model-archiver`` command does, for the formats that compress. Only glibc is tuned
-(``mallopt``); elsewhere, or when the user set any ``MALLOC_*_`` variable of glibc's own
-(their choice wins), nothing changes. The archive's bytes never depend on it.
+``torch-model-archiver`` command does for the formats that compress, and so does ``mar
+repack`` to them. Only glibc is tuned (``mallopt``); elsewhere, or when the user set any
+``MALLOC_*_`` variable of glibc's own (their choice wins), nothing changes. The archive's
+bytes never depend on it.
 """
 
 from __future__ import annotations
