@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.compression_limit import compile_project, versus_compression_limit
 from benchmarks.harness import (
     Comparison,
     Measurement,
@@ -279,7 +280,11 @@ def run(scale: float = 1.0, repeats: int = 3) -> list[Comparison]:
 def round_two(scale: float = 1.0, repeats: int = 5) -> list[Comparison]:
     """Only issue 15's archiver rows, without upstream's slow runs: ours on 1 GiB
     incompressible and ``cp`` timed alternately, and ours on the fp32 state dict (with ``cp``
-    of the same file as the reference). Run: ``python -m benchmarks.archiver --round-two``."""
+    of the same file as the reference), then ours on the fp32 state dict against the
+    in-process compression limit of the same bytes (:mod:`benchmarks.compression_limit`).
+    The project's bytecode is compiled first, as an install does. Run:
+    ``python -m benchmarks.archiver --round-two``."""
+    compile_project()
     data = prepare(scale)
     root = work_dir(scale)
     out = root / "out"
@@ -314,6 +319,28 @@ def round_two(scale: float = 1.0, repeats: int = 5) -> list[Comparison]:
             target = f"≤ 0.6 s, archive ≤ {FP32_SIZE:,} B (issue 2's size)"
             met = ours.median <= 0.6 and size <= FP32_SIZE
         comparisons.append(Comparison(title, ours, cp, target, met if scale == 1 else None))
+    fp32_out = out / "ours-fp32.mar"
+    argv = [*_archive_command(OURS, "ours-fp32", fp32, out, "default"), "-q"]
+    ours, two, one = versus_compression_limit(fp32.path, argv, root, _cleaner(fp32_out), repeats)
+    _cleaner(fp32_out)()
+    title = fp32.title.replace("fp32", "float32")
+    comparisons.append(
+        Comparison(
+            f"{title}, default: ours vs the in-process two-thread compression limit",
+            ours,
+            two,
+            "reported",
+        )
+    )
+    comparisons.append(
+        Comparison(
+            f"{title}: the compression limit itself, two threads vs one (can 0.6 s be met?)",
+            two,
+            one,
+            "≤ 0.6 s (issue 15's target, with nothing else to do)",
+            two.median <= 0.6 if scale == 1 else None,
+        )
+    )
     return comparisons
 
 

@@ -39,7 +39,6 @@ from torch_model_archiver.output import (
 from torch_model_archiver.pipeline import default_jobs
 from torch_model_archiver.sources import Problems
 from torch_model_archiver.spec import ArchiveFormat, ArchiveSpec, spec_problems
-from torch_model_archiver.tgz_writer import write_tgz
 from torch_model_archiver.writing import EntryRecord, WriteJob, WriteSettings
 from torch_model_archiver.zip_writer import write_zip
 
@@ -147,7 +146,11 @@ def write_output(
         if is_dir:
             entries = write_directory(job, staged.path, reporter)
         else:
-            write = write_tgz if archive_format is ArchiveFormat.TGZ else write_zip
+            write = write_zip
+            if archive_format is ArchiveFormat.TGZ:
+                from torch_model_archiver.tgz_writer import write_tgz  # tarfile: only here
+
+                write = write_tgz
             with staged.open() as out:
                 entries = write(job, out, settings, reporter)
         publish(staged, force)

@@ -11,10 +11,11 @@ from typing import Any
 from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console, settings
 from mar_tools.terminal.reporter import TerminalReporter
+from torch_model_archiver.allocator import keep_freed_buffers
 from torch_model_archiver.builder import BuildResult, build_archive
 from torch_model_archiver.errors import ModelArchiverError, OutputWriteError
 from torch_model_archiver.model_archiver_config import ModelArchiverConfig
-from torch_model_archiver.spec import ExtraFilesLayout, source_date_epoch_from
+from torch_model_archiver.spec import ArchiveFormat, ExtraFilesLayout, source_date_epoch_from
 
 
 def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str) -> int:
@@ -32,6 +33,8 @@ def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str)
     if digest_file is not None:
         check_digest_file(digest_file)
     reporter = TerminalReporter(prog=prog, show_progress=interactive)
+    if spec.archive_format in (ArchiveFormat.DEFAULT, ArchiveFormat.TGZ):
+        keep_freed_buffers(environ)  # the formats that compress (process-wide: see its doc)
     started = time.perf_counter()
     result = build_archive(spec, reporter=reporter, jobs=options["jobs"])
     seconds = time.perf_counter() - started
