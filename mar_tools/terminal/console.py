@@ -17,13 +17,17 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Any
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from mar_tools.terminal import settings
 from mar_tools.terminal.settings import ColorChoice
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+#: Variables with which rich treats a stream as a terminal even when it is not one.
+_TERMINAL_OVERRIDES = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
 
 
 def stderr() -> Console:
@@ -38,6 +42,9 @@ def stdout() -> Console:
 
 @functools.cache
 def _console(to_stderr: bool, color: ColorChoice) -> Console:
+    # Imported here: rich costs tens of milliseconds, and most runs print nothing.
+    from rich.console import Console
+
     options: dict[str, Any] = {}
     if color == "always":
         # An explicit colour system: rich detects none on a pipe or a TERM=dumb terminal.
@@ -52,18 +59,32 @@ def is_interactive() -> bool:
     ``--color always``), not in CI-dumb mode, and no ``--quiet``."""
     if settings.current().quiet or os.environ.get("TERM") == "dumb":
         return False
-    if settings.current().color == "always" and not sys.stderr.isatty():
-        return False
+    if not _stderr_is_tty():
+        if settings.current().color == "always":
+            return False
+        if not any(name in os.environ for name in _TERMINAL_OVERRIDES):
+            return False  # what rich would decide, without loading it
     return stderr().is_terminal
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without it, or closed
+        return False
 
 
 def literal(text: str, style: str = "") -> Text:
     """*text* exactly as given (no markup, no emoji codes), in *style*."""
+    from rich.text import Text
+
     return Text(text, style=style)
 
 
 def error(message: str, hint: str | None = None, *, prog: str = "mar") -> None:
     """Print one error message (and its hint) to stderr, never interpreted."""
+    from rich.text import Text
+
     console = stderr()
     console.print(Text.assemble((f"{prog}: error: ", "bold red"), literal(message)))
     if hint:
@@ -85,4 +106,6 @@ def detail(message: str, *, prog: str = "mar") -> None:
 
 def warning(message: str, *, prog: str = "mar") -> None:
     """Print one warning to stderr, never interpreted."""
+    from rich.text import Text
+
     stderr().print(Text.assemble((f"{prog}: warning: ", "bold yellow"), literal(message)))

@@ -96,3 +96,34 @@ def test_pip_output_with_brackets_is_shown_as_pip_wrote_it(tmp_path: Path) -> No
     assert "  | Hint: It looks like a path. File './missing:x:[red]dir/' does not exist." in (
         done.stderr.splitlines()
     )
+
+
+_PROBE = (
+    "import sys; from mar_tools.terminal import console; "
+    "print(console.is_interactive(), 'rich' in sys.modules)"
+)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [(None, "False False"), ("FORCE_COLOR", "True True"), ("TTY_INTERACTIVE", None)],
+)
+def test_a_non_terminal_is_decided_without_loading_rich(
+    override: str | None, expected: str | None
+) -> None:
+    """Most runs print nothing: rich (tens of milliseconds) is not loaded to learn that stderr
+    is a pipe. Where a variable makes rich call a pipe a terminal, rich still decides."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    env.pop("TTY_INTERACTIVE", None)
+    env.pop("NO_COLOR", None)
+    env["TERM"] = "xterm"  # not "dumb", which turns progress off before anything else
+    if override is not None:
+        env[override] = "1"
+    probe = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    if expected is None:  # rich's own answer, whatever this rich version makes of it
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(override or "", "1")
+            expected = f"{Console(stderr=True, file=io.StringIO()).is_terminal} True"
+    assert probe.stdout.split("\n")[0] == expected
