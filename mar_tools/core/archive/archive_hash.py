@@ -12,7 +12,6 @@ never mix: a digest is always stored with the name of its algorithm.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from typing import Final, Protocol
 
 #: The algorithms an extraction's name may carry, preferred first.
@@ -29,7 +28,11 @@ class ArchiveHash(Protocol):
 
 def preferred_algorithm() -> str:
     """``blake3`` when the ``blake3`` package can be imported, else ``sha256``."""
-    return "blake3" if importlib.util.find_spec("blake3") is not None else "sha256"
+    try:
+        import blake3  # noqa: F401 - an optional speed-up
+    except ImportError:
+        return "sha256"
+    return "blake3"
 
 
 def new_hash(algorithm: str) -> ArchiveHash:

@@ -43,8 +43,9 @@ class KernelCopy:
     """Copies of stored entries from *reader*'s file into extracted files (see the module
     docstring); ``copy_file_range`` until it fails once, then ``pread`` and ``write``."""
 
-    def __init__(self, reader: HashingReader, *, block: int = BLOCK) -> None:
+    def __init__(self, reader: HashingReader, *, block: int | None = None) -> None:
         self._reader = reader
+        block = block or BLOCK
         self._block = max(block - block % _GRANULE, _GRANULE)
         self.in_kernel = hasattr(os, "copy_file_range")
         self._buffer: bytearray | None = None
