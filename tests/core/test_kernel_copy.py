@@ -167,7 +167,7 @@ def test_an_archive_truncated_inside_a_stored_entry_is_refused(tmp_path: Path) -
     assert published(tmp_path / "cache" / "v2") == []
 
 
-def _during_the_copy(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
+def _during_the_copy(monkeypatch: pytest.MonkeyPatch, action: Callable[[], object]) -> None:
     """Run *action* once, just before the kernel's second copy of an entry's bytes."""
     real = os.copy_file_range
     calls = [0]
