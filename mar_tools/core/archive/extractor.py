@@ -28,7 +28,7 @@ only on success.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -170,7 +170,7 @@ def _unzip(view: ZipView, reader: HashingReader, target: Path) -> tuple[int, int
         fd, destination = _create(target, member)
         if fd >= 0 and member.compress_type == 0 and member.compressed_size >= MIN_SIZE:
             # A stored entry: copied by the kernel, checked as written (.kernel_copy).
-            entry = _entry(member, copier.copy(fd, member.compressed_size))
+            entry = _entry(member, copier.copy(fd, member.compressed_size), copier.crc)
             written = _fill(fd, destination, entry.chunks(), write=False)
         else:
             entry = _entry(member, reader.chunks(member.compressed_size))
@@ -185,10 +185,18 @@ def _unzip(view: ZipView, reader: HashingReader, target: Path) -> tuple[int, int
     return files, size
 
 
-def _entry(member: Member, raw: Iterable[memoryview]) -> EntryStream:
-    """The checked bytes of zip *member* from its stored bytes *raw*."""
+def _entry(
+    member: Member, raw: Iterable[memoryview], crc_of_raw: Callable[[], int] | None = None
+) -> EntryStream:
+    """The checked bytes of zip *member* from its stored bytes *raw* (whose CRC-32 the
+    producer of *raw* computes, with *crc_of_raw*)."""
     return EntryStream(
-        raw, member.compressed_size, member.size, member.crc or 0, member.compress_type or 0
+        raw,
+        member.compressed_size,
+        member.size,
+        member.crc or 0,
+        member.compress_type or 0,
+        crc_of_raw=crc_of_raw,
     )
 
 

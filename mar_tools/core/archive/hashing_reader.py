@@ -32,6 +32,9 @@ from mar_tools.core.archive.archive_hash import ArchiveHash, new_hash, preferred
 
 BLOCK: Final = 4 << 20
 DEPTH: Final = 4
+#: What the hashing thread is given: bytes, what else to do with them, and what to call
+#: once it is done with them.
+_Item = tuple[memoryview, "Callable[[memoryview], object] | None", "Callable[[], None]"]
 
 
 class HashingReader(io.RawIOBase):
@@ -74,9 +77,7 @@ class HashingReader(io.RawIOBase):
         self._digest: ArchiveHash | None = new_hash(self.algorithm) if hashing else None
         # Views handed over by a consumer that are not hashed yet (at most *depth*).
         self._handed = threading.Semaphore(depth)
-        self._queue: queue.SimpleQueue[tuple[memoryview, Callable[[], None]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
 
@@ -96,7 +97,7 @@ class HashingReader(io.RawIOBase):
         if self._digest is not None:
             self._free[index].clear()
             self._start_hashing()
-            self._queue.put((memoryview(buffer)[:count], self._free[index].set))
+            self._queue.put((memoryview(buffer)[:count], None, self._free[index].set))
         self._current = memoryview(buffer)[:count]
         self._offset = 0
         return True
@@ -129,18 +130,31 @@ class HashingReader(io.RawIOBase):
             left -= len(piece)
             yield piece
 
-    def hand_over(self, view: memoryview) -> None:
+    def hand_over(
+        self, view: memoryview, also: Callable[[memoryview], object] | None = None
+    ) -> None:
         """Take *view*, the caller's copy of the next ``len(view)`` bytes of the file (none
-        may be buffered: see :meth:`buffered`), as read: it is hashed in its turn (kept
-        until then; at most *depth* views wait) and the reader moves past those bytes."""
+        may be buffered: see :meth:`buffered`), as read: it is hashed in its turn on the
+        hashing thread, which then calls *also* with it (kept until then; at most *depth*
+        views wait), and the reader moves past those bytes. :meth:`settle` waits for them."""
         if self._offset < len(self._current):
             raise RuntimeError("bytes handed over while others are still buffered")
-        if self._digest is not None:
+        if self._digest is not None or also is not None:
             self._handed.acquire()
             self._start_hashing()
-            self._queue.put((view, self._handed.release))
+            self._queue.put((view, also, self._handed.release))
         self.position += len(view)
         self._raw.seek(self.position)
+
+    def settle(self) -> None:
+        """Wait until everything handed over so far was hashed (and its *also* called);
+        re-raise what failed on the hashing thread."""
+        if self._thread is not None:
+            settled = threading.Event()
+            self._queue.put((memoryview(b""), None, settled.set))
+            settled.wait()
+        if self._failure is not None:
+            raise self._failure
 
     def read_exactly(self, count: int) -> bytes:
         """The next *count* bytes as a copy (fewer only when the file ends first)."""
@@ -178,14 +192,16 @@ class HashingReader(io.RawIOBase):
             self._thread = None
 
     def _hash(self) -> None:
-        assert self._digest is not None
         while (item := self._queue.get()) is not None:
-            view, done = item
+            view, also, done = item
             del item
             try:
-                self._digest.update(view)
-            except BaseException as exc:  # pragma: no cover - hashing does not fail
-                self._failure = exc
+                if self._digest is not None:
+                    self._digest.update(view)
+                if also is not None:
+                    also(view)
+            except BaseException as exc:  # handed to the reader's thread by settle/finish
+                self._failure = self._failure or exc
             finally:
-                del view  # a handed-over mapping is unmapped once no one holds it
+                del view, also  # a handed-over mapping is unmapped once no one holds it
                 done()
