@@ -217,3 +217,21 @@ def test_an_archive_renamed_over_while_the_kernel_copies_cannot_mix_in(
     assert not new.exists()  # it was renamed over the archive during the copy
     assert found.model_dir.name == old_name
     assert _tree(found.model_dir) == old_tree
+
+
+def test_without_hashing_the_kernel_copy_still_checks_every_crc(tmp_path: Path) -> None:
+    """``mar extract`` and ``--no-cache`` extract without hashing: the CRC-32 of the bytes
+    written is still computed (on the hashing thread) and checked."""
+    archive = _archive(tmp_path / "m.mar")
+    target = tmp_path / "out"
+    target.mkdir()
+    done = extract_archive(archive, target, hashing=False)
+    assert (done.digest, done.algorithm) == ("", "")
+    assert _tree(target) == _expected(archive)
+    data = bytearray(archive.read_bytes())
+    data[bytes(data).index(BIG[6 * MIB : 6 * MIB + 64])] ^= 1
+    archive.write_bytes(data)
+    again = tmp_path / "again"
+    again.mkdir()
+    with pytest.raises(ArchiveError, match=r"weights.bin CRC-32 is"):
+        extract_archive(archive, again, hashing=False)
