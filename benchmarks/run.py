@@ -230,7 +230,7 @@ def run(scale: float = 1.0, repeats: int = 5) -> list[Comparison]:
 
         def clear_big() -> None:
             extracted = cache_root(cache_subdir("extracted", cache))
-            for entry in extracted.glob("sha256-*"):
+            for entry in [*extracted.glob("sha256-*"), *extracted.glob("blake3-*")]:
                 if (entry / "weights.bin").exists():
                     shutil.rmtree(entry)
             shutil.rmtree(extracted / "index", ignore_errors=True)

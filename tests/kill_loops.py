@@ -26,6 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.run.support import extraction_name
+from tests.run.support import published as extracted
+
 ARCHIVER = [sys.executable, "-m", "torch_model_archiver"]
 MAR = [sys.executable, "-m", "mar_tools"]
 FORMATS = {"default": "m.mar", "tgz": "m.tar.gz", "no-archive": "m"}
@@ -135,7 +138,7 @@ def extraction_loop(scratch: Path, kills: int, max_runs: int, size: int = 16 << 
         )
         writer.writestr("h.py", "def handle(data, context):\n    return [len(data or [])]\n")
         writer.writestr("weights.bin", random.Random(5).randbytes(size))
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    name = extraction_name(archive)
     root = scratch / "cache" / "extracted" / "v2"
     temp = scratch / "tmp"
     temp.mkdir()
@@ -143,20 +146,20 @@ def extraction_loop(scratch: Path, kills: int, max_runs: int, size: int = 16 << 
     env.pop("MAR_DEBUG", None)
     run = [*MAR, "run", str(archive), "--data", "x"]
     took = timed(run, env, scratch)
-    reference = tree(root / f"sha256-{digest}")
+    reference = tree(root / name)
     rng = random.Random(2027)
     killed_count = runs = 0
     while killed_count < kills and runs < max_runs:
         runs += 1
         no_cache = runs % 4 == 3
         # Forget the extraction (not the leftovers): this run has to extract again.
-        shutil.rmtree(root / f"sha256-{digest}", ignore_errors=True)
+        shutil.rmtree(root / name, ignore_errors=True)
         shutil.rmtree(root / "index", ignore_errors=True)
         argv = [*run, "--no-cache"] if no_cache else run
         killed, status, stderr = kill_at(argv, env, scratch, rng.uniform(0, 1.25 * took))
         killed_count += killed
-        published = sorted(path.name for path in root.glob("sha256-*"))
-        assert published in ([], [f"sha256-{digest}"]), (runs, published)
+        published = [path.name for path in extracted(root)]
+        assert published in ([], [name]), (runs, published)
         if published:
             assert tree(root / published[0]) == reference, runs
         if not killed:
@@ -165,7 +168,7 @@ def extraction_loop(scratch: Path, kills: int, max_runs: int, size: int = 16 << 
             # the cache too (a --no-cache run never touches the cache).
             left = ([] if no_cache else temporaries(root), temporaries(temp))
             assert left == ([], []), (runs, no_cache, left, _holders(root, temp))
-            assert published == ([] if no_cache else [f"sha256-{digest}"]), runs
+            assert published == ([] if no_cache else [name]), runs
     subprocess.run(run, env=env, check=True, capture_output=True)  # the next command
     assert temporaries(root) == [] and list(temp.iterdir()) == [], _holders(root, temp)
     return LoopResult(killed_count, runs, time.monotonic() - started)

@@ -199,8 +199,9 @@ def _print_result(result: PruneResult) -> None:
 
 
 def _short(name: str) -> str:
-    """An archive's ``sha256-<digest>`` cut to 12 hex digits (``--json`` has it whole)."""
-    return name[: len("sha256-") + 12] if name.startswith("sha256-") else name
+    """An archive's ``<algorithm>-<digest>`` cut to 12 hex digits (``--json`` has it whole)."""
+    algorithm, dash, digest = name.partition("-")
+    return f"{algorithm}-{digest[:12]}" if dash and len(digest) == 64 else name
 
 
 def _count(count: int, noun: str = "entry") -> str:

@@ -4,16 +4,19 @@ extracted from.
 A directory archive is used in place (a lone sub-directory is the model directory, as in
 TorchServe). A ``.mar`` zip or ``.tar.gz`` is extracted (:func:`~mar_tools.core.archive.
 extractor.extract_archive`: checked, within the limits) into
-``<cache>/v2/sha256-<digest>``:
+``<cache>/v2/<algorithm>-<digest>``:
 
 * **Keyed by what was extracted.** The extraction reads the archive once, from one open
-  descriptor, and hashes every byte it reads in the same pass; the directory is published
-  under the digest of exactly those bytes, and only after every entry was verified (CRC,
-  sizes, the structural checks, the limits). An archive replaced during the run (``torch-
-  model-archiver -f`` renames a new file over it) cannot mix into the result, and an archive
-  written to in place is refused. Two copies of one archive share an extraction.
+  descriptor, and hashes every byte it reads in the same pass (BLAKE3 where the ``blake3``
+  package is installed, else SHA-256: :mod:`~mar_tools.core.archive.archive_hash`; a
+  large stored entry is hashed as it was written to its file); the directory is published
+  under ``blake3-<hex>`` or ``sha256-<hex>`` of exactly those bytes, and only after every
+  entry was verified (CRC, sizes, the structural checks, the limits). An archive replaced
+  during the run (``torch-model-archiver -f`` renames a new file over it) cannot mix into
+  the result, and an archive written to in place is refused. Two copies of one archive
+  share an extraction.
 * **Cheap when cached.** Hashing 1 GiB on every run would cost about a second, so the
-  digest is remembered in ``index/<key>``, where the key hashes the archive's path and the
+  name is remembered in ``index/<key>``, where the key hashes the archive's path and the
   fingerprint (device, inode, size, mtime and ctime in nanoseconds) of the file that was
   read. Any write to the file changes its ctime, which ``touch``/``utime`` cannot set back,
   so an unchanged key means unchanged bytes; a hit costs an ``open``, an ``fstat`` and two
@@ -27,7 +30,7 @@ extractor.extract_archive`: checked, within the limits) into
 * **Versioned.** ``v2``: extractions made by earlier versions (keyed before they were
   verified) are never reused.
 * **Kept while used.** The process that gets an extraction from the cache holds its use
-  lock (``use/sha256-<digest>``, a shared ``flock``, see :mod:`~mar_tools.core.use_lock`)
+  lock (``use/<algorithm>-<digest>``, a shared ``flock``, see :mod:`~mar_tools.core.use_lock`)
   until it exits, and sets the lock file's modification time: that is the extraction's last
   use, by which ``mar cache prune`` removes the least recently used first, never one that a
   process holds (:mod:`~mar_tools.core.extraction_store`).
@@ -52,6 +55,7 @@ from mar_tools.core.archive import (
     open_archive,
     refusal_reason,
 )
+from mar_tools.core.archive.archive_hash import parse_name
 from mar_tools.core.archive.extractor import extract_archive
 from mar_tools.core.errors import ArchiveError, UsageError
 from mar_tools.core.fs import write_atomically
@@ -83,7 +87,8 @@ def cache_root(cache: Path) -> Path:
 
 
 def use_lock_path(cache: Path, name: str) -> Path:
-    """The use lock of extraction *name* (``sha256-<digest>``) in cache directory *cache*."""
+    """The use lock of extraction *name* (``<algorithm>-<digest>``) in cache directory
+    *cache*."""
     return cache_root(cache) / "use" / name
 
 
@@ -164,19 +169,19 @@ def _from_cache(
     root = cache_root(cache)
     index = root / "index" / index_key(file.path, file.fingerprint)
     sweep(root, MAR_TEMPS)  # what killed extractions of any archive left: a scandir
-    digest = _read_text(index)
-    if digest is not None and (root / f"sha256-{digest}").is_dir():
-        hold_shared(use_lock_path(cache, f"sha256-{digest}"), touch=True)
+    name = _read_name(index)
+    if name is not None and (root / name).is_dir():
+        hold_shared(use_lock_path(cache, name), touch=True)
         # Checked again under the lock: a prune may have removed it while we waited.
-        if (root / f"sha256-{digest}").is_dir():
-            return ExtractedModel(root / f"sha256-{digest}", "cached")
+        if (root / name).is_dir():
+            return ExtractedModel(root / name, "cached")
     root.mkdir(parents=True, exist_ok=True)
     how = "cached"  # unless this run's copy is the one published
     with contextlib.ExitStack() as stack:
         staging = stack.enter_context(Staged(root / _INCOMING, is_dir=True))
         with _progress(file, reporter, " (first use)"):
-            digest = extract_archive(file, staging.path, limits).digest
-        final = root / f"sha256-{digest}"
+            name = extract_archive(file, staging.path, limits).name
+        final = root / name
         # Held before it is published: no prune can remove it between the two.
         hold_shared(use_lock_path(cache, final.name), touch=True)
         if not final.is_dir():
@@ -187,7 +192,7 @@ def _from_cache(
                 if not final.is_dir():
                     raise
                 # Another run extracted the same bytes first: its copy is identical.
-    _write_text(index, digest)
+    _write_text(index, name)
     return ExtractedModel(final, how)
 
 
@@ -212,12 +217,14 @@ def _unusable(cache: Path, exc: OSError) -> UsageError:
     )
 
 
-def _read_text(path: Path) -> str | None:
+def _read_name(path: Path) -> str | None:
+    """The extraction name in index entry *path* (:func:`~mar_tools.core.archive.
+    archive_hash.parse_name`), None when it is missing or malformed."""
     try:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         return None
-    return text if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else None
+    return parse_name(text)
 
 
 def _write_text(path: Path, text: str) -> None:

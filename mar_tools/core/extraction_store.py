@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mar_tools.core.archive.archive_hash import ALGORITHMS, parse_name
 from mar_tools.core.errors import ManifestError
 from mar_tools.core.extraction import cache_root, use_lock_path
 from mar_tools.core.manifest import MANIFEST_PATH, Manifest
@@ -24,7 +25,7 @@ from mar_tools.core.sizes import tree_size
 from mar_tools.core.staging import MAR_TEMPS, sweep
 from mar_tools.core.use_lock import exclusive, is_used, last_touched
 
-_PREFIX = "sha256-"
+_PREFIXES = tuple(f"{algorithm}-" for algorithm in ALGORITHMS)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class StoredExtraction:
 
     @property
     def name(self) -> str:
-        """``sha256-<digest>``: the digest of the archive bytes it was extracted from."""
+        """``<algorithm>-<digest>`` (``blake3-`` or ``sha256-``): the digest of the archive
+        bytes it was extracted from."""
         return self.path.name
 
     def last_used(self) -> float:
@@ -96,8 +98,8 @@ def sweep_index(cache: Path) -> list[Path]:
     root = cache_root(cache)
     deleted: list[Path] = []
     for entry in _files(root / "index"):
-        digest = _read_digest(entry)
-        if digest is None or not (root / f"{_PREFIX}{digest}").is_dir():
+        name = _read_name(entry)
+        if name is None or not (root / name).is_dir():
             entry.unlink(missing_ok=True)
             deleted.append(entry)
     for lock in _files(root / "use"):
@@ -116,7 +118,7 @@ def sweep_temporaries(cache: Path, *, dry_run: bool = False) -> list[Path]:
 
 
 def _is_extraction(entry: os.DirEntry[str]) -> bool:
-    return entry.name.startswith(_PREFIX) and entry.is_dir(follow_symlinks=False)
+    return entry.name.startswith(_PREFIXES) and entry.is_dir(follow_symlinks=False)
 
 
 def _files(directory: Path) -> list[Path]:
@@ -126,12 +128,12 @@ def _files(directory: Path) -> list[Path]:
         return []
 
 
-def _read_digest(path: Path) -> str | None:
+def _read_name(path: Path) -> str | None:
     try:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         return None
-    return text if len(text) == 64 else None
+    return parse_name(text)
 
 
 def _model_name(directory: Path) -> str:

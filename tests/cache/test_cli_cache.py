@@ -33,7 +33,8 @@ def filled(tmp_path: Path, cache: Path) -> dict[str, Path]:
 
 
 def short(extraction: Path) -> str:
-    return extraction.name[: len("sha256-") + 12]
+    algorithm, _, digest = extraction.name.partition("-")
+    return f"{algorithm}-{digest[:12]}"
 
 
 def test_dir_prints_the_cache_directory(tmp_path: Path, cache: Path) -> None:

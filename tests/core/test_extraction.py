@@ -18,7 +18,7 @@ from mar_tools.core import staging
 from mar_tools.core.errors import ArchiveError, UsageError
 from mar_tools.core.extraction import model_directory, prepare_model_dir, sweep_cache
 from tests.core.writers import kill, start_half_writer
-from tests.run.support import build_archive, manifest
+from tests.run.support import build_archive, extraction_name, manifest, published
 
 FILES = {"handler.py": "def handle(d, c):\n    return d\n", "sub/data.txt": "x"}
 
@@ -41,18 +41,16 @@ def test_extracts_into_a_directory_named_by_the_archive_digest(tmp_path: Path, f
     cache = tmp_path / "cache"
     first = prepare_model_dir(archive, cache)
     assert first.how == "extracted"
-    assert first.model_dir == cache / "v2" / f"sha256-{sha256_of(archive)}"
+    assert first.model_dir == cache / "v2" / extraction_name(archive)
     # The tgz's first path component ("m/") is stripped, as TorchServe does.
     assert _tree(first.model_dir) == {
         "MAR-INF/MANIFEST.json": manifest("handler.py").encode(),
         "handler.py": FILES["handler.py"].encode(),
         "sub/data.txt": b"x",
     }
-    assert sorted(p.name for p in (cache / "v2").iterdir()) == [
-        "index",
-        first.model_dir.name,
-        "use",  # the use locks (tests/core/test_extraction_store.py)
-    ]
+    assert sorted(p.name for p in (cache / "v2").iterdir()) == sorted(
+        ["index", first.model_dir.name, "use"]  # use locks: tests/core/test_extraction_store.py
+    )
 
 
 def test_second_run_uses_the_cache_without_extracting_again(tmp_path: Path) -> None:
@@ -218,11 +216,9 @@ def test_concurrent_extractions_of_one_archive_agree(tmp_path: Path) -> None:
     with context.Pool(4) as pool:
         results = pool.starmap(_extract_in_child, [(str(archive), str(cache))] * 4)
     assert len(set(results)) == 1
-    assert sorted(p.name for p in (cache / "v2").iterdir()) == [
-        "index",
-        Path(results[0]).name,
-        "use",
-    ]
+    assert sorted(p.name for p in (cache / "v2").iterdir()) == sorted(
+        ["index", Path(results[0]).name, "use"]
+    )
     assert _tree(Path(results[0]))["weights.bin"] == files["weights.bin"]
 
 
@@ -274,23 +270,22 @@ def test_an_archive_replaced_during_extraction_cannot_poison_the_cache(
     new = build_archive(tmp_path / "new", {"handler.py": "NEW = 1\n"}, manifest("handler.py"))
     copy_of_old = tmp_path / "copy-of-old.mar"
     copy_of_old.write_bytes(old.read_bytes())
-    old_digest, new_digest = sha256_of(old), sha256_of(new)
+    old_name, new_name = extraction_name(old), extraction_name(new)
     archive = tmp_path / "model.mar"
     old.replace(archive)
     cache = tmp_path / "cache"
     _replace_during(monkeypatch, archive, new)
     found = prepare_model_dir(archive, cache)
-    assert not new.exists() and sha256_of(archive) == new_digest  # it was replaced
+    assert not new.exists() and extraction_name(archive) == new_name  # it was replaced
     # What was extracted is the file that was opened, published under its own digest.
-    assert found.model_dir.name == f"sha256-{old_digest}"
+    assert found.model_dir.name == old_name
     assert (found.model_dir / "handler.py").read_text() == "OLD = 1\n"
     monkeypatch.undo()
     for path, text in ((copy_of_old, "OLD = 1\n"), (archive, "NEW = 1\n")):
         model_dir = prepare_model_dir(path, cache).model_dir
         assert (model_dir / "handler.py").read_text() == text, path
-    for directory in (cache / "v2").glob("sha256-*"):
-        digest = directory.name.removeprefix("sha256-")
-        expected = {old_digest: "OLD = 1\n", new_digest: "NEW = 1\n"}[digest]
+    for directory in published(cache / "v2"):
+        expected = {old_name: "OLD = 1\n", new_name: "NEW = 1\n"}[directory.name]
         assert (directory / "handler.py").read_text() == expected
 
 

@@ -5,6 +5,7 @@ and the same archive run through upstream TorchServe's Python backend.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -323,3 +324,22 @@ def run_both(
         extra_path=extra_path,
     )
     return responses_of(document), theirs, document
+
+
+def extraction_name(archive: Path) -> str:
+    """The name the extraction cache gives *archive*'s extraction, computed here from the
+    file's bytes: ``blake3-<hex>`` where the ``blake3`` package is installed (the hash
+    mar-tools then prefers), else ``sha256-<hex>``."""
+    data = archive.read_bytes()
+    try:
+        from blake3 import blake3
+    except ImportError:
+        return f"sha256-{hashlib.sha256(data).hexdigest()}"
+    return f"blake3-{blake3(data).hexdigest()}"
+
+
+def published(root: Path) -> list[Path]:
+    """The extractions published in cache layout directory *root* (``.../v2``)."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.name.startswith(("blake3-", "sha256-")))

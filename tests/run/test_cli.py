@@ -5,7 +5,6 @@ The handlers here do not import torch, so each run costs a fraction of a second.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mar_tools.run.response import error_body
-from tests.run.support import build_archive, manifest, run_mar, source
+from tests.run.support import build_archive, extraction_name, manifest, run_mar, source
 
 ECHO = source(
     """
@@ -45,8 +44,7 @@ def _archive(tmp_path: Path, files: dict[str, str | bytes], handler: str, **kw: 
 
 
 def _model_dir(cache: Path, archive: Path) -> Path:
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    return cache / "extracted" / "v2" / f"sha256-{digest}"
+    return cache / "extracted" / "v2" / extraction_name(archive)
 
 
 def test_one_input_prints_exactly_the_body(tmp_path: Path, cache: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.run.support import build_archive, manifest, run_mar, run_upstream
+from tests.run.support import build_archive, manifest, published, run_mar, run_upstream
 
 pytestmark = pytest.mark.compat
 
@@ -35,7 +35,7 @@ def test_base_handler_with_an_empty_model_config_fails_to_load_like_upstream(
     done = run_mar([archive, "--data", "[1, 2, 3]", "--format", "json"], cache=cache)
     upstream = run_upstream(
         upstream_python,
-        next((cache / "extracted" / "v2").glob("sha256-*")),
+        published(cache / "extracted" / "v2")[0],
         handler="base_handler",
         requests=[],
         batch_size=1,

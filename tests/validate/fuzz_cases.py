@@ -36,6 +36,7 @@ from mar_tools.core.errors import ArchiveError
 from mar_tools.core.extraction import prepare_model_dir
 from mar_tools.report.finding import Severity
 from mar_tools.validate import ValidateOptions, validate_archive
+from tests.run.support import published as extracted
 from tests.validate.mutations import Seed, mutate
 
 #: The most one case may take (validation and extraction each); a hang is a failure.
@@ -153,7 +154,7 @@ def run_case(number: int, seeds: Sequence[Seed], scratch: Path, tally: Tally) ->
             return
         for problem in _outside_the_cache(case, archive, cache):
             fail(problem)
-        published = list((cache / "v2").glob("sha256-*")) if cache.exists() else []
+        published = extracted(cache / "v2")
         if refusal is not None and published:
             fail(f"refused ({refusal}) yet published {published}")
         fatal = errors & FATAL_CODES

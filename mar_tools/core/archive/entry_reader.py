@@ -17,7 +17,7 @@ wants, then :meth:`EntryStream.finish` reads the rest and reports what was wrong
 from __future__ import annotations
 
 import io
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 
 from mar_tools.core.archive.codec import INFLATE_ERRORS, StreamInflater, crc32, new_stream_inflater
 from mar_tools.core.archive.problem import Problem
@@ -55,6 +55,8 @@ class EntryStream(io.RawIOBase):
         size: int,
         crc: int,
         method: int,
+        *,
+        crc_of_raw: Callable[[], int] | None = None,
     ) -> None:
         super().__init__()
         self._raw = raw
@@ -62,6 +64,9 @@ class EntryStream(io.RawIOBase):
         self._size = size
         self._expected_crc = crc
         self._method = method
+        # For a STORED entry, the CRC-32 of all of *raw*, computed by its producer (asked
+        # for once *raw* is exhausted) instead of here, chunk by chunk.
+        self._crc_of_raw = crc_of_raw if method == 0 else None
         self._crc = 0
         self._produced = 0
         self._inflater: StreamInflater | None = None
@@ -134,6 +139,7 @@ class EntryStream(io.RawIOBase):
             if self._compressed >= READ_AHEAD_SIZE:
                 chunks = read_ahead(chunks, READ_AHEAD_DEPTH)
         decoder_crc = self._inflater is not None and self._inflater.crc is not None
+        decoder_crc = decoder_crc or self._crc_of_raw is not None
         try:
             for chunk in chunks:
                 self._produced += len(chunk)
@@ -150,7 +156,9 @@ class EntryStream(io.RawIOBase):
                 close()  # stops a read-ahead worker now, not when collected
         if self.problem is not None:
             return
-        if decoder_crc and self._inflater is not None:
+        if self._crc_of_raw is not None:
+            self._crc = self._crc_of_raw()
+        elif decoder_crc and self._inflater is not None:
             self._crc = self._inflater.crc or 0
         if self._produced != self._size:
             self._fail(

@@ -13,9 +13,11 @@
   with :class:`~mar_tools.core.limits.LimitExceeded` at the limit, not after filling a disk;
 * **reads the archive once, from one descriptor**, in file order, verifying every entry's
   CRC and size, and hashes every byte it reads on the way (:class:`.HashingReader`): the
-  digest it returns is that of exactly the bytes the files were made from. A file renamed
-  over the archive's path meanwhile is never seen; one written to in place is noticed
-  (its headers no longer match, or its ctime moved) and refused.
+  digest it returns is that of exactly the bytes the files were made from. A large stored
+  entry is copied by the kernel and its CRC and hash computed over the bytes as written
+  (:mod:`.kernel_copy`). A file renamed over the archive's path meanwhile is never seen;
+  one written to in place is noticed (its headers or CRCs no longer match, or its mtime
+  moved) and refused.
 
 It writes regular files and directories only, never follows a link, and creates nothing
 outside *target*. Whatever it raises, *target* may hold part of the archive: callers
@@ -26,7 +28,7 @@ only on success.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -34,6 +36,7 @@ from typing import IO
 from mar_tools.core.archive.archive_file import ArchiveFile
 from mar_tools.core.archive.entry_reader import EntryStream
 from mar_tools.core.archive.hashing_reader import HashingReader
+from mar_tools.core.archive.kernel_copy import MIN_SIZE, KernelCopy, TargetWriteError
 from mar_tools.core.archive.member import ContainerFormat, Member
 from mar_tools.core.archive.problem import Problem
 from mar_tools.core.archive.structure import (
@@ -51,7 +54,7 @@ from mar_tools.core.archive.zip_view import ZipView
 from mar_tools.core.errors import ArchiveError
 from mar_tools.core.limits import Limits
 
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _CREATE |= getattr(os, "O_NOFOLLOW", 0)
 _COPY_BLOCK = 1 << 20
 #: Extraction errors that come from the archive (names that collide on disk), not the disk.
@@ -65,13 +68,20 @@ class TargetError(OSError):
 
 @dataclass(frozen=True)
 class Extraction:
-    """What :func:`extract_archive` did: the SHA-256 of the archive's bytes ("" when not
-    asked for), its format, and the files and bytes written."""
+    """What :func:`extract_archive` did: the hex digest of the archive's bytes and the
+    hash's name (:mod:`.archive_hash`; both "" when not asked for), its format, and the
+    files and bytes written."""
 
     digest: str
     format: ContainerFormat
     files: int
     size: int
+    algorithm: str = ""
+
+    @property
+    def name(self) -> str:
+        """``<algorithm>-<digest>``: what the extraction cache names it."""
+        return f"{self.algorithm}-{self.digest}"
 
 
 def extract_archive(
@@ -80,9 +90,12 @@ def extract_archive(
     limits: Limits | None = None,
     *,
     hashing: bool = True,
+    algorithm: str | None = None,
 ) -> Extraction:
     """Extract the ``.mar`` or ``.tar.gz`` *archive* (a path, or an :class:`ArchiveFile`
-    the caller opened and keeps) into *target*, an existing empty directory.
+    the caller opened and keeps) into *target*, an existing empty directory, hashing its
+    bytes with *algorithm* (default :func:`~.archive_hash.preferred_algorithm`) unless
+    *hashing* is false.
 
     A tar.gz loses the first component of its names, as TorchServe strips it. Raises
     :class:`~mar_tools.core.limits.LimitExceeded` when the archive crosses one of *limits*
@@ -91,12 +104,14 @@ def extract_archive(
     when *target* cannot be written (a full disk, say).
     """
     if isinstance(archive, ArchiveFile):
-        return _extract_file(archive, target, limits or Limits(), hashing)
+        return _extract_file(archive, target, limits or Limits(), hashing, algorithm)
     with ArchiveFile.open(archive) as opened:
-        return _extract_file(opened, target, limits or Limits(), hashing)
+        return _extract_file(opened, target, limits or Limits(), hashing, algorithm)
 
 
-def _extract_file(file: ArchiveFile, target: Path, limits: Limits, hashing: bool) -> Extraction:
+def _extract_file(
+    file: ArchiveFile, target: Path, limits: Limits, hashing: bool, algorithm: str | None
+) -> Extraction:
     from mar_tools.core.archive import detect_format  # the package imports this module
 
     fmt = detect_format(file.path, file)
@@ -105,13 +120,13 @@ def _extract_file(file: ArchiveFile, target: Path, limits: Limits, hashing: bool
             view = ZipView(file.duplicate(), limits)
             try:
                 _refuse_fatal(view, limits)
-                with HashingReader(file, hashing=hashing) as reader:
+                with HashingReader(file, hashing=hashing, algorithm=algorithm) as reader:
                     files, size = _unzip(view, reader, target)
                     digest = _finish(file, reader)
             finally:
                 view.close()
         else:
-            with HashingReader(file, hashing=hashing) as reader:
+            with HashingReader(file, hashing=hashing, algorithm=algorithm) as reader:
                 files, size = _untar(file, reader, target, limits)
                 digest = _finish(file, reader)
     except (ArchiveError, TargetError):
@@ -119,7 +134,7 @@ def _extract_file(file: ArchiveFile, target: Path, limits: Limits, hashing: bool
     except READ_ERRORS as exc:  # the archive's bytes: tarfile, gzip, zlib, pread
         reason = str(exc) or type(exc).__name__
         raise ArchiveError(f"{file.path}: the archive is corrupt ({reason}).", hint=HINT) from exc
-    return Extraction(digest, fmt, files, size)
+    return Extraction(digest, fmt, files, size, reader.algorithm)
 
 
 def _refuse_fatal(view: ZipView, limits: Limits) -> None:
@@ -144,6 +159,7 @@ def _unzip(view: ZipView, reader: HashingReader, target: Path) -> tuple[int, int
     """Follow the (checked) layout from the first byte: each local header, its data, its
     descriptor, then the central directory, which must be the bytes ``view`` was read from."""
     index = view.archive.reader(view.central_directory_offset).read()
+    copier = KernelCopy(reader)
     files = size = 0
     for span in entry_spans(view):
         member = span.member
@@ -151,14 +167,14 @@ def _unzip(view: ZipView, reader: HashingReader, target: Path) -> tuple[int, int
             raise _changed(view.path)  # the layout check made entries follow each other
         if reader.read_exactly(len(span.header.raw)) != span.header.raw:
             raise _changed(view.path)
-        entry = EntryStream(
-            reader.chunks(member.compressed_size),
-            member.compressed_size,
-            member.size,
-            member.crc or 0,
-            member.compress_type or 0,
-        )
-        written = _place(target, member, entry.chunks())
+        fd, destination = _create(target, member)
+        if fd >= 0 and member.compress_type == 0 and member.compressed_size >= MIN_SIZE:
+            # A stored entry: copied by the kernel, checked as written (.kernel_copy).
+            entry = _entry(member, copier.copy(fd, member.compressed_size), copier.crc)
+            written = _fill(fd, destination, entry.chunks(), write=False)
+        else:
+            entry = _entry(member, reader.chunks(member.compressed_size))
+            written = _fill(fd, destination, entry.chunks())
         if entry.problem is not None:
             raise ArchiveError(f"{view.path}: {member.name} {entry.problem.message}.", hint=HINT)
         files += member.kind == "file"
@@ -167,6 +183,21 @@ def _unzip(view: ZipView, reader: HashingReader, target: Path) -> tuple[int, int
     if reader.position != view.central_directory_offset or reader.read_exactly(len(index)) != index:
         raise _changed(view.path)
     return files, size
+
+
+def _entry(
+    member: Member, raw: Iterable[memoryview], crc_of_raw: Callable[[], int] | None = None
+) -> EntryStream:
+    """The checked bytes of zip *member* from its stored bytes *raw* (whose CRC-32 the
+    producer of *raw* computes, with *crc_of_raw*)."""
+    return EntryStream(
+        raw,
+        member.compressed_size,
+        member.size,
+        member.crc or 0,
+        member.compress_type or 0,
+        crc_of_raw=crc_of_raw,
+    )
 
 
 def _untar(
@@ -204,6 +235,14 @@ def _place(target: Path, member: Member, chunks: Iterable[memoryview]) -> int:
     disk, :class:`ArchiveError`); errors raised while the chunks are produced (reading the
     archive) pass through as they are.
     """
+    fd, destination = _create(target, member)
+    return _fill(fd, destination, chunks)
+
+
+def _create(target: Path, member: Member) -> tuple[int, Path]:
+    """Create *member*'s directories under *target* and open its new file for reading and
+    writing (-1 for a directory); :class:`TargetError` or, for names that collide on disk,
+    :class:`ArchiveError` when that fails."""
     parts = [part for part in member.name.split("/") if part and part != "."]
     destination = target.joinpath(*parts)
     directory = destination if member.kind == "dir" else destination.parent
@@ -215,6 +254,13 @@ def _place(target: Path, member: Member, chunks: Iterable[memoryview]) -> int:
         raise _clash(target, exc, member) from exc
     except OSError as exc:
         raise TargetError(exc.errno, exc.strerror, str(destination)) from exc
+    return fd, destination
+
+
+def _fill(fd: int, destination: Path, chunks: Iterable[memoryview], *, write: bool = True) -> int:
+    """Write *chunks* into *fd* (the file :func:`_create` opened, -1 for a directory: the
+    chunks are read past) and close it; return the bytes written. With *write* false the
+    chunks are already in the file (a kernel copy's read-back): they are only counted."""
     if fd < 0:
         for _ in chunks:  # a directory entry's data (normally none) is read past
             pass
@@ -222,6 +268,9 @@ def _place(target: Path, member: Member, chunks: Iterable[memoryview]) -> int:
     written = 0
     try:
         for chunk in chunks:
+            if not write:
+                written += len(chunk)
+                continue
             piece = chunk
             while piece:
                 try:
@@ -230,6 +279,8 @@ def _place(target: Path, member: Member, chunks: Iterable[memoryview]) -> int:
                     raise TargetError(exc.errno, exc.strerror, str(destination)) from exc
                 piece = piece[count:]
                 written += count
+    except TargetWriteError as exc:
+        raise TargetError(exc.errno, exc.strerror, str(destination)) from exc
     finally:
         os.close(fd)
     return written
