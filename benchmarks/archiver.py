@@ -29,11 +29,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.compression_limit import compile_project, versus_compression_limit
+from benchmarks.compression_limit import versus_compression_limit
 from benchmarks.harness import (
     Comparison,
     Measurement,
     commands_block,
+    compile_project,
     format_bytes,
     interleaved,
     machine_info,

@@ -7,7 +7,6 @@ machine. Issue 15's fp32 row is measured next to it (``benchmarks.archiver --rou
 
 from __future__ import annotations
 
-import compileall
 import resource
 import shlex
 import time
@@ -18,15 +17,6 @@ from pathlib import Path
 from benchmarks.harness import Measurement, run_once
 from torch_model_archiver.allocator import keep_freed_buffers
 from torch_model_archiver.compression import CHUNK_SIZE, deflate_chunk, select_backend
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def compile_project() -> None:
-    """Write the project's bytecode, as installing it does: where ``PYTHONDONTWRITEBYTECODE``
-    is set (this sandbox) every run would otherwise compile ~40 modules (~40-90 ms)."""
-    for package in ("torch_model_archiver", "mar_tools"):
-        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 def _chunks(path: Path) -> list[memoryview]:
