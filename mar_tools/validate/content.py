@@ -7,7 +7,8 @@ the file instead). When several large DEFLATED entries are there, they are check
 side, one per CPU (inflating releases the GIL); findings are reported in file order.
 ``--quick``: no CRC; serialized files are scanned when that is cheap.
 tar.gz: the gzip CRC was checked when the archive was opened; serialized members are
-scanned. Directory: serialized files are scanned.
+scanned (a large one during that same pass, :mod:`.early_scan`). Directory: serialized
+files are scanned.
 
 In full mode every other file is sniffed too: one whose bytes are a complete binary pickle
 (or a zip holding pickles) is scanned whatever its name, so a pickle cannot hide behind a
@@ -17,6 +18,7 @@ In full mode every other file is sniffed too: one whose bytes are a complete bin
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,16 +26,23 @@ from dataclasses import dataclass
 from io import RawIOBase
 from typing import IO, cast
 
-from mar_tools.core.archive import READ_ERRORS, Member, ZipView
+from mar_tools.core.archive import READ_ERRORS, Member, TarView, ZipView
 from mar_tools.core.archive.entry_reader import EntryStream
 from mar_tools.core.archive.problem import Problem
 from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
 from mar_tools.validate.archive_classes import archive_trust
 from mar_tools.validate.catalog import CODES, finding
+from mar_tools.validate.early_scan import EarlyScan
 from mar_tools.validate.pickle.legacy_tar import BLOCK
 from mar_tools.validate.pickle.policy import Trust
-from mar_tools.validate.pickle.scan import is_candidate, scan_member, sniff, with_head
+from mar_tools.validate.pickle.scan import (
+    is_candidate,
+    scan_member,
+    scan_zip_chunks,
+    sniff,
+    with_head,
+)
 from mar_tools.validate.subject import Subject
 
 READABLE_METHODS = (0, 8)
@@ -76,11 +85,14 @@ def _zip_content(
     ]
     readable.sort(key=lambda pair: pair[1])
 
-    def check(member: Member, offset: int) -> _Checked:
-        return _check_entry(subject, member, offset, is_candidate(member, serialized), trust)
-
     large = [m for m, _ in readable if m.compress_type == 8 and m.compressed_size >= PARALLEL_SIZE]
     jobs = min(len(large), worker_count())
+
+    def check(member: Member, offset: int) -> _Checked:
+        candidate = is_candidate(member, serialized)
+        # Side by side, the entries keep the cores busy: no read-ahead thread for each.
+        return _check_entry(subject, member, offset, candidate, trust, ahead=jobs < 2)
+
     if jobs < 2:
         checked: Iterator[_Checked] = (check(member, offset) for member, offset in readable)
         yield from _reported(subject, checked)
@@ -106,7 +118,7 @@ class _Checked:
 
 
 def _check_entry(
-    subject: Subject, member: Member, offset: int, candidate: bool, trust: Trust
+    subject: Subject, member: Member, offset: int, candidate: bool, trust: Trust, *, ahead: bool
 ) -> _Checked:
     """Read one entry once: scan it if it is (or looks) serialized, check its CRC and size
     unless ``--quick``. Touches nothing shared: it may run on a worker thread."""
@@ -121,6 +133,7 @@ def _check_entry(
             member.size,
             member.crc or 0,
             member.compress_type or 0,
+            ahead=ahead,
         ) as stream,
     ):
         found: list[Finding] = []
@@ -165,6 +178,9 @@ def _scan_zip_entry(
         with window:
             yield from scan_member(member.name, window, seekable=True, trust=trust)
         return
+    if member.compress_type == 8 and not subject.options.quick:
+        yield from _scan_inflated(member, stream, trust)
+        return
     buffered = io.BufferedReader(stream, buffer_size=1 << 20)
     big = member.compressed_size > subject.options.quick_scan_limit
     if subject.options.quick and big and sniff(buffered.peek(4)[:4], member.name) == "zip":
@@ -173,11 +189,33 @@ def _scan_zip_entry(
     yield from scan_member(member.name, buffered, seekable=False, trust=trust)
 
 
+def _scan_inflated(member: Member, stream: EntryStream, trust: Trust) -> Iterator[Finding]:
+    """:func:`scan_member` of a DEFLATED entry (whose chunks stay valid): a zip (a torch
+    file) is scanned from the inflated chunks themselves, without copying them through
+    buffered streams (they are most of the bytes a full check reads); the rest as before."""
+    chunks = stream.chunks()
+    taken: list[memoryview] = []
+    size = 0
+    while size < BLOCK and (chunk := next(chunks, None)) is not None:
+        taken.append(chunk)
+        size += len(chunk)
+    head = b"".join(taken)
+    if sniff(head[:BLOCK], member.name) == "zip":
+        yield from scan_zip_chunks(member.name, itertools.chain(taken, chunks), trust=trust)
+        return
+    rest = with_head(head, io.BufferedReader(stream, buffer_size=1 << 20))
+    yield from scan_member(member.name, rest, seekable=False, trust=trust)
+
+
 def _scan_other(subject: Subject, member: Member, trust: Trust) -> Iterator[Finding]:
     window = subject.view.open_range(member)
     if window is not None:
         with window:
             yield from scan_member(member.name, window, seekable=True, trust=trust)
+        return
+    early = subject.view.visited.get(member.index) if isinstance(subject.view, TarView) else None
+    if not subject.options.quick and isinstance(early, EarlyScan) and early.holds_for(trust):
+        yield from early.findings  # scanned while the tar.gz was opened (.early_scan)
         return
     try:
         with subject.view.open(member) as raw:

@@ -19,6 +19,7 @@ from mar_tools.report.finding import Finding
 from mar_tools.report.result import ArchiveResult, Report
 from mar_tools.validate.catalog import CATALOG, CODES, finding
 from mar_tools.validate.content import check_content, unreadable_findings
+from mar_tools.validate.early_scan import early_scan
 from mar_tools.validate.handler import check_handler
 from mar_tools.validate.imports import check_imports
 from mar_tools.validate.manifest_checks import check_manifest
@@ -81,7 +82,9 @@ def validate_archive(
     try:
         fmt = detect_format(target)
         found.extend(_extension(target, fmt))
-        view = open_archive(target, fmt, limits=chosen.limits)
+        # Full mode scans a tar.gz's large members while opening it: one inflate, not two.
+        visit = None if chosen.quick else early_scan
+        view = open_archive(target, fmt, limits=chosen.limits, visit=visit)
     except LimitExceeded as exc:  # found while listing: reading on would set the bomb off
         found.append(finding(exc.code, exc.detail, exc.member))
         skipped.update(c for c in CODES if not c.startswith(("archive.", "limits.")))
