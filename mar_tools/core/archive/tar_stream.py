@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import IO, cast
 
 from mar_tools.core.archive.read_ahead import read_ahead
@@ -64,7 +64,7 @@ class _Metered(io.RawIOBase):
 
 def tar_members(
     raw: Source, limits: Limits, archive_size: int, where: str, *, ahead: bool = False
-) -> Iterator[tuple[tarfile.TarInfo, IO[bytes] | None]]:
+) -> Generator[tuple[tarfile.TarInfo, IO[bytes] | None], None, None]:
     """Each member of the tar.gz whose compressed bytes *raw* yields, in order, with a stream
     of its bytes (regular files only; valid until the next member is asked for).
 

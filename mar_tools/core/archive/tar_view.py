@@ -10,6 +10,7 @@ read what it needed of them during that pass.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
 from collections.abc import Callable
@@ -70,8 +71,14 @@ class TarView(ArchiveView):
     def _scan(self, file: ArchiveFile, limits: Limits) -> list[tarfile.TarInfo]:
         infos: list[tarfile.TarInfo] = []
         cached = 0
-        with file.reader() as raw:
-            members = tar_members(raw, limits, file.size, str(file.path), ahead=True)
+        with (
+            file.reader() as raw,
+            # Closed on the way out, whatever ends the pass: that stops the inflating worker
+            # before the reader it reads from is closed.
+            contextlib.closing(
+                tar_members(raw, limits, file.size, str(file.path), ahead=True)
+            ) as members,
+        ):
             for info, stream in members:
                 small = stream is not None and info.size <= TAR_CACHE_FILE_LIMIT
                 if stream is not None and small and cached + info.size <= TAR_CACHE_TOTAL_LIMIT:
