@@ -12,11 +12,13 @@ on mutated ones (flipped bits, truncations).
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import random
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -219,3 +221,33 @@ def test_the_zlib_fallback_gives_the_same_findings(torch_files: TorchFiles, tmp_
     assert outputs["zlib"].startswith("zlib [")
     assert "pickle.dangerous-global" in outputs["zlib"]
     assert outputs["zlib"].partition(" ")[2] == outputs["default"].partition(" ")[2]
+
+
+@pytest.mark.usefixtures("everything_large")
+@pytest.mark.parametrize("keep", [0.01, 0.5, 0.99])
+def test_a_tar_cut_inside_a_member_gets_the_same_findings_both_ways(
+    torch_files: TorchFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep: float
+) -> None:
+    """A well-formed gzip stream holding a tar that ends inside weights.pt (at *keep* of its
+    bytes): the early scan's read fails in the tar layer, so it is dropped and the member is
+    read as before."""
+    files = {"MAR-INF/MANIFEST.json": manifest(), **members(torch_files.malicious)}
+    tar, (start, size) = _tar_bytes(files, "weights.pt")
+    path = tmp_path / "cut.tar.gz"
+    path.write_bytes(gzip.compress(tar[: start + int(size * keep)], mtime=0))
+    fast, slow = both_ways(path, monkeypatch)
+    assert fast == slow
+    assert fast.findings  # something is wrong with a cut archive
+
+
+def _tar_bytes(files: dict[str, bytes], name: str) -> tuple[bytes, tuple[int, int]]:
+    """The tar of *files* under ``m1/``, and where member *name*'s data is in it."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for member, data in files.items():
+            info = tarfile.TarInfo(f"m1/{member}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    with tarfile.open(fileobj=io.BytesIO(buffer.getvalue())) as archive:
+        info = archive.getmember(f"m1/{name}")
+    return buffer.getvalue(), (info.offset_data, info.size)
