@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from mar_tools._version import __version__
+from mar_tools.core.allocator import retain_freed_memory
 from mar_tools.core.archive import ContainerFormat, DirectoryView, detect_format, open_archive
 from mar_tools.core.errors import ArchiveError
 from mar_tools.core.limits import LimitExceeded
@@ -74,6 +75,8 @@ def validate_archive(
 ) -> ArchiveResult:
     """Validate one ``.mar``, ``.tar.gz`` or model directory."""
     chosen = options or ValidateOptions()
+    if not chosen.quick:
+        retain_freed_memory()  # full mode streams every byte (.core.allocator)
     target = Path(path)
     found: list[Finding] = []
     skipped: set[str] = set()
