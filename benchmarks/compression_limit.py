@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchmarks.harness import Measurement, run_once
-from torch_model_archiver.allocator import keep_freed_buffers
+from mar_tools.core.allocator import keep_freed_buffers
 from torch_model_archiver.compression import CHUNK_SIZE, deflate_chunk, select_backend
 
 

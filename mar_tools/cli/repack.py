@@ -96,7 +96,7 @@ def command(
             source_date_epoch=source_date_epoch_from(os.environ),
         )
         if spec.archive_format in (ArchiveFormat.DEFAULT, ArchiveFormat.TGZ):
-            from torch_model_archiver.allocator import keep_freed_buffers
+            from mar_tools.core.allocator import keep_freed_buffers
 
             keep_freed_buffers()  # fewer page faults compressing (process-wide: see its doc)
         result = repack_archive(spec, reporter=reporter)

@@ -7,6 +7,7 @@ that the two print the same bytes and exit with the same code.
 
 from __future__ import annotations
 
+import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from mar_tools.report.result import Report
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
+#: From this size a full check tunes the allocator (:mod:`mar_tools.core.allocator`): below
+#: it there are few MiB-sized blocks to reuse, and loading ``ctypes`` would cost start-up.
+LARGE_ARCHIVE = 64 << 20
 STYLES = {
     "path": "bold",
     "error": "bold red",
@@ -76,9 +80,22 @@ def run_validate(request: ValidateRequest) -> int:
         select=_codes(request.select, "--select", known),
         ignore=_codes(request.ignore, "--ignore", known),
     )
+    if not request.quick and any(_streamed_size(path) >= LARGE_ARCHIVE for path in paths):
+        from mar_tools.core.allocator import keep_freed_buffers
+
+        keep_freed_buffers()  # a full check streams every byte (see .core.allocator)
     report = validate_paths(paths, options, strict=request.strict)
     _emit(report, request.output_format, request.output)
     return int(ExitCode.OK if report.valid else ExitCode.FAILURE)
+
+
+def _streamed_size(path: Path) -> int:
+    """The size of the archive file *path* (0 for a directory or what cannot be read)."""
+    try:
+        status = path.stat()
+    except OSError:
+        return 0
+    return status.st_size if stat.S_ISREG(status.st_mode) else 0
 
 
 def _codes(values: tuple[str, ...], option: str, known: Sequence[str]) -> tuple[str, ...]:

@@ -7,7 +7,8 @@ the file instead). When several large DEFLATED entries are there, they are check
 side, one per CPU (inflating releases the GIL); findings are reported in file order.
 ``--quick``: no CRC; serialized files are scanned when that is cheap.
 tar.gz: the gzip CRC was checked when the archive was opened; serialized members are
-scanned. Directory: serialized files are scanned.
+scanned (a large one during that same pass, :mod:`.early_scan`). Directory: serialized
+files are scanned.
 
 In full mode every other file is sniffed too: one whose bytes are a complete binary pickle
 (or a zip holding pickles) is scanned whatever its name, so a pickle cannot hide behind a
@@ -17,13 +18,14 @@ In full mode every other file is sniffed too: one whose bytes are a complete bin
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import RawIOBase
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, TypeGuard, cast
 
-from mar_tools.core.archive import READ_ERRORS, Member, ZipView
+from mar_tools.core.archive import READ_ERRORS, Member, TarView, ZipView
 from mar_tools.core.archive.entry_reader import EntryStream
 from mar_tools.core.archive.problem import Problem
 from mar_tools.core.sizes import human_size
@@ -33,6 +35,7 @@ from mar_tools.validate.pickle.sniffing import BLOCK, is_candidate, sniff, with_
 from mar_tools.validate.subject import Subject
 
 if TYPE_CHECKING:
+    from mar_tools.validate.early_scan import EarlyScan
     from mar_tools.validate.pickle.policy import Trust
 
 READABLE_METHODS = (0, 8)
@@ -75,11 +78,14 @@ def _zip_content(
     ]
     readable.sort(key=lambda pair: pair[1])
 
-    def check(member: Member, offset: int) -> _Checked:
-        return _check_entry(subject, member, offset, is_candidate(member, serialized), trust)
-
     large = [m for m, _ in readable if m.compress_type == 8 and m.compressed_size >= PARALLEL_SIZE]
     jobs = min(len(large), worker_count())
+
+    def check(member: Member, offset: int) -> _Checked:
+        candidate = is_candidate(member, serialized)
+        # Side by side, the entries keep the cores busy: no read-ahead thread for each.
+        return _check_entry(subject, member, offset, candidate, trust, ahead=jobs < 2)
+
     if jobs < 2:
         checked: Iterator[_Checked] = (check(member, offset) for member, offset in readable)
         yield from _reported(subject, checked)
@@ -107,7 +113,13 @@ class _Checked:
 
 
 def _check_entry(
-    subject: Subject, member: Member, offset: int, candidate: bool, trust: TrustSource
+    subject: Subject,
+    member: Member,
+    offset: int,
+    candidate: bool,
+    trust: TrustSource,
+    *,
+    ahead: bool,
 ) -> _Checked:
     """Read one entry once: scan it if it is (or looks) serialized, check its CRC and size
     unless ``--quick``. Touches nothing shared: it may run on a worker thread."""
@@ -122,6 +134,7 @@ def _check_entry(
             member.size,
             member.crc or 0,
             member.compress_type or 0,
+            ahead=ahead,
         ) as stream,
     ):
         found: list[Finding] = []
@@ -166,6 +179,9 @@ def _scan_zip_entry(
         with window:
             yield from _scan(member.name, window, seekable=True, trust=trust)
         return
+    if member.compress_type == 8 and not subject.options.quick:
+        yield from _scan_inflated(member, stream, trust)
+        return
     buffered = io.BufferedReader(stream, buffer_size=1 << 20)
     big = member.compressed_size > subject.options.quick_scan_limit
     if subject.options.quick and big and sniff(buffered.peek(4)[:4], member.name) == "zip":
@@ -174,11 +190,36 @@ def _scan_zip_entry(
     yield from _scan(member.name, buffered, seekable=False, trust=trust)
 
 
+def _scan_inflated(member: Member, stream: EntryStream, trust: TrustSource) -> Iterator[Finding]:
+    """:func:`scan_member` of a DEFLATED entry (whose chunks stay valid): a zip (a torch
+    file) is scanned from the inflated chunks themselves, without copying them through
+    buffered streams (they are most of the bytes a full check reads); the rest as before."""
+    chunks = stream.chunks()
+    taken: list[memoryview] = []
+    size = 0
+    while size < BLOCK and (chunk := next(chunks, None)) is not None:
+        taken.append(chunk)
+        size += len(chunk)
+    head = b"".join(taken)
+    if sniff(head[:BLOCK], member.name) == "zip":
+        from mar_tools.validate.pickle.scan import scan_zip_chunks
+
+        chained = itertools.chain(taken, chunks)
+        yield from scan_zip_chunks(member.name, chained, trust=trust.get())
+        return
+    rest = with_head(head, io.BufferedReader(stream, buffer_size=1 << 20))
+    yield from _scan(member.name, rest, seekable=False, trust=trust)
+
+
 def _scan_other(subject: Subject, member: Member, trust: TrustSource) -> Iterator[Finding]:
     window = subject.view.open_range(member)
     if window is not None:
         with window:
             yield from _scan(member.name, window, seekable=True, trust=trust)
+        return
+    early = subject.view.visited.get(member.index) if isinstance(subject.view, TarView) else None
+    if not subject.options.quick and early is not None and _early_holds(early, trust):
+        yield from early.findings  # scanned while the tar.gz was opened (.early_scan)
         return
     try:
         with subject.view.open(member) as raw:
@@ -236,6 +277,13 @@ def _scan(
     from mar_tools.validate.pickle.scan import scan_member
 
     yield from scan_member(name, stream, seekable=seekable, disguised=disguised, trust=trust.get())
+
+
+def _early_holds(early: object, trust: TrustSource) -> TypeGuard[EarlyScan]:
+    """True when *early* is an early scan whose answers the archive's trust confirms."""
+    from mar_tools.validate.early_scan import EarlyScan
+
+    return isinstance(early, EarlyScan) and early.holds_for(trust.get())
 
 
 def _not_scanned(subject: Subject, member: Member) -> Finding:

@@ -10,9 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from mar_tools._version import __version__
-from mar_tools.core.archive import ContainerFormat, DirectoryView, detect_format, open_archive
+from mar_tools.core.archive import (
+    ContainerFormat,
+    DirectoryView,
+    Member,
+    detect_format,
+    open_archive,
+)
 from mar_tools.core.errors import ArchiveError
 from mar_tools.core.limits import LimitExceeded
 from mar_tools.report.finding import Finding
@@ -81,7 +88,9 @@ def validate_archive(
     try:
         fmt = detect_format(target)
         found.extend(_extension(target, fmt))
-        view = open_archive(target, fmt, limits=chosen.limits)
+        # Full mode scans a tar.gz's large members while opening it: one inflate, not two.
+        visit = None if chosen.quick else _early_scan
+        view = open_archive(target, fmt, limits=chosen.limits, visit=visit)
     except LimitExceeded as exc:  # found while listing: reading on would set the bomb off
         found.append(finding(exc.code, exc.detail, exc.member))
         skipped.update(c for c in CODES if not c.startswith(("archive.", "limits.")))
@@ -128,3 +137,11 @@ def _extension(path: Path, fmt: ContainerFormat) -> Iterator[Finding]:
             f"{path.name} is a tar.gz archive; TorchServe would try to unzip it because of "
             "its .mar name.",
         )
+
+
+def _early_scan(member: Member, stream: IO[bytes]) -> object:
+    """:func:`.early_scan.early_scan`, imported on first use (it loads the pickle scanner,
+    which a small valid archive never needs: issue 15's start-up)."""
+    from mar_tools.validate.early_scan import early_scan
+
+    return early_scan(member, stream)

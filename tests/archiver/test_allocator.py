@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from torch_model_archiver.allocator import keep_freed_buffers
+from mar_tools.core.allocator import keep_freed_buffers
 
 SCRIPT = str(Path(sys.executable).parent / "torch-model-archiver")
 #: Set to its default value: glibc behaves as untuned, and our tuning stays out of the way.
@@ -47,7 +47,7 @@ def test_the_users_own_allocator_settings_win(environ: dict[str, str]) -> None:
 
 @glibc_only
 def test_glibc_accepts_the_settings() -> None:
-    code = "from torch_model_archiver.allocator import keep_freed_buffers as k; print(k({}))"
+    code = "from mar_tools.core.allocator import keep_freed_buffers as k; print(k({}))"
     env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mar_tools.core.allocator import keep_freed_buffers
 from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console, settings
 from mar_tools.terminal.reporter import TerminalReporter
-from torch_model_archiver.allocator import keep_freed_buffers
 from torch_model_archiver.builder import BuildResult, build_archive
 from torch_model_archiver.errors import ModelArchiverError, OutputWriteError
 from torch_model_archiver.model_archiver_config import ModelArchiverConfig

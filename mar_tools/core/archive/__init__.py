@@ -25,7 +25,7 @@ from mar_tools.core.archive.member import (
     unsafe_name_reason,
 )
 from mar_tools.core.archive.problem import Problem
-from mar_tools.core.archive.tar_view import TarView
+from mar_tools.core.archive.tar_view import TarView, Visit
 from mar_tools.core.archive.view import READ_ERRORS, ArchiveView
 from mar_tools.core.archive.zip_records import LocalHeader, read_local_header
 from mar_tools.core.archive.zip_view import ZipView
@@ -55,6 +55,7 @@ __all__ = [
     "RangeFile",
     "TailFile",
     "TarView",
+    "Visit",
     "ZipView",
     "detect_format",
     "model_root",
@@ -105,12 +106,14 @@ def open_archive(
     fmt: ContainerFormat | None = None,
     *,
     limits: Limits | None = None,
+    visit: Visit | None = None,
 ) -> ArchiveView:
     """Open *path* read-only as format *fmt* (default: the format its content shows).
 
     The file is opened once (:class:`ArchiveFile`) and the view reads only that. *limits*
     bound what is read up front: a tar.gz is listed within them and a zip whose end record
     declares too many entries is refused (``LimitExceeded``); default :class:`Limits`.
+    *visit* sees a tar.gz's larger members during its opening pass (:data:`Visit`).
     """
     target = Path(path)
     if fmt is ContainerFormat.DIRECTORY or (fmt is None and target.is_dir()):
@@ -123,4 +126,4 @@ def open_archive(
         raise
     if chosen is ContainerFormat.ZIP:
         return ZipView(file, limits or Limits())
-    return TarView(file, limits)
+    return TarView(file, limits, visit)

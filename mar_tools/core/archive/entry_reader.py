@@ -45,7 +45,9 @@ class EntryStream(io.RawIOBase):
     *raw* yields the entry's compressed bytes, *compressed_size* of them (fewer means the
     archive ends inside the entry); *method* is 0 (STORED) or 8 (DEFLATED). Each chunk *raw*
     yields is used before the next one is asked for, so a reader may reuse its buffer.
-    :meth:`at` reads them from a position of an archive file.
+    :meth:`at` reads them from a position of an archive file. With *ahead* (the default) a
+    large DEFLATED entry is inflated on a worker thread; a caller that already keeps every
+    core busy (several entries checked side by side) passes False.
     """
 
     def __init__(
@@ -57,8 +59,10 @@ class EntryStream(io.RawIOBase):
         method: int,
         *,
         crc_of_raw: Callable[[], int] | None = None,
+        ahead: bool = True,
     ) -> None:
         super().__init__()
+        self._ahead = ahead
         self._raw = raw
         self._compressed = compressed_size
         self._size = size
@@ -89,17 +93,21 @@ class EntryStream(io.RawIOBase):
         size: int,
         crc: int,
         method: int,
+        *,
+        ahead: bool = True,
     ) -> EntryStream:
         """The entry whose data starts at *offset* of *archive* (an unbuffered, seekable
         file: ``open(path, "rb", buffering=0)`` or an archive file's reader)."""
         block = BLOCK if method == 0 else INFLATE_BLOCK
         raw = _positioned(archive, offset, compressed_size, bytearray(block))
-        return cls(raw, compressed_size, size, crc, method)
+        return cls(raw, compressed_size, size, crc, method, ahead=ahead)
 
     def chunks(self) -> Iterator[memoryview]:
-        """The checked bytes, chunk by chunk (each valid until the next is asked for); then
-        :attr:`problem` says what was wrong, if anything."""
-        yield from self._chunks
+        """The checked bytes, chunk by chunk (each valid until the next is asked for; a
+        DEFLATED entry's stay valid); then :attr:`problem` says what was wrong, if anything.
+        This is the stream's own iterator: what one consumer takes, reads and
+        :meth:`finish` no longer see, and dropping it half-way does not stop the stream."""
+        return self._chunks
 
     def readable(self) -> bool:
         return True
@@ -136,7 +144,7 @@ class EntryStream(io.RawIOBase):
         else:
             self._inflater = new_stream_inflater()
             chunks = _inflated(pieces, self._inflater, self._problems)
-            if self._compressed >= READ_AHEAD_SIZE:
+            if self._ahead and self._compressed >= READ_AHEAD_SIZE:
                 chunks = read_ahead(chunks, READ_AHEAD_DEPTH)
         decoder_crc = self._inflater is not None and self._inflater.crc is not None
         decoder_crc = decoder_crc or self._crc_of_raw is not None

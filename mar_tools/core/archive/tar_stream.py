@@ -15,9 +15,10 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import IO, cast
 
+from mar_tools.core.archive.read_ahead import read_ahead
 from mar_tools.core.limits import Limits, TarMeter
 
 #: How much tarfile reads at a time in the one pass (a multiple of its 512-byte blocks).
@@ -37,11 +38,13 @@ def gzip_reader(raw: Source) -> IO[bytes]:
 
 
 class _Metered(io.RawIOBase):
-    """The inflated stream, telling the meter how far it has got after every read."""
+    """The inflated stream, given as pieces, telling the meter how far it has got after
+    every read."""
 
-    def __init__(self, source: IO[bytes], meter: TarMeter) -> None:
+    def __init__(self, pieces: Iterator[bytes], meter: TarMeter) -> None:
         super().__init__()
-        self._source = source
+        self._pieces = pieces
+        self._pending = memoryview(b"")
         self._meter = meter
         self._total = 0
 
@@ -49,34 +52,52 @@ class _Metered(io.RawIOBase):
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._source.read(len(buffer))
-        count = len(data)
-        memoryview(buffer)[:count] = data
+        if not self._pending:
+            self._pending = memoryview(next(self._pieces, b""))
+        count = min(len(buffer), len(self._pending))
+        memoryview(buffer)[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
         self._total += count
         self._meter.inflated(self._total)
         return count
 
 
 def tar_members(
-    raw: Source, limits: Limits, archive_size: int, where: str
-) -> Iterator[tuple[tarfile.TarInfo, IO[bytes] | None]]:
+    raw: Source, limits: Limits, archive_size: int, where: str, *, ahead: bool = False
+) -> Generator[tuple[tarfile.TarInfo, IO[bytes] | None], None, None]:
     """Each member of the tar.gz whose compressed bytes *raw* yields, in order, with a stream
     of its bytes (regular files only; valid until the next member is asked for).
 
     *archive_size* is the compressed size (the ratio's denominator) and *where* the name
-    put in messages. Raises :class:`~mar_tools.core.limits.LimitExceeded` when a limit is
-    crossed, and what tarfile, gzip, zlib or the OS raise on damaged input (see
+    put in messages. With *ahead*, the gzip stream is inflated on a worker thread, a few
+    records ahead of the tar parsing (:mod:`.read_ahead`). Raises
+    :class:`~mar_tools.core.limits.LimitExceeded` when a limit is crossed, and what tarfile,
+    gzip, zlib or the OS raise on damaged input (see
     :data:`~mar_tools.core.archive.view.READ_ERRORS`).
     """
     meter = TarMeter(limits, archive_size, where)
     with gzip_reader(raw) as gz:
-        stream = io.BufferedReader(_Metered(gz, meter), buffer_size=RECORD)
-        # Large records: tarfile skips a member's data (and reads its header) in records of
-        # this size, each a Python call; the default 10 KiB costs ~100,000 calls per GiB.
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=RECORD) as tar:
-            for info in tar:
-                meter.member(info.size)
-                yield info, tar.extractfile(info) if info.isreg() else None
-        # Read to the end of the gzip stream so that its CRC and length are checked.
-        while stream.read(1 << 20):
-            pass
+        pieces: Iterator[bytes] = iter(lambda: gz.read(RECORD), b"")
+        if ahead:
+            pieces = read_ahead(pieces, 4)
+        try:
+            yield from _members(pieces, meter)
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # stops a read-ahead worker now
+
+
+def _members(
+    pieces: Iterator[bytes], meter: TarMeter
+) -> Iterator[tuple[tarfile.TarInfo, IO[bytes] | None]]:
+    stream = io.BufferedReader(_Metered(pieces, meter), buffer_size=RECORD)
+    # Large records: tarfile skips a member's data (and reads its header) in records of
+    # this size, each a Python call; the default 10 KiB costs ~100,000 calls per GiB.
+    with tarfile.open(fileobj=stream, mode="r|", bufsize=RECORD) as tar:
+        for info in tar:
+            meter.member(info.size)
+            yield info, tar.extractfile(info) if info.isreg() else None
+    # Read to the end of the gzip stream so that its CRC and length are checked.
+    while stream.read(1 << 20):
+        pass

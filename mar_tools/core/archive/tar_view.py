@@ -4,13 +4,16 @@ Opening reads the archive once from start to end (gzip has no index,
 :mod:`~mar_tools.core.archive.tar_stream`): that pass lists the members within the limits,
 keeps small files in memory and checks the gzip CRC, so a truncated or corrupt tar.gz fails
 to open instead of failing half-way through a later read. Larger members are read later
-through a second reader of the same open file.
+through a second reader of the same open file, unless a *visit* (see :data:`Visit`) already
+read what it needed of them during that pass.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
+from collections.abc import Callable
 from typing import IO
 
 from mar_tools.core.archive.archive_file import ArchiveFile
@@ -26,16 +29,31 @@ TAR_CACHE_FILE_LIMIT = 1 << 20
 TAR_CACHE_TOTAL_LIMIT = 64 << 20
 
 
+#: Called during the opening pass with each regular member not kept in memory and a
+#: (non-seekable, buffered) stream of its bytes, read as far as the visit wants; what it
+#: returns is kept in :attr:`TarView.visited`. Its result is dropped when reading the
+#: member's bytes failed inside the tar layer (a member cut short), or when the visit
+#: raised one of :data:`READ_ERRORS`; a failure of the gzip layer underneath ends the
+#: listing, as it would have without the visit.
+Visit = Callable[[Member, IO[bytes]], object]
+
+
 class TarView(ArchiveView):
     """A ``.tar.gz``, read once on open (see the module docstring); the view owns *file*.
 
     Raises :class:`~mar_tools.core.limits.LimitExceeded` when the archive crosses one of
-    *limits* while it is listed, :class:`ArchiveError` when it cannot be read.
+    *limits* while it is listed, :class:`ArchiveError` when it cannot be read. *visit*
+    (optional) sees the larger members' bytes in that same pass (:data:`Visit`).
     """
 
     format = ContainerFormat.TGZ
 
-    def __init__(self, file: ArchiveFile, limits: Limits | None = None) -> None:
+    def __init__(
+        self, file: ArchiveFile, limits: Limits | None = None, visit: Visit | None = None
+    ) -> None:
+        self._visit = visit
+        #: What *visit* returned, by member index.
+        self.visited: dict[int, object] = {}
         self._cache: dict[int, bytes] = {}
         self._seekable: tarfile.TarFile | None = None
         self._gz: IO[bytes] | None = None
@@ -53,14 +71,34 @@ class TarView(ArchiveView):
     def _scan(self, file: ArchiveFile, limits: Limits) -> list[tarfile.TarInfo]:
         infos: list[tarfile.TarInfo] = []
         cached = 0
-        with file.reader() as raw:
-            for info, stream in tar_members(raw, limits, file.size, str(file.path)):
+        with (
+            file.reader() as raw,
+            # Closed on the way out, whatever ends the pass: that stops the inflating worker
+            # before the reader it reads from is closed.
+            contextlib.closing(
+                tar_members(raw, limits, file.size, str(file.path), ahead=True)
+            ) as members,
+        ):
+            for info, stream in members:
                 small = stream is not None and info.size <= TAR_CACHE_FILE_LIMIT
                 if stream is not None and small and cached + info.size <= TAR_CACHE_TOTAL_LIMIT:
                     self._cache[len(infos)] = stream.read()
                     cached += info.size
+                elif stream is not None and self._visit is not None:
+                    self._visited(self._visit, tar_member(len(infos), info), stream)
                 infos.append(info)
         return infos
+
+    def _visited(self, visit: Visit, member: Member, stream: IO[bytes]) -> None:
+        watched = _Watched(stream)
+        try:
+            result = visit(member, io.BufferedReader(watched, buffer_size=1 << 20))
+        except READ_ERRORS:
+            result = None
+        if watched.error is not None and not isinstance(watched.error, tarfile.TarError):
+            raise watched.error  # the gzip layer: the listing would have failed here too
+        if watched.error is None and result is not None:
+            self.visited[member.index] = result
 
     def open(self, member: Member) -> IO[bytes]:
         cached = self.open_range(member)
@@ -120,3 +158,23 @@ def tar_member(index: int, info: tarfile.TarInfo) -> Member:
         link_target=info.linkname or None,
         mtime=float(info.mtime),
     )
+
+
+class _Watched(io.RawIOBase):
+    """A member's stream that remembers the first error a read of it raised."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._stream = stream
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            return self._stream.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
+        except BaseException as exc:
+            if self.error is None:
+                self.error = exc
+            raise

@@ -13,7 +13,7 @@ ever unpickled.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import IO, Final
 
@@ -36,8 +36,10 @@ from mar_tools.validate.pickle.sniffing import (
 )
 from mar_tools.validate.pickle.torch_zip import (
     CAPTURE_LIMIT,
+    InnerPickle,
     InnerZipError,
     is_torchscript,
+    pickles_in_chunks,
     pickles_in_seekable,
     pickles_in_stream,
 )
@@ -114,12 +116,38 @@ def _problems(
         yield from _zip_problems(stream, seekable, trust)
 
 
+def scan_zip_chunks(
+    name: str, chunks: Iterable[bytes | memoryview], *, trust: Trust | None = None
+) -> list[Finding]:
+    """:func:`scan_member` of the serialized file *name* whose first bytes say it is a zip
+    (:func:`sniff`), its bytes given as *chunks* (each valid once given): the same findings,
+    without the copies of a stream."""
+    chosen = replace(trust or Trust(), nested=_nested)
+    try:
+        found = pickles_in_chunks(chunks)
+    except InnerZipError as exc:
+        problems = [_unreadable_zip(exc)]
+    else:
+        problems = list(_inner_problems(*found, chosen))
+    return [finding(p.code, f"{name} {p.message}", name) for p in problems]
+
+
 def _zip_problems(stream: IO[bytes], seekable: bool, trust: Trust) -> Iterator[Problem]:
     try:
         names, inner = pickles_in_seekable(stream) if seekable else pickles_in_stream(stream)
     except InnerZipError as exc:
-        yield Problem("pickle.malformed", f"is not a readable zip file ({exc}).")
+        yield _unreadable_zip(exc)
         return
+    yield from _inner_problems(names, inner, trust)
+
+
+def _unreadable_zip(exc: InnerZipError) -> Problem:
+    return Problem("pickle.malformed", f"is not a readable zip file ({exc}).")
+
+
+def _inner_problems(
+    names: list[str], inner: Iterator[InnerPickle], trust: Trust
+) -> Iterator[Problem]:
     torchscript = is_torchscript(names)
     entry_trust = replace(trust, torchscript=torchscript)
     for entry in inner:

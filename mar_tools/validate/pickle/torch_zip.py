@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -84,9 +84,19 @@ def pickles_in_seekable(source: IO[bytes]) -> tuple[list[str], Iterator[InnerPic
 
 def pickles_in_stream(stream: IO[bytes]) -> tuple[list[str], Iterator[InnerPickle]]:
     """All entry names, and the pickle entries, of the zip read once from *stream*."""
+    return pickles_in_chunks(iter(lambda: stream.read(CHUNK), b""))
+
+
+def pickles_in_chunks(
+    chunks: Iterable[bytes | memoryview],
+) -> tuple[list[str], Iterator[InnerPickle]]:
+    """:func:`pickles_in_stream` of the zip whose bytes are *chunks*, in order, of any sizes
+    (the result does not depend on where they are cut). Chunks must stay valid once given:
+    the last few are kept, not copied, for the index."""
     capture = _Capture()
-    while chunk := stream.read(CHUNK):
-        capture.feed(chunk)
+    for chunk in chunks:
+        if chunk:
+            capture.feed(chunk)
     try:
         archive = zipfile.ZipFile(TailFile(capture.tail, capture.total))
         infos = archive.infolist()
@@ -135,14 +145,14 @@ class _Capture:
         self._open: dict[int, bytearray] = {}
         self._held = 0
         self._carry = b""
-        self._tail: list[bytes] = []
+        self._tail: list[bytes | memoryview] = []
         self._tail_size = 0
 
     @property
     def tail(self) -> bytes:
         return b"".join(self._tail)
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes | memoryview) -> None:
         window = self._carry + chunk
         base = self.total - len(self._carry)
         headers = self._headers(window, base)
