@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from typing import IO, NoReturn
 
+from .bytecode import keep_model_files_unchanged
 from .devices import DeviceUnavailable, TorchProbe
 from .failure import Failure
 from .lifeline import tie_to_parent
@@ -90,6 +91,7 @@ def main(argv: list[str]) -> NoReturn:
     _configure_logging(capture)
     # mar-tools' `ts` is the fall-back: a real torchserve on the path wins (it comes first).
     sys.path.append(args.compat_dir)
+    keep_model_files_unchanged(os.getcwd())  # noqa: PTH109 (started in the model directory)
     code = 0
     try:
         _serve(channel, capture)
