@@ -271,17 +271,8 @@ def versus_inflate_limit(path: Path, repeats: int) -> tuple[Measurement, Measure
     calibration = {name: inflate_once(path, make) for name, make in _inflaters().items()}
     fastest = min(calibration, key=calibration.__getitem__)
     make = _inflaters()[fastest]
-    limit: list[float] = []
-    full: list[float] = []
-    peak = 0
     argv = [str(MAR), "validate", str(path)]
-    for _ in range(repeats):
-        warm(path)
-        limit.append(inflate_once(path, make))
-        warm(path)
-        elapsed, rss = run_once(argv)
-        full.append(elapsed)
-        peak = max(peak, rss)
+    limit, full, peak = _alternately(path, argv, lambda: inflate_once(path, make), repeats)
     tried = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in calibration.items())
     notes = {"archive": f"{path.stat().st_size / 2**20:.0f} MiB", "order": "interleaved"}
     baseline = Measurement(
@@ -292,6 +283,25 @@ def versus_inflate_limit(path: Path, repeats: int) -> tuple[Measurement, Measure
         {**notes, "calibration (1 run each)": tried},
     )
     return Measurement("mar validate", shlex.join(argv), tuple(full), peak, notes), baseline
+
+
+def _alternately(
+    path: Path, argv: list[str], limit_once: Callable[[], float], repeats: int
+) -> tuple[list[float], list[float], int]:
+    """*repeats* rounds of the in-process limit and the command *argv*, one after the other,
+    the page cache warmed with *path* before each: (limit seconds, command seconds, the
+    command's peak RSS)."""
+    limit: list[float] = []
+    full: list[float] = []
+    peak = 0
+    for _ in range(repeats):
+        warm(path)
+        limit.append(limit_once())
+        warm(path)
+        elapsed, rss = run_once(argv)
+        full.append(elapsed)
+        peak = max(peak, rss)
+    return limit, full, peak
 
 
 def gzip_inflate_once(path: Path) -> float:
@@ -324,17 +334,8 @@ def versus_gzip_limit(path: Path, repeats: int) -> tuple[Measurement, Measuremen
         import isal  # noqa: F401
     except ImportError:
         return None
-    limit: list[float] = []
-    full: list[float] = []
-    peak = 0
     argv = [str(MAR), "validate", str(path)]
-    for _ in range(repeats):
-        warm(path)
-        limit.append(gzip_inflate_once(path))
-        warm(path)
-        elapsed, rss = run_once(argv)
-        full.append(elapsed)
-        peak = max(peak, rss)
+    limit, full, peak = _alternately(path, argv, lambda: gzip_inflate_once(path), repeats)
     notes = {"archive": f"{path.stat().st_size / 2**20:.0f} MiB", "order": "interleaved"}
     baseline = Measurement(
         "one-thread gzip inflate + CRC limit: isal igzip",

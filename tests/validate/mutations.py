@@ -72,10 +72,11 @@ def pack_zip(files: Mapping[str, bytes], method: int) -> bytes:
 
 
 def pack_tgz(files: Mapping[str, bytes], root: str = "m1") -> bytes:
-    return gzip.compress(_tar(files, root), mtime=0)
+    return gzip.compress(tar_bytes(files, root), mtime=0)
 
 
-def _tar(files: Mapping[str, bytes], root: str) -> bytes:
+def tar_bytes(files: Mapping[str, bytes], root: str) -> bytes:
+    """An uncompressed tar of *files* under the directory *root*."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for name, data in files.items():

@@ -33,7 +33,14 @@ from mar_tools.validate.pickle.policy import Trust
 from mar_tools.validate.pickle.scan import scan_member, scan_zip_chunks
 from mar_tools.validate.pickle.sniffing import sniff
 from tests.validate.builders import TorchFiles, check, manifest, members, write_tgz, write_zip
-from tests.validate.mutations import Seed, flip_bits, make_seeds, seed_files, truncate
+from tests.validate.mutations import (
+    Seed,
+    flip_bits,
+    make_seeds,
+    seed_files,
+    tar_bytes,
+    truncate,
+)
 from tests.validate.pickle_corpus import CORPUS
 from tests.validate.pickle_legit import MODEL_SOURCE, MODEL_TRUST, Legit
 
@@ -245,12 +252,7 @@ def test_a_tar_cut_inside_a_member_gets_the_same_findings_both_ways(
 
 def _tar_bytes(files: dict[str, bytes], name: str) -> tuple[bytes, tuple[int, int]]:
     """The tar of *files* under ``m1/``, and where member *name*'s data is in it."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for member, data in files.items():
-            info = tarfile.TarInfo(f"m1/{member}")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    with tarfile.open(fileobj=io.BytesIO(buffer.getvalue())) as archive:
+    tar = tar_bytes(files, "m1")
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
         info = archive.getmember(f"m1/{name}")
-    return buffer.getvalue(), (info.offset_data, info.size)
+    return tar, (info.offset_data, info.size)
