@@ -12,13 +12,13 @@ holes in the archive (``SEEK_DATA``), and cost nothing.
 from __future__ import annotations
 
 import errno
-import mmap
 import os
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from typing import Final, cast
 
+from mar_tools.core.mapped_range import read_back
 from torch_model_archiver.compression import Backend
 from torch_model_archiver.pipeline import Pool
 from torch_model_archiver.writing import changed, read_at
@@ -93,14 +93,7 @@ class RangeCopier:
 
         Only our own temporary file is mapped: nobody else truncates it under us.
         """
-        start = offset - offset % mmap.ALLOCATIONGRANULARITY
-        length = offset + size - start
-        with (
-            mmap.mmap(self.out_fd, length, prot=mmap.PROT_READ, offset=start) as mapped,
-            memoryview(mapped) as view,
-            view[offset - start :] as data,
-        ):
-            return self.backend.crc32(data, 0)
+        return self.backend.crc32(read_back(self.out_fd, offset, size), 0)
 
     def _zeros_crc(self, size: int) -> int:
         if size not in self._zero_crcs:

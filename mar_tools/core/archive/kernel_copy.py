@@ -26,17 +26,18 @@ from typing import Final
 
 from mar_tools.core.archive.codec import crc32
 from mar_tools.core.archive.hashing_reader import HashingReader
+from mar_tools.core.mapped_range import read_back
 
 #: Bytes copied per ``copy_file_range`` call and read back per mapping.
 BLOCK: Final = 16 << 20
 #: A stored entry at least this large is copied by the kernel (smaller ones are written
 #: from the reader's buffers, where they already are).
 MIN_SIZE: Final = 1 << 20
+#: Blocks are whole mapping granules. The read-back is not MAP_POPULATE: mapping every page
+#: up front costs this (the copying) thread about 0.16 s per GiB; faulting them in as the
+#: hashing thread reads costs less (the kernel maps pages around each fault) and falls on
+#: the thread that has time to spare.
 _GRANULE: Final = mmap.ALLOCATIONGRANULARITY
-#: Not MAP_POPULATE: mapping every page up front costs this (the copying) thread about
-#: 0.16 s per GiB; faulting them in as the hashing thread reads costs less (the kernel maps
-#: pages around each fault) and falls on the thread that has time to spare.
-_FLAGS: Final = mmap.MAP_SHARED
 
 
 class TargetWriteError(OSError):
@@ -80,7 +81,7 @@ class KernelCopy:
             got = self._place(fd, self._reader.position, placed, min(self._block, count - placed))
             if not got:
                 return
-            view = _read_back(fd, placed, got)
+            view = read_back(fd, placed, got)
             self._reader.hand_over(view, self._add_crc)
             placed += got
             yield view
@@ -109,10 +110,3 @@ def _write_all(fd: int, data: memoryview) -> None:
         except OSError as exc:
             raise TargetWriteError(exc.errno, exc.strerror) from exc
         data = data[written:]
-
-
-def _read_back(fd: int, offset: int, count: int) -> memoryview:
-    """*count* bytes of *fd* from *offset*, mapped (the mapping goes when the view does)."""
-    start = offset - offset % _GRANULE
-    mapping = mmap.mmap(fd, offset - start + count, _FLAGS, mmap.PROT_READ, offset=start)
-    return memoryview(mapping)[offset - start :]
