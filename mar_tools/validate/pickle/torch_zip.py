@@ -22,6 +22,7 @@ from typing import IO
 
 from mar_tools.core.archive import READ_ERRORS, TailFile
 from mar_tools.core.archive.codec import INFLATE_ERRORS, new_inflater
+from mar_tools.validate.pickle.signature_search import signature_positions
 
 PICKLE_SUFFIXES = (".pkl", ".debug_pkl")
 LOCAL_SIGNATURE = b"PK\x03\x04"
@@ -33,6 +34,8 @@ CAPTURE_TOTAL = 256 << 20
 TAIL_LIMIT = 8 << 20
 #: Longest entry name considered when looking for local headers across chunk borders.
 MAX_NAME = 1024
+#: Bytes a local header with its name can span: what is kept from one chunk to the next.
+HEADER_REACH = 30 + MAX_NAME
 CHUNK = 4 << 20
 
 
@@ -135,7 +138,8 @@ class _Capture:
 
     A capture runs from a pickle entry's local header to the next plausible local header
     (torch writes entries back to back), and holds at most :data:`CAPTURE_LIMIT` bytes;
-    all captures together hold at most :data:`CAPTURE_TOTAL`.
+    all captures together hold at most :data:`CAPTURE_TOTAL`. Chunks are searched where
+    they are: only the few bytes around each border are copied.
     """
 
     def __init__(self) -> None:
@@ -153,57 +157,99 @@ class _Capture:
         return b"".join(self._tail)
 
     def feed(self, chunk: bytes | memoryview) -> None:
-        window = self._carry + chunk
-        base = self.total - len(self._carry)
-        headers = self._headers(window, base)
+        window = _Window(self._carry, chunk, self.total)
+        headers = window.headers()
         for start in list(self._open):
-            self._extend(start, window, base, headers)
+            self._extend(start, window, headers)
         for offset, is_pickle in headers:
             if is_pickle and offset not in self.found and self._held < CAPTURE_TOTAL:
-                self.found[offset] = (_data_skip(window, offset - base), bytearray())
+                self.found[offset] = (_data_skip(window.get(offset, offset + 30)), bytearray())
                 self._open[offset] = self.found[offset][1]
-                self._extend(offset, window, base, headers)
-        self._carry = window[-(30 + MAX_NAME) :]
+                self._extend(offset, window, headers)
+        self._carry = window.last(HEADER_REACH)
         self.total += len(chunk)
         self._tail.append(chunk)
         self._tail_size += len(chunk)
         while self._tail_size - len(self._tail[0]) >= TAIL_LIMIT:
             self._tail_size -= len(self._tail.pop(0))
 
-    def _extend(
-        self, start: int, window: bytes, base: int, headers: list[tuple[int, bool]]
-    ) -> None:
+    def _extend(self, start: int, window: _Window, headers: list[tuple[int, bool]]) -> None:
         """Grow the capture at *start* with the window's bytes, closing it when it ends."""
         buffer = self._open[start]
         stop = next((offset for offset, _ in headers if offset > start), None)
-        end = base + len(window) if stop is None else stop
+        end = window.end if stop is None else stop
         have = start + len(buffer)
         if end < have:  # a header completed only now lies inside what was captured
             self._held -= have - end
             del buffer[end - start :]
         else:
-            room = min(CAPTURE_LIMIT - len(buffer), CAPTURE_TOTAL - self._held)
-            piece = window[have - base : end - base][: max(room, 0)]
+            room = max(min(CAPTURE_LIMIT - len(buffer), CAPTURE_TOTAL - self._held), 0)
+            piece = window.get(have, min(end, have + room))
             buffer += piece
             self._held += len(piece)
         if stop is not None or len(buffer) >= CAPTURE_LIMIT or self._held >= CAPTURE_TOTAL:
             del self._open[start]
 
-    def _headers(self, window: bytes, base: int) -> list[tuple[int, bool]]:
-        """(absolute offset, names a pickle) of each complete, plausible local header."""
-        found: list[tuple[int, bool]] = []
-        position = window.find(LOCAL_SIGNATURE)
-        while 0 <= position <= len(window) - 30:
-            name_len = int.from_bytes(window[position + 26 : position + 28], "little")
-            name_end = position + 30 + name_len
-            if 0 < name_len <= MAX_NAME and name_end <= len(window):
-                name = window[position + 30 : name_end]
-                found.append((base + position, is_pickle_entry(name.decode("latin-1"))))
-            position = window.find(LOCAL_SIGNATURE, position + 1)
-        return found
+
+class _Window:
+    """The bytes kept from earlier chunks (*carry*) followed by *chunk*, addressed by offsets
+    in the whole stream, without joining them."""
+
+    def __init__(self, carry: bytes, chunk: bytes | memoryview, chunk_start: int) -> None:
+        self.carry = carry
+        self.chunk = chunk
+        self.chunk_start = chunk_start
+        self.start = chunk_start - len(carry)
+        self.end = chunk_start + len(chunk)
+
+    def get(self, low: int, high: int) -> bytes:
+        """The stream's bytes from *low* to *high* (within the window)."""
+        if low >= self.chunk_start:
+            return bytes(self.chunk[low - self.chunk_start : high - self.chunk_start])
+        head = self.carry[low - self.start : high - self.start]
+        if high <= self.chunk_start:
+            return head
+        return head + bytes(self.chunk[: high - self.chunk_start])
+
+    def last(self, count: int) -> bytes:
+        """The window's last *count* bytes (all of it when shorter)."""
+        if len(self.chunk) >= count:
+            return bytes(self.chunk[len(self.chunk) - count :])
+        return self.get(max(self.start, self.end - count), self.end)
+
+    def headers(self) -> list[tuple[int, bool]]:
+        """(stream offset, names a pickle) of each complete, plausible local header that
+        starts in the window, in order. A header cut by the window's end is found again
+        with the next chunk (the carry keeps the last :data:`HEADER_REACH` bytes)."""
+        border = self.carry + bytes(self.chunk[:HEADER_REACH])
+        found = [
+            header
+            for header in _complete_headers(border, signature_positions(border, LOCAL_SIGNATURE))
+            if header[0] < len(self.carry)
+        ]
+        in_chunk = _complete_headers(self.chunk, signature_positions(self.chunk, LOCAL_SIGNATURE))
+        return [(self.start + offset, is_pickle) for offset, is_pickle in found] + [
+            (self.chunk_start + offset, is_pickle) for offset, is_pickle in in_chunk
+        ]
 
 
-def _data_skip(window: bytes, position: int) -> int:
-    name_len = int.from_bytes(window[position + 26 : position + 28], "little")
-    extra_len = int.from_bytes(window[position + 28 : position + 30], "little")
+def _complete_headers(data: bytes | memoryview, positions: list[int]) -> list[tuple[int, bool]]:
+    """(position, names a pickle) of the local headers at *positions* of *data* whose name
+    lies within *data*, with a plausible name length."""
+    found = []
+    for position in positions:
+        if position > len(data) - 30:
+            break
+        name_len = int.from_bytes(data[position + 26 : position + 28], "little")
+        name_end = position + 30 + name_len
+        if 0 < name_len <= MAX_NAME and name_end <= len(data):
+            name = bytes(data[position + 30 : name_end]).decode("latin-1")
+            found.append((position, is_pickle_entry(name)))
+    return found
+
+
+def _data_skip(header: bytes) -> int:
+    """Bytes from a local header's start to its data (from the header's first 30 bytes)."""
+    name_len = int.from_bytes(header[26:28], "little")
+    extra_len = int.from_bytes(header[28:30], "little")
     return 30 + name_len + extra_len
