@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from types import ModuleType
-from typing import Final
+from typing import Any, Final
 
 #: Bytes searched with ``bytes.find`` before numpy is imported (where it is installed).
 NUMPY_AFTER: Final = 128 << 20
@@ -68,17 +68,21 @@ def _positions_by_find(data: bytes, signature: bytes) -> list[int]:
 def _positions_by_words(numpy: ModuleType, data: bytes | memoryview, signature: bytes) -> list[int]:
     octets = numpy.frombuffer(data, dtype=numpy.uint8)
     first_two = int.from_bytes(signature[:2], "little")
+    scratch = _scratch(numpy, len(octets))
     hits = []
     for shift in (0, 1):
         count = (len(octets) - shift) // 2
         if count <= 0:
             continue
-        # An odd start is copied to an aligned array first: numpy compares aligned words
-        # several times faster than it buffers unaligned ones.
-        pairs = (numpy.array(octets[1 : 1 + 2 * count]) if shift else octets[: 2 * count]).view(
-            "<u2"
-        )
-        matches = pairs == first_two
+        if shift:
+            # An odd start is copied to aligned memory first: numpy compares aligned words
+            # several times faster than it buffers unaligned ones.
+            aligned = scratch.copy[: 2 * count]
+            numpy.copyto(aligned, octets[1 : 1 + 2 * count])
+        else:
+            aligned = octets[: 2 * count]
+        matches = scratch.matches[:count]
+        numpy.equal(aligned.view("<u2"), first_two, out=matches)
         if not matches.any():
             continue
         starts = numpy.flatnonzero(matches) * 2 + shift
@@ -87,6 +91,26 @@ def _positions_by_words(numpy: ModuleType, data: bytes | memoryview, signature: 
         hits.extend(starts[whole].tolist())
     hits.sort()
     return hits
+
+
+class _Scratch(threading.local):
+    """Each thread's reusable arrays: no fresh memory (and page faults) for every chunk,
+    whatever the process's allocator does with freed blocks."""
+
+    copy: Any = None
+    matches: Any = None
+
+
+_scratches = _Scratch()
+
+
+def _scratch(numpy: ModuleType, size: int) -> _Scratch:
+    """This thread's scratch arrays, grown to hold *size* bytes."""
+    scratch = _scratches
+    if scratch.copy is None or len(scratch.copy) < size:
+        scratch.copy = numpy.empty(size, dtype=numpy.uint8)
+        scratch.matches = numpy.empty(size // 2 + 1, dtype=numpy.bool_)
+    return scratch
 
 
 def _load_numpy() -> ModuleType | None:
