@@ -67,7 +67,7 @@ def tiny_model(directory: Path) -> list[str]:
 
 
 def run(scale: float, repeats: int) -> list[Comparison]:
-    """The three start-up comparisons (see the module docstring)."""
+    """The start-up comparisons (see the module docstring)."""
     del scale
     rounds = max(repeats * 5, 10)  # start-up is short: more runs, steadier medians
     bare = ("python -c pass", [sys.executable, "-c", "pass"])
