@@ -20,7 +20,6 @@ from pathlib import Path
 from mar_tools.core.manifest import Manifest, format_created_on
 from mar_tools.core.reporter import Reporter, SilentReporter
 from torch_model_archiver.compression import Backend, select_backend
-from torch_model_archiver.dir_writer import write_directory
 from torch_model_archiver.errors import (
     InputError,
     MissingInputError,
@@ -144,6 +143,8 @@ def write_output(
     is_dir = archive_format.is_directory
     with staged_output(target, is_dir=is_dir) as staged:
         if is_dir:
+            from torch_model_archiver.dir_writer import write_directory  # shutil: only here
+
             entries = write_directory(job, staged.path, reporter)
         else:
             write = write_zip

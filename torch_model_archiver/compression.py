@@ -189,23 +189,23 @@ def _multiply_mod_p(a: int, b: int) -> int:
         b = (b >> 1) ^ _POLY if b & 1 else b >> 1
 
 
+@functools.cache
 def _powers_of_x() -> tuple[int, ...]:
+    """x^(2^k) for k < 32: computed on first use (only the zlib backend combines here)."""
     table = [1 << 30]  # x^1 in reflected representation
     for _ in range(31):
         table.append(_multiply_mod_p(table[-1], table[-1]))
     return tuple(table)
 
 
-_X_TO_2_POW: Final = _powers_of_x()
-
-
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     """CRC-32 of ``a + b`` from ``crc32(a)``, ``crc32(b)`` and ``len(b)``."""
+    powers = _powers_of_x()
     power = 1 << 31  # x^0
     n, k = len2, 3  # x^(8 * len2) = x^(len2 * 2^3)
     while n:
         if n & 1:
-            power = _multiply_mod_p(_X_TO_2_POW[k & 31], power)
+            power = _multiply_mod_p(powers[k & 31], power)
         n >>= 1
         k += 1
     return _multiply_mod_p(power, crc1) ^ (crc2 & 0xFFFFFFFF)

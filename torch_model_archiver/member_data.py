@@ -18,8 +18,6 @@ while it is read, fails the build with :class:`SourceChangedError` and nothing i
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -104,6 +102,10 @@ def random_access(data: MemberData, size: int, label: Path) -> Iterator[RandomAc
         expected = data.offset + size if data.file_size is None else data.file_size
         access = RandomAccess(fd, data.offset, expected, data.crc)
     else:
+        # Only a stream needs these (tempfile loads shutil, bz2, lzma, random): not a build.
+        import shutil
+        import tempfile
+
         with tempfile.TemporaryFile() as spool, data.open() as stream:
             shutil.copyfileobj(stream, spool, _COPY)
             spool.flush()

@@ -10,11 +10,10 @@ dataclass, as upstream's is, because callers set fields after construction.
 from __future__ import annotations
 
 import os
-from argparse import Namespace
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal, Optional, TypeGuard, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, TypeGuard, TypeVar, Union
 
 from torch_model_archiver.errors import InputError
 from torch_model_archiver.spec import (
@@ -24,6 +23,9 @@ from torch_model_archiver.spec import (
     Runtime,
     split_extra_files,
 )
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 StrPath = Union[str, "os.PathLike[str]"]
 Choice = TypeVar("Choice", Runtime, ArchiveFormat)
@@ -55,6 +57,11 @@ class ModelArchiverConfig:
     def from_args(cls, args: Namespace) -> ModelArchiverConfig:
         """Build a config from an ``argparse.Namespace`` holding exactly these field names."""
         return cls(**{item.name: getattr(args, item.name) for item in fields(cls)})
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ModelArchiverConfig:
+        """Build a config from the command's parsed options: these field names among others."""
+        return cls(**{item.name: options[item.name] for item in fields(cls)})
 
     def to_spec(
         self,

@@ -16,7 +16,6 @@ replaces when a walk or a glob comes across it (only an item naming it takes it)
 
 from __future__ import annotations
 
-import glob
 import os
 import stat
 from collections.abc import Iterator
@@ -109,6 +108,8 @@ def expand_extra_files(
         if not is_wildcard(item):
             found += expansion.path(item, flag, named=True)
             continue
+        import glob  # only for a pattern
+
         # glob.glob, not Path.glob: upstream's semantics (absolute patterns, no recursion).
         matches = sorted(glob.glob(item, root_dir=base_dir))  # noqa: PTH207
         if not matches:

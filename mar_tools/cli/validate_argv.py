@@ -23,9 +23,9 @@ from typing import Final
 from mar_tools.cli.validate_run import FORMATS, ValidateRequest
 from mar_tools.core.limits import ENV_VARS, Limits
 from mar_tools.terminal import settings
+from mar_tools.terminal.click_free import CLICK_ONLY_VAR as CLICK_ONLY_VAR
+from mar_tools.terminal.click_free import allowed, apply_output_options
 
-#: Set (not empty, not ``0``) to always parse with click.
-CLICK_ONLY_VAR: Final = "MAR_CLICK_ONLY"
 #: Environment variables that change what click would parse (limits, shell completion).
 _CLICK_VARS: Final = (*ENV_VARS.values(), "_MAR_COMPLETE")
 _FLAGS: Final = frozenset({"--strict", "--quick", "--changed-files", "--list-checks", "--debug"})
@@ -45,9 +45,7 @@ _OUTPUT: Final = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose
 
 def wanted(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the click-free path may be tried at all (see :data:`CLICK_ONLY_VAR`)."""
-    if environ.get(CLICK_ONLY_VAR, "") not in ("", "0"):
-        return False
-    return not any(name in environ for name in _CLICK_VARS)
+    return allowed(environ, _CLICK_VARS)
 
 
 def parse(args: Sequence[str]) -> ValidateRequest | None:
@@ -79,7 +77,7 @@ def parse(args: Sequence[str]) -> ValidateRequest | None:
     request = _request(paths, flags, values)
     if request is None:
         return None
-    _apply_output_options(output_order, values["color"])
+    apply_output_options(output_order, values["color"])
     return request
 
 
@@ -138,13 +136,3 @@ def _writable_file_name(path: str) -> bool:
     except ValueError:
         return False
     return not stat.S_ISDIR(mode) and os.access(path, os.R_OK)
-
-
-def _apply_output_options(order: list[str], colors: list[str]) -> None:
-    """``-q``, ``-v`` and ``--color`` into :mod:`settings`, each once, in the order of its
-    first appearance (click's order for eager options; the last ``--color`` value wins)."""
-    for name in dict.fromkeys(order):
-        if name == "color":
-            settings.configure(color=colors[-1])  # type: ignore[arg-type]
-        else:
-            settings.configure(**{name: True})  # type: ignore[arg-type]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from argparse import Namespace
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str)
     """Build from the parsed *options*; return the exit code (errors are raised). Messages
     are printed as *prog*."""
     # The flags are upstream's ModelArchiverConfig fields (no --export-path: None, "here").
-    config = ModelArchiverConfig.from_args(Namespace(**options))
+    config = ModelArchiverConfig.from_options(options)
     spec = config.to_spec(
         source_date_epoch=source_date_epoch_from(environ),
         extra_files_layout=ExtraFilesLayout(options["extra_files_layout"]),

@@ -14,12 +14,10 @@ from mar_tools.core.manifest import RUNTIMES
 from mar_tools.terminal.help import HelpCommand
 from mar_tools.terminal.output_options import output_options
 from torch_model_archiver.cli.abbreviation import AmbiguousOption, OptionNames, expand_abbreviations
+from torch_model_archiver.cli.names import FORMATS as FORMATS
+from torch_model_archiver.cli.names import LAYOUTS as LAYOUTS
+from torch_model_archiver.cli.names import PROG as PROG
 
-PROG = "torch-model-archiver"
-#: The values of ``spec.ArchiveFormat`` (in upstream's order) and ``spec.ExtraFilesLayout``,
-#: spelled here so that ``--help`` does not import the library (a test keeps them equal).
-FORMATS = ("tgz", "no-archive", "zip-store", "default")
-LAYOUTS = ("flat", "relative")
 #: Upstream 0.12 parser's long options, in its order: their unique prefixes resolve as argparse
 #: resolves them, before ours are considered (see ``abbreviation``; a test compares this list
 #: with the real parser's).
