@@ -4,13 +4,20 @@ TorchServe's frontend reads a ``.mar`` as a stream of local headers, so every lo
 carries the real CRC and sizes (we patch them in place after writing the data: no data
 descriptors, general-purpose flag bit 3 never set). ZIP64 fields appear only where a value
 does not fit 32 bits (JDK-8303866: ``ZipInputStream`` has mis-read small ZIP64 entries).
+
+The data of a large stored entry starts on a :data:`DATA_ALIGNMENT` boundary of the file, as
+its source's data does (at offset 0): the local header carries a padding extra field
+(:data:`PADDING_EXTRA_ID`, zeros) for it, as ``zipalign`` does. Copying in the kernel between
+files whose pages line up is about a third faster (measured on ext4; see
+``benchmarks/archiver.py``), and the weights can be memory-mapped from the archive. Readers
+skip extra fields they do not know; the central directory does not repeat it.
 """
 
 from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 ZIP64_LIMIT: Final = 0xFFFFFFFF
@@ -23,6 +30,11 @@ _VERSION_DEFAULT: Final = 20
 _VERSION_ZIP64: Final = 45
 _SYSTEM_UNIX: Final = 3
 _ZIP64_EXTRA_ID: Final = 0x0001
+#: Extra field that pads a local header so that the entry's data is aligned (its data are
+#: zeros). An ID of our own: Android's 0xD935 stores the alignment in 16 bits, too few here.
+PADDING_EXTRA_ID: Final = 0x6D74
+#: Where a large stored entry's data starts: a multiple of this, from the file's start.
+DATA_ALIGNMENT: Final = 64 << 10
 _LOCAL: Final = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL: Final = struct.Struct("<IHHHHHHIIIHHHHHII")
 _END: Final = struct.Struct("<IHHHHIIH")
@@ -71,6 +83,8 @@ class ZipEntry:
     crc: int = 0
     compressed_size: int = 0
     file_size: int = 0
+    #: Bytes of the local header's padding extra field (0: none); see :func:`aligned`.
+    padding: int = 0
 
     @staticmethod
     def needs_zip64(file_size: int) -> bool:
@@ -82,12 +96,16 @@ class ZipEntry:
         return _VERSION_ZIP64 if self.zip64 else _VERSION_DEFAULT
 
     def local_header(self) -> bytes:
-        """The local file header; its length depends only on the name and ``zip64``."""
+        """The local file header; its length depends only on the name, ``zip64`` and
+        ``padding``."""
         extra = b""
         sizes = (self.compressed_size, self.file_size)
         if self.zip64:
             extra = struct.pack("<HHQQ", _ZIP64_EXTRA_ID, 16, self.file_size, self.compressed_size)
             sizes = (ZIP64_LIMIT, ZIP64_LIMIT)
+        if self.padding:
+            extra += struct.pack("<HH", PADDING_EXTRA_ID, self.padding - 4)
+            extra += bytes(self.padding - 4)
         return (
             _LOCAL.pack(
                 0x04034B50,
@@ -142,6 +160,18 @@ class ZipEntry:
             + self.name
             + extra
         )
+
+
+def aligned(entry: ZipEntry) -> ZipEntry:
+    """*entry* (not yet padded) with the padding that starts its data on a
+    :data:`DATA_ALIGNMENT` boundary; unchanged where no extra field fits: a gap under its 4
+    bytes, or one longer than its 16-bit length allows next to ZIP64's (a few offsets in
+    65,536)."""
+    header = len(entry.local_header())
+    padding = -(entry.offset + header) % DATA_ALIGNMENT
+    if padding < 4 or header - 30 - len(entry.name) + padding > 0xFFFF:
+        return entry
+    return replace(entry, padding=padding)
 
 
 def end_of_central_directory(count: int, cd_offset: int, cd_size: int) -> bytes:

@@ -17,6 +17,7 @@ from tests.archiver.outputs import read_with_java, write
 from torch_model_archiver import ArchiveSpec, build_archive
 from torch_model_archiver.compression import select_backend
 from torch_model_archiver.spec import ArchiveFormat
+from torch_model_archiver.zip_format import DATA_ALIGNMENT, PADDING_EXTRA_ID
 
 SIZE = (4 << 30) + (512 << 20)
 MARKS = {0: b"start", (4 << 30) - 2: b"across4G", SIZE - 3: b"end"}
@@ -47,9 +48,11 @@ def local_header(archive: Path, offset: int) -> tuple[int, int, bytes]:
         return compressed, size, stream.read(extra_length)
 
 
-def data_offset(info: zipfile.ZipInfo) -> int:
-    """Where an entry's data starts: after the 30-byte header, the name and a ZIP64 extra."""
-    return info.header_offset + 30 + len(info.filename) + 20
+def data_offset(archive: Path, info: zipfile.ZipInfo) -> int:
+    """Where an entry's data starts: after the 30-byte header, the name and the extra field
+    (ZIP64's, and for a stored entry the padding that aligns its data)."""
+    extra = local_header(archive, info.header_offset)[2]
+    return info.header_offset + 30 + len(info.filename) + len(extra)
 
 
 def build(model_dir: Path, fmt: ArchiveFormat) -> tuple[Path, zipfile.ZipInfo, zipfile.ZipInfo]:
@@ -69,7 +72,12 @@ def build(model_dir: Path, fmt: ArchiveFormat) -> tuple[Path, zipfile.ZipInfo, z
     assert huge.file_size == SIZE
     compressed, declared, extra = local_header(path, huge.header_offset)
     assert (compressed, declared) == (0xFFFFFFFF, 0xFFFFFFFF)
-    assert extra == struct.pack("<HHQQ", 1, 16, SIZE, huge.compress_size)
+    assert extra[:20] == struct.pack("<HHQQ", 1, 16, SIZE, huge.compress_size)
+    if huge.compress_type == zipfile.ZIP_STORED:
+        assert extra[20:22] == struct.pack("<H", PADDING_EXTRA_ID)
+        assert (huge.header_offset + 30 + len(huge.filename) + len(extra)) % DATA_ALIGNMENT == 0
+    else:
+        assert len(extra) == 20
     assert local_header(path, after.header_offset)[2] == b"", "no ZIP64 fields when small"
     return path, huge, after
 
@@ -83,7 +91,7 @@ def test_deflated_entry_over_4_gib(model_dir: Path, sparse: Path) -> None:
     inflater = _decompressobj()
     crc = position = 0
     with open(path, "rb") as stream:
-        stream.seek(data_offset(huge))
+        stream.seek(data_offset(path, huge))
         remaining, pending = huge.compress_size, b""
         while remaining or pending:
             if not pending:
@@ -117,7 +125,7 @@ def test_stored_entry_over_4_gib_and_offsets_beyond(
     assert path.stat().st_blocks * 512 < 64 << 20, "runs of zeros are left as holes"
     with open(path, "rb") as stream:  # ZipExtFile.seek reads up to the offset on 3.11
         for offset, mark in MARKS.items():
-            stream.seek(data_offset(huge) + offset)
+            stream.seek(data_offset(path, huge) + offset)
             assert stream.read(len(mark)) == mark
     rows = read_with_java(java_reader, path)
     assert [(name, length) for name, length, _, _ in rows] == [
