@@ -4,8 +4,12 @@ position, at every alignment, across chunk borders, and in what the capture keep
 from __future__ import annotations
 
 import io
+import os
 import random
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +114,26 @@ def test_captures_do_not_depend_on_cuts_or_search(
     assert found == names
     captured = {entry.name: entry.stream.read() for entry in entries if entry.stream}
     assert captured == {name: reference.read(name) for name in names if name.endswith(".pkl")}
+
+
+NUMPY_THREADS = """
+import os, sys
+from mar_tools.validate.pickle import signature_search
+assert "numpy" not in sys.modules
+assert signature_search._import_numpy() is not None
+print(os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+@pytest.mark.parametrize("chosen", [None, "2"])
+def test_numpy_is_imported_with_one_blas_thread_unless_chosen(chosen: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if chosen is not None:
+        env["OPENBLAS_NUM_THREADS"] = chosen
+    done = subprocess.run(
+        [sys.executable, "-c", NUMPY_THREADS], env=env, capture_output=True, text=True, check=True
+    )
+    variable, threads = done.stdout.split()
+    assert variable == str(chosen)  # put back as it was: unset, or the user's value
+    assert int(threads) == int(chosen or 1)
