@@ -29,7 +29,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.harness import Comparison, Measurement, interleaved, markdown_table
+from benchmarks.harness import Comparison, Measurement, interleaved, markdown_table, warm
 
 GiB = 1 << 30
 HERE = Path(__file__).resolve().parent
@@ -101,16 +101,6 @@ def build(scale: float) -> None:
     archive("b", "default", "--serialized-file", "weights.pt")
     archive("b-dir", "no-archive", "--serialized-file", "weights.pt")
     shutil.rmtree(source)
-
-
-def warm(*targets: Path) -> None:
-    """Read every file of *targets* once, so that every command finds them in memory."""
-    for target in targets:
-        files = [target] if target.is_file() else [p for p in target.rglob("*") if p.is_file()]
-        for file in files:
-            with open(file, "rb") as handle:
-                while handle.read(16 << 20):
-                    pass
 
 
 def compile_packages() -> None:

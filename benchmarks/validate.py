@@ -46,6 +46,7 @@ from benchmarks.harness import (
     markdown_table,
     measure,
     run_once,
+    warm,
 )
 
 GiB = 1 << 30
@@ -174,13 +175,6 @@ def _sharded(path: Path, root: Path, weights: Path, small: dict[str, bytes]) -> 
             archive.write(shard, f"shard-{index}-of-{SHARDS}.pt")
         archive.writestr("MAR-INF/MANIFEST.json", manifest)
     shard.unlink()
-
-
-def warm(path: Path) -> None:
-    """Read *path* once so that both commands find it in the page cache."""
-    with open(path, "rb") as handle:
-        while handle.read(16 << 20):
-            pass
 
 
 def deflated_entries(path: Path) -> list[tuple[int, int, int]]:
