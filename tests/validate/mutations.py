@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from mar_tools.validate.pickle.signature_search import occurrences
 from tests.validate.builders import manifest
 
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06", b"PK\x07\x08")
@@ -104,7 +105,7 @@ def truncate(seed: Seed, rng: random.Random) -> bytes:
 def edit_header(seed: Seed, rng: random.Random) -> bytes:
     """Overwrite a field near a zip record signature (sizes, offsets, flags, name lengths)."""
     data = bytearray(seed.data)
-    positions = [i for sig in ZIP_SIGNATURES for i in _all(data, sig)]
+    positions = [i for sig in ZIP_SIGNATURES for i in occurrences(data, sig)]
     if not positions:
         return flip_bits(seed, rng)
     for _ in range(rng.randint(1, 3)):
@@ -121,7 +122,7 @@ def rename(seed: Seed, rng: random.Random) -> bytes:
     data = bytearray(seed.data)
     name = rng.choice(list(seed.files)).encode()
     new = bytes(rng.choice(NAME_ALPHABET) for _ in name)
-    places = _all(data, name)
+    places = occurrences(data, name)
     if not places:
         return flip_bits(seed, rng)
     chosen = places if rng.random() < 0.5 else [rng.choice(places)]
@@ -177,12 +178,3 @@ def mutate(seed: Seed, rng: random.Random) -> tuple[str, bytes]:
     """One mutation of *seed*: (mutation name, bytes)."""
     mutation = rng.choice(MUTATIONS[seed.kind])
     return mutation.__name__, mutation(seed, rng)
-
-
-def _all(data: bytes | bytearray, needle: bytes) -> list[int]:
-    found = []
-    position = data.find(needle)
-    while position >= 0:
-        found.append(position)
-        position = data.find(needle, position + 1)
-    return found

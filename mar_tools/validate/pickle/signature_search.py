@@ -55,15 +55,17 @@ def signature_positions(
     if numpy is not None:
         return _positions_by_words(numpy, data, signature)
     _searched += len(data)
-    return _positions_by_find(bytes(data) if isinstance(data, memoryview) else data, signature)
+    return occurrences(bytes(data) if isinstance(data, memoryview) else data, signature)
 
 
-def _positions_by_find(data: bytes, signature: bytes) -> list[int]:
+def occurrences(data: bytes | bytearray, needle: bytes) -> list[int]:
+    """Every position of *needle* (of any length) in *data*, overlapping ones included, by
+    ``bytes.find``."""
     found = []
-    position = data.find(signature)
+    position = data.find(needle)
     while position >= 0:
         found.append(position)
-        position = data.find(signature, position + 1)
+        position = data.find(needle, position + 1)
     return found
 
 
