@@ -7,10 +7,10 @@ does not fit 32 bits (JDK-8303866: ``ZipInputStream`` has mis-read small ZIP64 e
 
 The data of a large stored entry starts on a :data:`DATA_ALIGNMENT` boundary of the file, as
 its source's data does (at offset 0): the local header carries a padding extra field
-(:data:`PADDING_EXTRA_ID`, zeros) for it, as ``zipalign`` does. Copying in the kernel between
-files whose pages line up is about a third faster (measured on ext4; see
-``benchmarks/archiver.py``), and the weights can be memory-mapped from the archive. Readers
-skip extra fields they do not know; the central directory does not repeat it.
+(:data:`PADDING_EXTRA_ID`, zeros) for it, as ``zipalign`` does. The kernel copies between
+files whose pages line up as it does for ``cp`` (measured on ext4: ``benchmarks/RESULTS.md``,
+issue 15's third pass), and the weights can be memory-mapped from the archive. Readers skip
+extra fields they do not know; the central directory does not repeat it.
 """
 
 from __future__ import annotations
