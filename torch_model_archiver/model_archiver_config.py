@@ -55,8 +55,9 @@ class ModelArchiverConfig:
 
     @classmethod
     def from_args(cls, args: Namespace) -> ModelArchiverConfig:
-        """Build a config from an ``argparse.Namespace`` holding exactly these field names."""
-        return cls(**{item.name: getattr(args, item.name) for item in fields(cls)})
+        """Build a config from an ``argparse.Namespace`` holding these field names (others
+        are ignored)."""
+        return cls.from_options(vars(args))
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> ModelArchiverConfig:
