@@ -14,8 +14,9 @@ trailing ``.py`` removed and only the last ``/`` segment kept; the function defa
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from typing import Final
+
+from mar_tools.core.record import record
 
 #: Built-in handler names that upstream's archiver does not copy (python/python3 runtimes).
 BUILTIN_PYTHON_HANDLERS: Final = frozenset(
@@ -42,7 +43,7 @@ BACKEND_FALLBACK_MODULES: Final = BUILTIN_PYTHON_HANDLERS | {
 DEFAULT_FUNCTION: Final = "handle"
 
 
-@dataclass(frozen=True)
+@record
 class HandlerRef:
     """A parsed handler reference. ``text`` is kept exactly as typed."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from mar_tools.core.errors import ManifestError
+from mar_tools.core.record import field, record
 
 MANIFEST_PATH: Final = "MAR-INF/MANIFEST.json"
 CREATED_ON_FORMAT: Final = "%d/%m/%Y %H:%M:%S"
@@ -51,7 +51,7 @@ def format_created_on(epoch: float | None = None, *, utc: bool = False) -> str:
     return time.strftime(CREATED_ON_FORMAT, struct)
 
 
-@dataclass(frozen=True)
+@record
 class ModelInfo:
     """The ``model`` object of a manifest. Empty strings count as absent, as upstream."""
 
@@ -83,7 +83,7 @@ class ModelInfo:
         return {key: value for key, value in pairs if value or key == HANDLER}
 
 
-@dataclass(frozen=True)
+@record
 class Manifest:
     """A whole manifest. ``raw`` keeps the parsed JSON of a manifest read from an archive."""
 

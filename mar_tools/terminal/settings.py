@@ -15,14 +15,15 @@ setting it costs nothing on the way to ``--help``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
 from typing import Final, Literal, TextIO
+
+from mar_tools.core.record import record, replace
 
 ColorChoice = Literal["auto", "always", "never"]
 COLOR_CHOICES: Final = ("auto", "always", "never")
 
 
-@dataclass(frozen=True)
+@record
 class OutputSettings:
     """The three output options as given (their defaults when not)."""
 
@@ -54,7 +55,7 @@ def configure(
         changes.update(verbose=True, quiet=False)
     if color is not None:
         changes["color"] = color
-    _current = replace(_current, **changes)  # type: ignore[arg-type]
+    _current = replace(_current, **changes)
     return _current
 
 
