@@ -65,6 +65,8 @@ def test_dtypes_without_a_storage_class_and_strided_views(weights: Weights) -> N
         (b"\x80\x04\x95", "other", "pickle", "a pickle that cannot be read"),
         (b"PK\x03\x04garbage", "other", "zip", "an unreadable zip"),
     ],
+    # Fixed ids: random bytes would name the case differently in each pytest-xdist worker.
+    ids=["random bytes", "a pickle", "a truncated pickle", "a broken zip"],
 )
 def test_files_that_are_not_weights(
     data: bytes, kind: str, container: str, note: str | None

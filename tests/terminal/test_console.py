@@ -25,6 +25,9 @@ TRICKY = "model:x:v2.mar [red]not red[/red] :thumbs_up: [link=https://x]y[/link]
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     """The stderr console, as a 256-colour terminal writing into a buffer."""
+    # rich sizes a TERM=dumb terminal at 80 columns whatever the width asked for, and would
+    # wrap the long lines below: the recording terminal is a colour one wherever tests run.
+    monkeypatch.setenv("TERM", "xterm-256color")
     buffer = io.StringIO()
     recording = Console(
         file=buffer, force_terminal=True, color_system="256", width=300, emoji=False
