@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from mar_tools.core.manifest import Manifest, format_created_on
+from mar_tools.core.record import record
 from mar_tools.core.reporter import Reporter, SilentReporter
 from torch_model_archiver.compression import Backend, select_backend
 from torch_model_archiver.errors import (
@@ -42,7 +42,7 @@ from torch_model_archiver.writing import EntryRecord, WriteJob, WriteSettings
 from torch_model_archiver.zip_writer import write_zip
 
 
-@dataclass(frozen=True)
+@record
 class BuildResult:
     """What a build produced: the output path, the manifest written and every entry."""
 

@@ -21,8 +21,9 @@ import os
 import struct
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final, Protocol, TypeAlias
+
+from mar_tools.core.record import record
 
 #: Size of the pieces large inputs are cut into. Part of the output format: do not vary.
 CHUNK_SIZE: Final = 1 << 20
@@ -54,7 +55,7 @@ class Compressor(Protocol):
     def flush(self, mode: int = ..., /) -> bytes: ...
 
 
-@dataclass(frozen=True)
+@record
 class Backend:
     """A zlib-compatible deflate implementation and the level large entries use with it."""
 

@@ -20,16 +20,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
+from mar_tools.core.record import record
 from torch_model_archiver.errors import SourceChangedError
 
 _COPY: Final = 1 << 20
 
 
-@dataclass(frozen=True)
+@record
 class FileData:
     """``size`` bytes at ``offset`` of the file at ``path``, which must keep ``file_size``
     bytes while it is read (None: exactly ``offset + size``); ``crc``: the CRC-32 the bytes
@@ -41,7 +41,7 @@ class FileData:
     crc: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class StreamData:
     """Bytes read from a fresh stream that ``open`` returns (it may be called again)."""
 
@@ -51,7 +51,7 @@ class StreamData:
 MemberData = FileData | StreamData
 
 
-@dataclass(frozen=True)
+@record
 class RandomAccess:
     """An open file descriptor holding a member's bytes from ``offset``; ``file_size`` is
     what the file must still hold when the member has been read (see :func:`check_size`)."""

@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from mar_tools.core.handler_ref import BACKEND_FALLBACK_MODULES, BUILTIN_PYTHON_HANDLERS
 from mar_tools.core.manifest import MANIFEST_PATH
+from mar_tools.core.record import record
 from mar_tools.core.spelling import did_you_mean
 from torch_model_archiver.member_data import FileData, MemberData
 from torch_model_archiver.sources import (
@@ -41,7 +41,7 @@ from torch_model_archiver.spec import ArchiveSpec, Runtime
 COLLISION_HINT = "rename one of them, or keep directory paths with --extra-files-layout relative."
 
 
-@dataclass(frozen=True)
+@record
 class PlanEntry:
     """One file of the archive. ``mode`` and ``mtime`` are already normalized.
 
@@ -63,7 +63,7 @@ class PlanEntry:
         return self.data if self.data is not None else FileData(self.source)
 
 
-@dataclass(frozen=True)
+@record
 class ArchivePlan:
     """The sorted members of an archive (the manifest excluded) and non-fatal warnings.
 

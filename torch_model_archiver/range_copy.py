@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import errno
 import os
-from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from typing import Final, cast
 
 from mar_tools.core.mapped_range import read_back
 from torch_model_archiver.compression import Backend
-from torch_model_archiver.pipeline import Pool
+from torch_model_archiver.pipeline import Future, Pool
 from torch_model_archiver.writing import changed, read_at
 
 #: Errors meaning "this file system or kernel cannot copy_file_range here": fall back.

@@ -26,7 +26,6 @@ import json
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,6 +49,7 @@ from mar_tools.core.manifest import (
     format_created_on,
 )
 from mar_tools.core.model_source import TEXT_LIMIT, BrokenModel, ModelProblem, decode_manifest
+from mar_tools.core.record import record
 from mar_tools.core.reporter import Reporter, SilentReporter
 from torch_model_archiver.builder import BuildResult, os_error, write_output
 from torch_model_archiver.compression import Backend, select_backend
@@ -62,7 +62,7 @@ from torch_model_archiver.version import __version__
 from torch_model_archiver.writing import WriteJob, WriteSettings
 
 
-@dataclass(frozen=True)
+@record
 class RepackSpec:
     """What to repack: ``source`` into ``archive_format`` at ``output`` (None: the current
     directory, named after the model as a build names it)."""

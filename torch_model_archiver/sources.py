@@ -19,10 +19,10 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeAlias
 
+from mar_tools.core.record import field, record
 from torch_model_archiver.output import ARCHIVER_TEMPS
 from torch_model_archiver.spec import ExtraFilesLayout
 
@@ -50,7 +50,7 @@ def file_id(info: os.stat_result) -> FileId:
     return info.st_dev, info.st_ino
 
 
-@dataclass
+@record(frozen=False)
 class Problems:
     """Problems found so far, a hint or two, whether all of them are missing files, and
     the warnings (which do not stop the build)."""
@@ -73,7 +73,7 @@ class Problems:
         return bool(self.messages)
 
 
-@dataclass(frozen=True)
+@record
 class SourceFile:
     """A regular file to archive: where it goes, where it is, and who asked for it."""
 
@@ -119,7 +119,7 @@ def expand_extra_files(
     return found
 
 
-@dataclass(frozen=True)
+@record
 class _Expansion:
     layout: ExtraFilesLayout
     base_dir: Path

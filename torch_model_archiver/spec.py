@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Final
 
 from mar_tools.core.handler_ref import HandlerRef
 from mar_tools.core.manifest import Manifest, ModelInfo
+from mar_tools.core.record import field, record
 from torch_model_archiver.errors import ModelArchiverError
 from torch_model_archiver.version import __version__
 
@@ -69,7 +69,7 @@ class ExtraFilesLayout(str, Enum):
     RELATIVE = "relative"
 
 
-@dataclass(frozen=True)
+@record
 class ArchiveSpec:
     """Everything one build needs. Field names follow upstream's ``ModelArchiverConfig``.
 

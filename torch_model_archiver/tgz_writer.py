@@ -14,11 +14,11 @@ import struct
 import tarfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO, Final, cast
 
 from mar_tools.core.manifest import MANIFEST_PATH
+from mar_tools.core.record import record
 from mar_tools.core.reporter import Reporter
 from torch_model_archiver.compression import CHUNK_SIZE, END_OF_STREAM, Backend, deflate_chunk
 from torch_model_archiver.member_data import FileData, damaged, sequential
@@ -32,7 +32,7 @@ _BLOCK: Final = tarfile.BLOCKSIZE
 _RECORD: Final = tarfile.RECORDSIZE
 
 
-@dataclass(frozen=True)
+@record
 class _Piece:
     raw_size: int
     crc: int

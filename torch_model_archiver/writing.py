@@ -5,10 +5,10 @@ and reading a source file in pieces while making sure it does not change under u
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from mar_tools.core.record import record
 from torch_model_archiver.compression import Backend
 from torch_model_archiver.member_data import changed
 from torch_model_archiver.members import ArchivePlan
@@ -16,7 +16,7 @@ from torch_model_archiver.members import ArchivePlan
 __all__ = ["EntryRecord", "WriteJob", "WriteSettings", "changed", "check_unchanged", "read_at"]
 
 
-@dataclass(frozen=True)
+@record
 class WriteSettings:
     """How to write. ``deflate`` is false for ``zip-store``; ``utc`` makes ZIP timestamps
     independent of the time zone (set for reproducible builds); ``prefix`` is the tgz
@@ -30,7 +30,7 @@ class WriteSettings:
     prefix: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class EntryRecord:
     """One entry as written: its name in the archive, input size, size in the archive."""
 
@@ -40,7 +40,7 @@ class EntryRecord:
     method: Literal["stored", "deflated", "copied"]
 
 
-@dataclass(frozen=True)
+@record
 class WriteJob:
     """Everything a writer needs: the plan, the manifest bytes and its timestamp."""
 

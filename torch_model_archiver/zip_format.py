@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass, replace
 from typing import Final
+
+from mar_tools.core.record import record, replace
 
 ZIP64_LIMIT: Final = 0xFFFFFFFF
 ENTRY_COUNT_LIMIT: Final = 0xFFFF
@@ -64,7 +65,7 @@ def encode_name(name: str) -> tuple[bytes, int]:
     return name.encode("utf-8"), FLAG_UTF8
 
 
-@dataclass(frozen=True)
+@record
 class ZipEntry:
     """Everything the local and central headers of one entry say.
 

@@ -5,13 +5,13 @@ piece to copy in the kernel, and its end."""
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass
 
+from mar_tools.core.record import record
 from torch_model_archiver.member_data import RandomAccess
 from torch_model_archiver.members import PlanEntry
 
 
-@dataclass(frozen=True)
+@record
 class Small:
     """A whole small entry, read and (where that pays) compressed on a worker thread."""
 
@@ -24,7 +24,7 @@ class Small:
     data: bytes
 
 
-@dataclass(frozen=True)
+@record
 class Begin:
     """A large entry starts; its bytes are at ``access.offset`` of ``access.fd`` (no
     ``access``: they arrive as chunks read from a stream, stored)."""
@@ -45,7 +45,7 @@ class Begin:
         return self.access.offset + offset
 
 
-@dataclass(frozen=True)
+@record
 class Chunk:
     """A piece of a large entry, as written: compressed (deflated), or as read from a
     stream (stored); ``raw_size`` bytes of the member, ``crc`` theirs."""
@@ -55,7 +55,7 @@ class Chunk:
     data: bytes
 
 
-@dataclass(frozen=True)
+@record
 class Copy:
     """A piece of a stored entry, to be copied by the kernel when its turn comes."""
 

@@ -19,14 +19,13 @@ out, so no data descriptor is ever needed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future
 from contextlib import ExitStack
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 from mar_tools.core.manifest import MANIFEST_PATH
+from mar_tools.core.record import replace
 from mar_tools.core.reporter import Reporter
 from torch_model_archiver.compression import (
     CHUNK_SIZE,
@@ -49,7 +48,7 @@ from torch_model_archiver.member_data import (
     sequential,
 )
 from torch_model_archiver.members import PlanEntry
-from torch_model_archiver.pipeline import Pool, in_order
+from torch_model_archiver.pipeline import Future, Pool, in_order
 from torch_model_archiver.range_copy import RangeCopier
 from torch_model_archiver.writing import (
     EntryRecord,

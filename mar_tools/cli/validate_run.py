@@ -10,12 +10,12 @@ from __future__ import annotations
 import stat
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mar_tools.core.errors import ExitCode, UsageError
 from mar_tools.core.limits import Limits
+from mar_tools.core.record import record
 from mar_tools.terminal import settings
 from mar_tools.terminal.plain_output import echo
 
@@ -38,7 +38,7 @@ STYLES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class ValidateRequest:
     """``mar validate``'s parsed command line (the output options are in :mod:`settings`)."""
 

@@ -24,10 +24,10 @@ than model weights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final, Literal
 
 from mar_tools.core.errors import ArchiveError
+from mar_tools.core.record import record
 from mar_tools.core.sizes import human_size
 
 MiB: Final = 1 << 20
@@ -74,7 +74,7 @@ class LimitExceeded(ArchiveError):
         return f"limits.{self.limit}"
 
 
-@dataclass(frozen=True)
+@record
 class Limits:
     """The bounds (defaults: 256 GiB in all, 200:1 for 1 MiB or more, 100,000 entries).
 

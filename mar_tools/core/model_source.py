@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mar_tools.core.archive.member import ContainerFormat, name_problems
@@ -37,6 +36,7 @@ from mar_tools.core.manifest import (
     Manifest,
 )
 from mar_tools.core.model_files import ModelFiles
+from mar_tools.core.record import record
 
 #: Manifest keys naming files that must be in the archive.
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ TEXT_LIMIT = 16 << 20
 REBUILD_HINT = "rebuild the archive with torch-model-archiver; `mar validate` lists every problem."
 
 
-@dataclass(frozen=True)
+@record
 class ModelProblem:
     """Why a model cannot be used: a catalogue ``code`` and a ``message`` (one sentence).
 
@@ -243,7 +243,7 @@ def decode_model_config(name: str, data: bytes | None) -> YamlDocument | ModelPr
     return document
 
 
-@dataclass(frozen=True)
+@record
 class ModelSource:
     """A model whose manifest and config were read and found usable.
 

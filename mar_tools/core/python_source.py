@@ -14,8 +14,9 @@ from __future__ import annotations
 import ast
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import cast
+
+from mar_tools.core.record import field, record
 
 #: Calls that create a class whose __module__ is the calling module.
 CLASS_FACTORIES = frozenset(
@@ -29,7 +30,7 @@ PLAIN_BASES = frozenset({"object", "ABC", "abc.ABC", "Generic", "typing.Generic"
 TRY_NODES: tuple[type[ast.stmt], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
 
 
-@dataclass(frozen=True)
+@record
 class ClassInfo:
     """A class the module defines: name, line, base expressions, methods (def or assigned)."""
 
@@ -44,7 +45,7 @@ class ClassInfo:
         return any(base not in PLAIN_BASES for base in self.bases)
 
 
-@dataclass(frozen=True)
+@record
 class ImportInfo:
     """One imported module: dotted name, relative level, line/col, and whether guarded by
     ``try: ... except ImportError`` (an optional import) or ``if TYPE_CHECKING``."""
@@ -56,7 +57,7 @@ class ImportInfo:
     optional: bool
 
 
-@dataclass(frozen=True)
+@record
 class SyntaxProblem:
     """Why the file does not compile, and where."""
 
@@ -65,7 +66,7 @@ class SyntaxProblem:
     column: int | None
 
 
-@dataclass
+@record(frozen=False)
 class SourceModule:
     """The parsed facts of one file (``tree`` is None when it does not compile)."""
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final
@@ -38,6 +37,7 @@ from mar_tools.core.placement import (
     remove,
     rename_into_place,
 )
+from mar_tools.core.record import record
 
 try:
     import fcntl
@@ -53,7 +53,7 @@ SUFFIX: Final = ".partial"
 _CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass(frozen=True)
+@record
 class TempNames:
     """How the temporaries of one program are named: ``.<target>.<tag>-<hex>.partial``.
 

@@ -6,8 +6,9 @@ users grep them, suppress them with ``--ignore`` and look them up in ``docs/vali
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+from mar_tools.core.record import record
 
 
 class Severity(str, Enum):
@@ -30,7 +31,7 @@ class Severity(str, Enum):
 _RANKS = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """Where a finding points, all parts optional.
 
@@ -57,7 +58,7 @@ class Location:
 NOWHERE = Location()
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """One problem (or note) found by a check.
 
@@ -82,7 +83,7 @@ def code_matches(code: str, patterns: tuple[str, ...]) -> bool:
     return any(code.startswith(pattern) for pattern in patterns)
 
 
-@dataclass(frozen=True)
+@record
 class CheckInfo:
     """The definition of one finding code: its default severity, a title and the usual fix.
 

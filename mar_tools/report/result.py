@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from mar_tools.core.record import record
 from mar_tools.report.finding import CheckInfo, Finding, Severity
 
 
-@dataclass(frozen=True)
+@record
 class ArchiveResult:
     """Findings for one PATH.
 
@@ -40,7 +39,7 @@ class ArchiveResult:
         return any(finding.severity.fails(strict) for finding in self.findings)
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     """All results of one ``mar validate`` call, with the catalog of checks that ran.
 

@@ -7,16 +7,16 @@ either way and can be tested as plain text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from mar_tools.core.record import record
 from mar_tools.report.finding import Finding, Severity
 from mar_tools.report.result import ArchiveResult, Report
 
 Style = Literal["plain", "path", "error", "warning", "info", "code", "hint", "valid", "invalid"]
 
 
-@dataclass(frozen=True)
+@record
 class Segment:
     """A piece of text with a style."""
 

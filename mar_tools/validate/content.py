@@ -21,13 +21,13 @@ import io
 import itertools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from io import RawIOBase
 from typing import IO, TYPE_CHECKING, TypeGuard, cast
 
 from mar_tools.core.archive import READ_ERRORS, Member, TarView, ZipView
 from mar_tools.core.archive.entry_reader import EntryStream
 from mar_tools.core.archive.problem import Problem
+from mar_tools.core.record import record
 from mar_tools.core.sizes import human_size
 from mar_tools.report.finding import Finding
 from mar_tools.validate.catalog import CODES, finding
@@ -103,7 +103,7 @@ def _zip_content(
                 future.cancel()
 
 
-@dataclass(frozen=True)
+@record
 class _Checked:
     """What checking one entry found: its findings, and what was wrong with its bytes."""
 

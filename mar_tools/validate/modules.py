@@ -8,17 +8,17 @@ directory without ``__init__.py`` (a namespace package).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from mar_tools.core.archive import Member
+from mar_tools.core.record import record
 from mar_tools.validate.subject import Subject
 
 ModuleKind = Literal["package", "extension", "source", "bytecode", "namespace"]
 EXTENSION_SUFFIXES = (".so", ".pyd")
 
 
-@dataclass(frozen=True)
+@record
 class FoundModule:
     """A module found in the archive; ``member`` is the file to read for source kinds."""
 

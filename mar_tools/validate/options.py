@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from mar_tools.core.limits import GiB, Limits, MiB
+from mar_tools.core.record import field, record
 from mar_tools.report.finding import code_matches
 
 __all__ = ["GiB", "Limits", "MiB", "ValidateOptions"]
 
 
-@dataclass(frozen=True)
+@record
 class ValidateOptions:
     """Options of one run.
 

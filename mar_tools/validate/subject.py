@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from mar_tools.core.archive import READ_ERRORS, ArchiveView, Member
 from mar_tools.core.manifest import Manifest
 from mar_tools.core.python_source import SourceModule, parse_source
+from mar_tools.core.record import field, record
 from mar_tools.validate.options import MiB, ValidateOptions
 
 #: Text files (manifest, code, config, requirements) larger than this are not read.
 TEXT_LIMIT = 16 * MiB
 
 
-@dataclass
+@record(frozen=False)
 class Subject:
     """One archive being validated (mutable: checks fill in what later checks need)."""
 

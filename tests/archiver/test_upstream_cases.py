@@ -25,6 +25,7 @@ from torch_model_archiver import (
     __version__,
     generate_model_archive,
 )
+from torch_model_archiver.config_fields import CONFIG_FIELDS
 from torch_model_archiver.sources import is_ignored_dir
 from torch_model_archiver.spec import MODEL_NAME_PATTERN, ArchiveFormat, ArchiveSpec
 
@@ -191,6 +192,7 @@ def test_config_from_args_reads_exactly_the_twelve_fields(resources: Path) -> No
         "config_file": "c.yaml",
     }
     assert [item.name for item in fields(ModelArchiverConfig)] == list(values)
+    assert tuple(values) == CONFIG_FIELDS  # what the command line reads without a config
     from_args = ModelArchiverConfig.from_args(Namespace(**values, unrelated="ignored"))
     assert from_args == ModelArchiverConfig(**values)  # type: ignore[arg-type]
 

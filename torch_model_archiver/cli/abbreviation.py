@@ -30,7 +30,8 @@ full.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from mar_tools.core.record import record
 
 END_OF_OPTIONS = "--"
 
@@ -44,7 +45,7 @@ class AmbiguousOption(ValueError):
         super().__init__(f"ambiguous option: {token} could match {', '.join(self.candidates)}")
 
 
-@dataclass(frozen=True)
+@record
 class OptionNames:
     """The option strings a command line is resolved against.
 

@@ -12,17 +12,18 @@ from mar_tools.core.sizes import human_size
 from mar_tools.terminal import console, settings
 from mar_tools.terminal.reporter import TerminalReporter
 from torch_model_archiver.builder import BuildResult, build_archive
+from torch_model_archiver.config_fields import spec_from_fields
 from torch_model_archiver.errors import ModelArchiverError, OutputWriteError
-from torch_model_archiver.model_archiver_config import ModelArchiverConfig
 from torch_model_archiver.spec import ArchiveFormat, ExtraFilesLayout, source_date_epoch_from
 
 
 def run_build(options: Mapping[str, Any], environ: Mapping[str, str], prog: str) -> int:
     """Build from the parsed *options*; return the exit code (errors are raised). Messages
     are printed as *prog*."""
-    # The flags are upstream's ModelArchiverConfig fields (no --export-path: None, "here").
-    config = ModelArchiverConfig.from_options(options)
-    spec = config.to_spec(
+    # The flags are upstream's ModelArchiverConfig fields (no --export-path: None, "here"),
+    # read straight into a spec: no config object, so no dataclasses import on a build.
+    spec = spec_from_fields(
+        options,
         source_date_epoch=source_date_epoch_from(environ),
         extra_files_layout=ExtraFilesLayout(options["extra_files_layout"]),
     )

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from mar_tools.core.archive.byte_windows import RangeFile
 from mar_tools.core.errors import ArchiveError
+from mar_tools.core.record import record
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 _FLAGS |= getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass(frozen=True)
+@record
 class Fingerprint:
     """What identifies one version of a file: device, inode, size, mtime and ctime (ns).
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
+
+from mar_tools.core.record import record
 
 MemberKind = Literal["file", "dir", "symlink", "other"]
 
@@ -17,7 +18,7 @@ class ContainerFormat(str, Enum):
     DIRECTORY = "directory"
 
 
-@dataclass(frozen=True)
+@record
 class Member:
     """One entry of an archive.
 

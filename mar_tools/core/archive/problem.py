@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mar_tools.core.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """One problem: its ``mar validate`` code, a message, the member it concerns (if one).
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO
 
 from mar_tools.core.archive.member import Member
 from mar_tools.core.archive.problem import Problem
 from mar_tools.core.archive.zip_records import LocalHeader
 from mar_tools.core.archive.zip_view import ZipView
+from mar_tools.core.record import record
 
 DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
 UTF8_FLAG = 0x800
@@ -33,7 +33,7 @@ DESCRIPTOR_FLAG = 0x8
 SUPPORTED_METHODS = {0: "STORED", 8: "DEFLATED"}
 
 
-@dataclass(frozen=True)
+@record
 class Span:
     """The bytes one entry occupies: local header, data and data descriptor (to ``end``)."""
 

@@ -8,15 +8,16 @@ here, independently of zipfile.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import IO
+
+from mar_tools.core.record import record
 
 LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 LOCAL_SIGNATURE = b"PK\x03\x04"
 ZIP64_EXTRA_ID = 0x0001
 
 
-@dataclass(frozen=True)
+@record
 class LocalHeader:
     """A zip local file header, as a streaming reader (TorchServe's Java one) sees it.
 
