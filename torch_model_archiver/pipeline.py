@@ -126,7 +126,7 @@ class Pool(Generic[T]):
 
     def close(self) -> None:
         """Cancel the tasks not started, let the running ones finish, stop the threads."""
-        for item in self._queue:
+        for item in list(self._queue):  # one copy, made under the GIL: workers pop meanwhile
             if item is not None:
                 item[0].cancel()
         for _ in self._threads:

@@ -53,15 +53,22 @@ def test_an_error_is_raised_at_its_turn_and_the_threads_stop() -> None:
 
 def test_closing_cancels_what_has_not_started() -> None:
     release = threading.Event()
+    started = threading.Semaphore(0)
     ran: list[int] = []
-    pool = Pool[int](2)
-    blockers = [pool.submit(lambda: int(release.wait(10))) for _ in range(2)]
+
+    def block() -> int:
+        started.release()
+        return int(release.wait(10))
 
     def record(value: int) -> int:
         ran.append(value)
         return value
 
+    pool = Pool[int](2)
+    blockers = [pool.submit(block) for _ in range(2)]
     queued = [pool.submit(partial(record, v)) for v in range(5)]
+    for _ in blockers:  # both threads busy: the five wait in the queue
+        assert started.acquire(timeout=10)
     threading.Timer(0.2, release.set).start()
     pool.close()  # cancels the five, then waits for the two running tasks
     assert [future.result() for future in blockers] == [1, 1]
