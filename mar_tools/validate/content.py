@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from io import RawIOBase
 from typing import IO, TYPE_CHECKING, TypeGuard, cast
 
-from mar_tools.core.archive import READ_ERRORS, Member, TarView, ZipView
+from mar_tools.core.archive import READ_ERRORS, ContainerFormat, Member, ZipView
 from mar_tools.core.archive.entry_reader import EntryStream
 from mar_tools.core.archive.problem import Problem
 from mar_tools.core.record import record
@@ -217,7 +217,12 @@ def _scan_other(subject: Subject, member: Member, trust: TrustSource) -> Iterato
         with window:
             yield from _scan(member.name, window, seekable=True, trust=trust)
         return
-    early = subject.view.visited.get(member.index) if isinstance(subject.view, TarView) else None
+    early = None
+    if subject.view.format is ContainerFormat.TGZ:  # a TarView: its module is imported
+        from mar_tools.core.archive.tar_view import TarView
+
+        if isinstance(subject.view, TarView):
+            early = subject.view.visited.get(member.index)
     if not subject.options.quick and early is not None and _early_holds(early, trust):
         yield from early.findings  # scanned while the tar.gz was opened (.early_scan)
         return

@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import posixpath
 import re
-import shlex
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
@@ -163,6 +162,8 @@ class _ArchiveOnly(ModelFiles):
 
 
 def _option_findings(name: str, number: int, line: str) -> Iterator[Finding]:
+    import shlex  # only for a line with options, which few requirements files have
+
     try:
         words = shlex.split(line)
     except ValueError as exc:

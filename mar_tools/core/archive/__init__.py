@@ -3,6 +3,10 @@
 An :class:`ArchiveView` lists members with the names TorchServe would extract them to
 (tar names lose their first path component, as TorchServe strips it) and streams their
 bytes. Nothing is ever extracted to disk here and no archive code is imported.
+
+The tar.gz view (and with it :mod:`tarfile`, :mod:`gzip` and the read-ahead worker's
+modules) is imported when a tar.gz is opened, or :class:`TarView` or :data:`Visit` is
+first asked for: a zip's start-up does without them (issue 15: start-up).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mar_tools.core.archive.archive_file import ArchiveFile, Fingerprint
 from mar_tools.core.archive.byte_windows import RangeFile, TailFile
@@ -25,12 +30,14 @@ from mar_tools.core.archive.member import (
     unsafe_name_reason,
 )
 from mar_tools.core.archive.problem import Problem
-from mar_tools.core.archive.tar_view import TarView, Visit
 from mar_tools.core.archive.view import READ_ERRORS, ArchiveView
 from mar_tools.core.archive.zip_records import LocalHeader, read_local_header
 from mar_tools.core.archive.zip_view import ZipView
 from mar_tools.core.errors import ArchiveError
 from mar_tools.core.limits import Limits
+
+if TYPE_CHECKING:
+    from mar_tools.core.archive.tar_view import TarView, Visit
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -66,6 +73,15 @@ __all__ = [
     "strip_first_component",
     "unsafe_name_reason",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """:class:`TarView` and :data:`Visit`, from :mod:`.tar_view` imported on first use."""
+    if name in ("TarView", "Visit"):
+        from mar_tools.core.archive import tar_view
+
+        return getattr(tar_view, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def detect_format(path: Path, file: ArchiveFile | None = None) -> ContainerFormat:
@@ -126,4 +142,6 @@ def open_archive(
         raise
     if chosen is ContainerFormat.ZIP:
         return ZipView(file, limits or Limits())
+    from mar_tools.core.archive.tar_view import TarView
+
     return TarView(file, limits, visit)

@@ -21,7 +21,6 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 
 from mar_tools.core.archive.codec import INFLATE_ERRORS, StreamInflater, crc32, new_stream_inflater
 from mar_tools.core.archive.problem import Problem
-from mar_tools.core.archive.read_ahead import read_ahead
 
 BLOCK = 8 << 20
 #: DEFLATED input is fed in smaller pieces so one piece cannot expand unboundedly.
@@ -145,6 +144,9 @@ class EntryStream(io.RawIOBase):
             self._inflater = new_stream_inflater()
             chunks = _inflated(pieces, self._inflater, self._problems)
             if self._ahead and self._compressed >= READ_AHEAD_SIZE:
+                # Imported here: a small archive's start-up needs no worker's modules.
+                from mar_tools.core.archive.read_ahead import read_ahead
+
                 chunks = read_ahead(chunks, READ_AHEAD_DEPTH)
         decoder_crc = self._inflater is not None and self._inflater.crc is not None
         decoder_crc = decoder_crc or self._crc_of_raw is not None

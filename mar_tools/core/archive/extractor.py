@@ -47,8 +47,7 @@ from mar_tools.core.archive.structure import (
     structural_problems,
 )
 from mar_tools.core.archive.tar_stream import tar_members
-from mar_tools.core.archive.tar_view import tar_member
-from mar_tools.core.archive.view import READ_ERRORS
+from mar_tools.core.archive.tar_view import TAR_READ_ERRORS, tar_member
 from mar_tools.core.archive.zip_layout import entry_spans
 from mar_tools.core.archive.zip_view import ZipView
 from mar_tools.core.errors import ArchiveError
@@ -131,7 +130,7 @@ def _extract_file(
                 digest = _finish(file, reader)
     except (ArchiveError, TargetError):
         raise
-    except READ_ERRORS as exc:  # the archive's bytes: tarfile, gzip, zlib, pread
+    except TAR_READ_ERRORS as exc:  # the archive's bytes: tarfile, gzip, zlib, pread
         reason = str(exc) or type(exc).__name__
         raise ArchiveError(f"{file.path}: the archive is corrupt ({reason}).", hint=HINT) from exc
     return Extraction(digest, fmt, files, size, reader.algorithm)

@@ -23,6 +23,10 @@ from mar_tools.core.archive.view import READ_ERRORS, ArchiveView
 from mar_tools.core.errors import ArchiveError
 from mar_tools.core.limits import Limits
 
+#: :data:`READ_ERRORS` and tarfile's errors: what reading a tar.gz with :mod:`tarfile`
+#: itself (not through a view's streams) can raise.
+TAR_READ_ERRORS: tuple[type[BaseException], ...] = (*READ_ERRORS, tarfile.TarError)
+
 #: Tar members up to this size are kept in memory by the listing pass ...
 TAR_CACHE_FILE_LIMIT = 1 << 20
 #: ... up to this many bytes in all.
@@ -34,7 +38,8 @@ TAR_CACHE_TOTAL_LIMIT = 64 << 20
 #: returns is kept in :attr:`TarView.visited`. Its result is dropped when reading the
 #: member's bytes failed inside the tar layer (a member cut short), or when the visit
 #: raised one of :data:`READ_ERRORS`; a failure of the gzip layer underneath ends the
-#: listing, as it would have without the visit.
+#: listing, as it would have without the visit. As from :meth:`TarView.open`, a
+#: :class:`tarfile.TarError` reading the stream comes out as an :class:`ArchiveError`.
 Visit = Callable[[Member, IO[bytes]], object]
 
 
@@ -62,7 +67,7 @@ class TarView(ArchiveView):
         except ArchiveError:
             file.close()
             raise  # LimitExceeded, already said
-        except READ_ERRORS as exc:
+        except TAR_READ_ERRORS as exc:
             file.close()
             raise ArchiveError(f"{file.path}: not a readable tar.gz archive ({exc}).") from exc
         self._infos = infos
@@ -118,7 +123,7 @@ class TarView(ArchiveView):
         stream = self._seekable.extractfile(info)
         if stream is None:
             raise ArchiveError(f"{self.path}: {member.raw_name} is not a regular file.")
-        return stream
+        return io.BufferedReader(_Watched(stream))
 
     def open_range(self, member: Member) -> IO[bytes] | None:
         data = self._cache.get(member.index)
@@ -161,7 +166,9 @@ def tar_member(index: int, info: tarfile.TarInfo) -> Member:
 
 
 class _Watched(io.RawIOBase):
-    """A member's stream that remembers the first error a read of it raised."""
+    """A member's stream that remembers the first error a read of it raised, and raises a
+    :class:`tarfile.TarError` (a member cut short) as an :class:`ArchiveError` with the same
+    text, which :data:`READ_ERRORS` catches."""
 
     def __init__(self, stream: IO[bytes]) -> None:
         super().__init__()
@@ -177,4 +184,15 @@ class _Watched(io.RawIOBase):
         except BaseException as exc:
             if self.error is None:
                 self.error = exc
+            if isinstance(exc, tarfile.TarError):
+                raise ArchiveError(str(exc) or type(exc).__name__) from exc
             raise
+
+    def seekable(self) -> bool:
+        return bool(self._stream.seekable())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()

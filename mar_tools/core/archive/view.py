@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import tarfile
 import zipfile
 from pathlib import Path
 from typing import IO
@@ -14,13 +13,14 @@ from mar_tools.core.archive.member import ContainerFormat, Member
 from mar_tools.core.errors import ArchiveError
 
 #: What reading a damaged archive, or a zip or pickle inside one, can raise: our own
-#: :class:`ArchiveError`, and whatever zipfile, tarfile, gzip, zlib (or isal) and the OS
-#: raise on bad bytes (zipfile's parser lets KeyError, IndexError and OverflowError out).
+#: :class:`ArchiveError`, and whatever zipfile, gzip, zlib (or isal) and the OS raise on bad
+#: bytes (zipfile's parser lets KeyError, IndexError and OverflowError out). tarfile's own
+#: errors come out of a tar.gz view's streams as :class:`ArchiveError` (see
+#: :mod:`.tar_view`), so that this module, and a zip's start-up, need no :mod:`tarfile`.
 #: Every reader that turns damage into a message rather than a crash catches this tuple.
 READ_ERRORS: tuple[type[BaseException], ...] = (
     ArchiveError,
     zipfile.BadZipFile,
-    tarfile.TarError,
     OSError,
     EOFError,
     ValueError,

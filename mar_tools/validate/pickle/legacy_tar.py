@@ -25,8 +25,11 @@ from mar_tools.core.pickle.reader import Malformed, Reader
 from mar_tools.validate.pickle.assessment import PickleScan, Problem
 from mar_tools.validate.pickle.machine import Global, Tup, run_pickle
 from mar_tools.validate.pickle.policy import Trust
-from mar_tools.validate.pickle.sniffing import TAR_ERRORS
+from mar_tools.validate.pickle.sniffing import HEADER_ERRORS
 from mar_tools.validate.pickle.torch_names import STORAGES
+
+#: What reading a (damaged) legacy tar file raises.
+TAR_ERRORS: tuple[type[BaseException], ...] = (tarfile.TarError, *HEADER_ERRORS)
 
 
 @dataclass

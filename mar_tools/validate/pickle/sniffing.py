@@ -2,20 +2,20 @@
 
 :func:`sniff` and :func:`is_candidate` decide whether :func:`~.scan.scan_member` (and the
 pickle machinery it imports) is needed at all; this module imports none of it, so that
-checking an archive without serialized files stays cheap (issue 15: start-up).
+checking an archive without serialized files stays cheap (issue 15: start-up); nor is
+:mod:`tarfile` imported before a whole header is there to check.
 """
 
 from __future__ import annotations
 
 import io
-import tarfile
 from typing import IO, Final, Literal
 
 from mar_tools.core.archive import Member
 
 BLOCK: Final = 512
-TAR_ERRORS: tuple[type[BaseException], ...] = (
-    tarfile.TarError,
+#: What parsing a tar header raises besides :class:`tarfile.TarError`.
+HEADER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     EOFError,
     ValueError,
@@ -57,13 +57,32 @@ def is_tar(head: bytes) -> bool:
     """True when *head* starts with a tar header that :mod:`tarfile` (and so ``torch.load``)
     accepts as the first member: a right checksum (octal or base-256) and valid fields."""
     block = head[:BLOCK]
-    if len(block) < BLOCK:
+    if len(block) < BLOCK or not _checksum_may_parse(block[148:156]):
         return False
+    import tarfile
+
     try:
         tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
-    except TAR_ERRORS:  # tarfile.HeaderError is a TarError
+    except tarfile.TarError:  # tarfile.HeaderError is one
+        return False
+    except HEADER_ERRORS:
         return False
     return True
+
+
+#: Every byte that tarfile's reading of a checksum field (``int(text.strip(), 8)`` of the
+#: ASCII before the first NUL) can accept, and some it cannot: a field with any other byte
+#: fails tarfile's own test, so a header is only given to :mod:`tarfile` (and the module
+#: imported) when this cheap test passes.
+_CHECKSUM_BYTES = b"01234567_+-oO \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _checksum_may_parse(field: bytes) -> bool:
+    """False when tarfile would refuse the checksum field *field* of a header: neither
+    base-256 (first byte 0x80 or 0xff) nor made of :data:`_CHECKSUM_BYTES` up to a NUL."""
+    if field[0] in (0o200, 0o377):
+        return True
+    return not field.split(b"\0", 1)[0].translate(None, _CHECKSUM_BYTES)
 
 
 def binary_pickle(head: bytes) -> bool:
