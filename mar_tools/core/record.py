@@ -6,7 +6,8 @@ not pay is the standard library's cost: importing :mod:`dataclasses` pulls in
 :mod:`inspect` and its dependencies, and each class takes about 0.7 ms to build, which
 together was a third of ``mar validate``'s start-up on a small archive. Here a class
 costs one small compiled ``__init__``; equality, hashing and ``repr`` are shared
-functions over the field values.
+functions over the field values, and the ``__init__`` is compiled when the first
+instance is made.
 
 What a record gives: an ``__init__`` taking the fields in order (positionally or by
 name), defaults and ``default_factory``, ``__eq__`` and ``__hash__`` over the compared
@@ -222,15 +223,35 @@ def _record_repr(self: object) -> str:
     return f"{type(self).__qualname__}({shown})"
 
 
-def _build(cls: type, *, frozen: bool, eq: bool) -> type:
-    table = _all_fields(cls)
+def _compiled_init(cls: type, table: list[Field], frozen: bool) -> Any:
+    """The ``__init__`` of record class *cls*, compiled from :func:`_init_source`."""
     source, namespace = _init_source(table, frozen)
     exec(source, namespace)
     initialiser: Any = namespace["__init__"]
     initialiser.__qualname__ = f"{cls.__qualname__}.__init__"
     initialiser.__module__ = cls.__module__
+    return initialiser
+
+
+def _first_init(cls: type, table: list[Field], frozen: bool) -> Any:
+    """An ``__init__`` that compiles *cls*'s own on its first call, puts it on the class
+    and runs it: compiling takes about 0.15 ms a class, which a process that never makes
+    an instance of it (most of the records a command imports) does not pay."""
+
+    def __init__(self: object, *args: object, **kwargs: object) -> None:
+        initialiser = _compiled_init(cls, table, frozen)
+        setattr(cls, "__init__", initialiser)  # noqa: B010
+        initialiser(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__module__ = cls.__module__
+    return __init__
+
+
+def _build(cls: type, *, frozen: bool, eq: bool) -> type:
+    table = _all_fields(cls)
     members: dict[str, object] = {
-        "__init__": initialiser,
+        "__init__": _first_init(cls, table, frozen),
         _FIELDS: tuple(table),
         "__match_args__": tuple(item.name for item in table),
     }

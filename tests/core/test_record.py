@@ -192,3 +192,21 @@ def test_importing_records_does_not_import_dataclasses() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_the_init_is_compiled_when_the_first_instance_is_made() -> None:
+    @record
+    class Late:
+        a: int
+        b: str = "b"
+
+    class Plain(Late):
+        """A subclass made first: the compiled ``__init__`` goes on the record class."""
+
+    stub = Late.__dict__["__init__"]
+    assert Plain(1).b == "b"
+    compiled = Late.__dict__["__init__"]
+    assert compiled is not stub and "__init__" not in Plain.__dict__
+    assert compiled.__code__.co_varnames[:3] == ("self", "a", "b")
+    assert compiled.__qualname__ == stub.__qualname__ == f"{Late.__qualname__}.__init__"
+    assert Late(2, "c") == Late(a=2, b="c") and Late.__dict__["__init__"] is compiled
