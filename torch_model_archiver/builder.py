@@ -80,6 +80,7 @@ def build_archive(
     jobs: int | None = None,
     backend: Backend | None = None,
     clock: Callable[[], float] = time.time,
+    before_deflating: Callable[[], object] | None = None,
 ) -> BuildResult:
     """Build the archive *spec* describes; return what was written.
 
@@ -87,7 +88,8 @@ def build_archive(
     are missing files), :class:`OutputExistsError` (the output exists and ``spec.force`` is
     false), :class:`OutputWriteError` (the output could not be written; an existing one is
     untouched) or :class:`SourceChangedError`. *jobs* defaults to one thread per CPU; the
-    output bytes do not depend on it.
+    output bytes do not depend on it. *before_deflating* is called before large chunks are
+    compressed, if any are (the command tunes the allocator there).
     """
     reporter = reporter or SilentReporter()
     now = clock()
@@ -105,6 +107,7 @@ def build_archive(
         deflate=spec.archive_format is not ArchiveFormat.ZIP_STORE,
         utc=epoch is not None,
         prefix=f"{spec.model_name}/" if spec.archive_format is ArchiveFormat.TGZ else "",
+        before_deflating=before_deflating,
     )
     target = spec.output_path
     reporter.start("archiving", plan.total_size + len(job.manifest))

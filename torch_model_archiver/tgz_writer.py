@@ -45,6 +45,8 @@ def write_tgz(
 ) -> tuple[EntryRecord, ...]:
     """Write the gzipped tar of *job* to *out*; return the entries (sizes are tar sizes)."""
     backend = settings.backend
+    if any(member.size > CHUNK_SIZE for member in job.plan.members):
+        settings.deflating()
     out.write(GZIP_HEADER)
     crc = total = 0
     with Pool[_Piece](settings.jobs) as pool:

@@ -5,10 +5,11 @@ and reading a source file in pieces while making sure it does not change under u
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from mar_tools.core.record import record
+from mar_tools.core.record import field, record
 from torch_model_archiver.compression import Backend
 from torch_model_archiver.member_data import changed
 from torch_model_archiver.members import ArchivePlan
@@ -28,6 +29,15 @@ class WriteSettings:
     deflate: bool = True
     utc: bool = False
     prefix: str = ""
+    #: Called before the first MiB-sized chunk is compressed, if one is (the command tunes
+    #: the allocator there: see :func:`mar_tools.core.allocator.keep_freed_buffers`).
+    before_deflating: Callable[[], object] | None = field(default=None, compare=False, repr=False)
+
+    def deflating(self) -> None:
+        """Large chunks are about to be compressed: call :attr:`before_deflating` (once per
+        large entry: the command's hook acts on the first call only)."""
+        if self.before_deflating is not None:
+            self.before_deflating()
 
 
 @record

@@ -123,6 +123,7 @@ class _ZipWriter:
             begin = Begin(member, DEFLATED if deflate else STORED, access, closer)
             yield begin
             if deflate:
+                self.settings.deflating()
                 for offset in range(0, member.size, CHUNK_SIZE):
                     size = min(CHUNK_SIZE, member.size - offset)
                     task = partial(self._deflated_chunk, access.fd, size, begin.at(offset),

@@ -88,3 +88,28 @@ def test_a_build_imports_no_dataclasses_nor_concurrent_futures(
     assert (code, heavy) == ("0", [])
     built = next((tmp_path / "out").iterdir())
     assert built.stat().st_size > 20 << 20
+
+
+@pytest.mark.parametrize("archive_format", ["default", "zip-store", "tgz", "no-archive"])
+def test_a_build_loads_ctypes_only_to_compress_large_entries(
+    tmp_path: Path, archive_format: str
+) -> None:
+    """The allocator is tuned (through ctypes, ~3 ms) only once MiB-sized chunks are to be
+    compressed; ``--force`` onto a new output publishes with a plain rename (``renameat2``,
+    which needs ctypes, is for refusing to replace)."""
+    (tmp_path / "handler.py").write_text("def handle(data, context):\n    return data\n")
+    (tmp_path / "random.bin").write_bytes(os.urandom(3 << 20))  # stored in a zip
+    (tmp_path / "zeros.bin").write_bytes(bytes(3 << 20))  # deflated in 1 MiB chunks
+    # (tgz compresses the whole tar stream in chunks, whatever its entries hold.)
+    expected = {
+        "random.bin": ["ctypes"] if archive_format == "tgz" else [],
+        "zeros.bin": ["ctypes"] if archive_format in ("default", "tgz") else [],
+    }
+    for weights, ctypes in expected.items():
+        argv = [
+            "--model-name", weights[:-4], "--handler", "handler.py", "-v", "1.0", "-q",
+            "--serialized-file", weights, "--export-path", "out", "--force",
+            "--archive-format", archive_format,
+        ]  # fmt: skip
+        code, loaded = _imports("torch_model_archiver.cli:main", argv, tmp_path, ("ctypes",))
+        assert (weights, code, loaded) == (weights, "0", ctypes)
