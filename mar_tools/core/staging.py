@@ -126,6 +126,8 @@ class Staged:
         while True:
             path = self.names.fresh(self.target)
             fd = _create(path, self.is_dir)
+            if fd is None:
+                continue
             # Where locks are not supported (some network file systems) we go on unlocked:
             # a concurrent writer of the same target may then remove our temporary, which
             # makes this one fail cleanly at publish time, never publish a partial file.
@@ -223,10 +225,16 @@ def sweep(
     return removed
 
 
-def _create(path: Path, is_dir: bool) -> int:
+def _create(path: Path, is_dir: bool) -> int | None:
+    """Create the temporary *path* and open it; None when a directory was removed by
+    another writer's sweep between its creation and its opening (not locked yet, it looked
+    abandoned): the caller tries another name."""
     if is_dir:
         path.mkdir(mode=0o777)
-        return os.open(path, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+        try:
+            return os.open(path, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+        except FileNotFoundError:
+            return None
     return os.open(path, os.O_RDWR | _CLOEXEC | os.O_CREAT | os.O_EXCL, 0o666)
 
 

@@ -12,6 +12,7 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -369,7 +370,7 @@ def test_a_temporary_swept_between_creation_and_locking_is_made_again(
     created: list[Path] = []
     real_create = staging._create
 
-    def create_then_lose_it(path: Path, is_dir: bool) -> int:
+    def create_then_lose_it(path: Path, is_dir: bool) -> int | None:
         fd = real_create(path, is_dir)
         created.append(path)
         if len(created) == 1:
@@ -381,6 +382,32 @@ def test_a_temporary_swept_between_creation_and_locking_is_made_again(
         assert staged.path == created[1] and staged.path.exists()
         staged.publish(replace=True)
     assert names(tmp_path) == ["out"]
+
+
+@pytest.mark.usefixtures("named_files")
+def test_a_directory_swept_before_it_is_opened_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window between a staged directory's mkdir and its opening: another writer's
+    sweep can remove it there (it is not locked yet); seen as four concurrent extractions
+    of one archive failing with "No such file or directory"."""
+    target = tmp_path / "out"
+    made: list[Path] = []
+    real_mkdir = Path.mkdir
+
+    def mkdir_then_lose_it(path: Path, mode: int = 0o777, *args: Any, **kwargs: Any) -> None:
+        real_mkdir(path, mode, *args, **kwargs)
+        if path.name.endswith(".partial"):
+            made.append(path)
+            if len(made) == 1:
+                path.rmdir()  # what a concurrent sweep does to a directory not locked yet
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_lose_it)
+    with Staged(target, is_dir=True) as staged:
+        assert staged.path == made[1] and staged.path.is_dir()
+        (staged.path / "f").write_bytes(b"x")
+        staged.publish(replace=False)
+    assert (target / "f").read_bytes() == b"x" and len(made) == 2
 
 
 @pytest.mark.usefixtures("named_files")
