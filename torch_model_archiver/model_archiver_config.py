@@ -65,11 +65,7 @@ class ModelArchiverConfig:
         source_date_epoch: int | None = None,
         extra_files_layout: ExtraFilesLayout = ExtraFilesLayout.FLAT,
     ) -> ArchiveSpec:
-        """The typed :class:`ArchiveSpec` for this config.
-
-        Relative paths are read from *base_dir* (default: the current directory). Raises
-        :class:`InputError` for a runtime or archive format upstream does not know.
-        """
+        """The typed :class:`ArchiveSpec` for this config (see :func:`spec_from_fields`)."""
         return spec_from_fields(
             {name: getattr(self, name) for name in CONFIG_FIELDS},
             base_dir=base_dir,

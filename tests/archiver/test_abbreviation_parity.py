@@ -22,24 +22,12 @@ import pytest
 
 from tests.support.upstream import UpstreamUnavailable, archiver_venv, venv_bin
 from torch_model_archiver.cli.command import PROG, UPSTREAM_LONG_OPTIONS, command
+from torch_model_archiver.config_fields import CONFIG_FIELDS
 
 pytestmark = pytest.mark.compat
 
 #: The fields of upstream's ModelArchiverConfig: what a parsed command line means.
-FIELDS = (
-    "model_name",
-    "handler",
-    "version",
-    "serialized_file",
-    "model_file",
-    "extra_files",
-    "runtime",
-    "export_path",
-    "archive_format",
-    "force",
-    "requirements_file",
-    "config_file",
-)
+FIELDS = CONFIG_FIELDS
 BASE = ("--model-name", "m", "--handler", "h.py", "-v", "1.0")
 
 # Runs in upstream's venv: reads a JSON list of argv lists on stdin, prints one verdict per
